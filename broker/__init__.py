@@ -1,0 +1,1 @@
+"""spanstream.broker (work in progress)."""

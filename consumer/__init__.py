@@ -1,0 +1,1 @@
+"""spanstream.consumer (work in progress)."""

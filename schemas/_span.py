@@ -1,0 +1,374 @@
+"""The Span value and its builder: Flink's ``org.apache.flink.traces`` model as pure data.
+
+A :class:`Span` is immutable once built. :class:`SpanBuilder` is the only mutable type; it
+validates every value as it is set, so a built span always fits the wire contract.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final, Self
+
+from spanstream.schemas._errors import EncodeError
+from spanstream.schemas._ids import SPAN_ID_BYTES, TRACE_ID_BYTES, new_span_id, new_trace_id
+
+__all__ = [
+    "MAX_SPAN_DEPTH",
+    "AttributeValue",
+    "Span",
+    "SpanBuilder",
+    "SpanTooDeepError",
+    "scope_name",
+]
+
+AttributeValue = str | int | float | bool
+"""What an attribute can hold: Flink's String, Long and Double, and (Flink 2.1) boolean."""
+
+# Exact types, not isinstance: a subclass (an IntEnum, a numpy scalar) would not survive the
+# wire as itself, and bool must stay bool rather than pass as int.
+_ATTRIBUTE_TYPES: Final = frozenset({str, int, float, bool})
+_LONG_MIN: Final = -(2**63)
+_LONG_MAX: Final = 2**63 - 1
+
+MAX_SPAN_DEPTH: Final = 128
+"""How deep a span tree may nest. Deeper trees (or a builder that contains itself) fail to build
+with :class:`SpanTooDeepError` instead of exhausting the interpreter's recursion limit."""
+
+_EMPTY_ATTRIBUTES: Final[Mapping[str, AttributeValue]] = MappingProxyType({})
+
+
+class SpanTooDeepError(EncodeError):
+    """A span tree nests deeper than :data:`MAX_SPAN_DEPTH` (or contains itself)."""
+
+
+def scope_name(scope: type | str) -> str:
+    """Return the scope string for a class (its module-qualified name) or a string.
+
+    Flink uses the class's canonical name; the Python counterpart is ``module.QualName``.
+
+    >>> scope_name(dict)
+    'builtins.dict'
+    """
+    if type(scope) is str:
+        return scope
+    if isinstance(scope, type):
+        return f"{scope.__module__}.{scope.__qualname__}"
+    raise TypeError(f"scope must be a class or a str, not {type(scope).__name__}: {scope!r}")
+
+
+def _now_millis() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _check_ts(which: str, ts_millis: object) -> int:
+    if type(ts_millis) is not int:
+        raise TypeError(
+            f"{which} must be an int of epoch milliseconds, not {type(ts_millis).__name__}: "
+            f"{ts_millis!r}"
+        )
+    if not _LONG_MIN <= ts_millis <= _LONG_MAX:
+        raise ValueError(f"{which} {ts_millis} is outside the signed 64-bit range of Avro's long")
+    return ts_millis
+
+
+def _typed(value: AttributeValue) -> tuple[type, object]:
+    # NaN is not equal to itself; two spans that both carry NaN are still the same span.
+    if type(value) is float and math.isnan(value):
+        return (float, "NaN")
+    return (type(value), value)
+
+
+def _same_attributes(a: Mapping[str, AttributeValue], b: Mapping[str, AttributeValue]) -> bool:
+    if len(a) != len(b):
+        return False
+    return all(key in b and _typed(value) == _typed(b[key]) for key, value in a.items())
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Span:
+    """One finished span: Flink's ``Span``, with ids so consumers can key, dedupe and link.
+
+    Build one with :meth:`Span.builder`. Every field is read-only; ``attributes`` is a
+    read-only mapping and ``children`` a tuple.
+
+    Equality is structural (a ``bool`` attribute is never equal to an ``int`` one, and NaN
+    equals NaN); the hash is that of ``(trace_id, span_id)``, consistent with equality.
+
+    Example:
+        >>> span = Span.builder("my.Job", "Compaction").set_start_ts_millis(1000).build()
+        >>> (span.scope, span.name, span.start_ts_millis, span.end_ts_millis)
+        ('my.Job', 'Compaction', 1000, 1000)
+    """
+
+    scope: str
+    name: str
+    start_ts_millis: int
+    end_ts_millis: int
+    attributes: Mapping[str, AttributeValue]
+    children: tuple[Span, ...]
+    trace_id: bytes
+    span_id: bytes
+
+    def __post_init__(self) -> None:
+        # Cheap type checks keep a hand-made Span as immutable as a built one.
+        if type(self.attributes) is not MappingProxyType:
+            object.__setattr__(self, "attributes", MappingProxyType(dict(self.attributes)))
+        if type(self.children) is not tuple:
+            object.__setattr__(self, "children", tuple(self.children))
+        if len(self.trace_id) != TRACE_ID_BYTES or len(self.span_id) != SPAN_ID_BYTES:
+            raise ValueError(
+                f"trace_id must be {TRACE_ID_BYTES} bytes and span_id {SPAN_ID_BYTES} bytes, "
+                f"got {len(self.trace_id)} and {len(self.span_id)}"
+            )
+
+    @staticmethod
+    def builder(scope: type | str, name: str) -> SpanBuilder:
+        """Start building a span, as Flink's ``Span.builder(Class, String)``."""
+        return SpanBuilder(scope, name)
+
+    @property
+    def duration_millis(self) -> int:
+        """``end_ts_millis - start_ts_millis``."""
+        return self.end_ts_millis - self.start_ts_millis
+
+    def walk(self) -> Iterator[tuple[Span, Span | None, int]]:
+        """Yield ``(span, parent, depth)`` for this span and every descendant, depth first."""
+        stack: list[tuple[Span, Span | None, int]] = [(self, None, 0)]
+        while stack:
+            span, parent, depth = stack.pop()
+            yield span, parent, depth
+            stack.extend((child, span, depth + 1) for child in reversed(span.children))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Span):
+            return NotImplemented
+        return (
+            self.span_id == other.span_id
+            and self.trace_id == other.trace_id
+            and self.name == other.name
+            and self.scope == other.scope
+            and self.start_ts_millis == other.start_ts_millis
+            and self.end_ts_millis == other.end_ts_millis
+            and _same_attributes(self.attributes, other.attributes)
+            and self.children == other.children
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.trace_id, self.span_id))
+
+    def __repr__(self) -> str:
+        attributes = ", ".join(f"{k}={v!r}" for k, v in self.attributes.items())
+        return (
+            f"Span({self.scope}/{self.name} start={self.start_ts_millis} "
+            f"duration={self.duration_millis}ms attributes={{{attributes}}} "
+            f"children={len(self.children)} trace={self.trace_id.hex()} span={self.span_id.hex()})"
+        )
+
+
+def _restamp(span: Span, trace_id: bytes) -> Span:
+    """Return ``span`` (and its descendants) carrying ``trace_id``; the same object if it does."""
+    if span.trace_id == trace_id:
+        return span
+    return Span(
+        span.scope,
+        span.name,
+        span.start_ts_millis,
+        span.end_ts_millis,
+        span.attributes,
+        tuple(_restamp(child, trace_id) for child in span.children),
+        trace_id,
+        span.span_id,
+    )
+
+
+class SpanBuilder:
+    """The mutable description of a span: Flink's ``SpanBuilder``, chainable.
+
+    Defaults follow Flink: an unset start is the time of :meth:`build`; an unset end equals the
+    start. Attribute values are ``str``, ``int`` (a signed 64-bit long), ``float`` or ``bool``;
+    anything else raises ``TypeError`` naming the key and the type.
+
+    Example:
+        >>> span = (
+        ...     Span.builder("my.app.Compactor", "Compaction")
+        ...     .set_start_ts_millis(1_700_000_000_000)
+        ...     .set_end_ts_millis(1_700_000_000_250)
+        ...     .set_attribute("files", 12)
+        ...     .add_child(Span.builder("my.app.Compactor", "Merge"))
+        ...     .build()
+        ... )
+        >>> span.duration_millis, dict(span.attributes), span.children[0].name
+        (250, {'files': 12}, 'Merge')
+    """
+
+    __slots__ = ("_attributes", "_children", "_end", "_name", "_scope", "_start")
+
+    def __init__(self, scope: type | str, name: str) -> None:
+        if type(name) is not str:
+            raise TypeError(f"span name must be a str, not {type(name).__name__}: {name!r}")
+        self._scope = scope_name(scope)
+        self._name = name
+        self._start: int | None = None
+        self._end: int | None = None
+        self._attributes: dict[str, AttributeValue] = {}
+        self._children: list[SpanBuilder | Span] = []
+
+    @property
+    def scope(self) -> str:
+        """The scope string (a class's module-qualified name, or the string given)."""
+        return self._scope
+
+    @property
+    def name(self) -> str:
+        """The span's name."""
+        return self._name
+
+    @property
+    def start_ts_millis(self) -> int | None:
+        """The start set so far, or ``None`` (then :meth:`build` uses the current time)."""
+        return self._start
+
+    @property
+    def end_ts_millis(self) -> int | None:
+        """The end set so far, or ``None`` (then :meth:`build` uses the start)."""
+        return self._end
+
+    @property
+    def attributes(self) -> Mapping[str, AttributeValue]:
+        """A read-only view of the attributes set so far."""
+        return MappingProxyType(self._attributes)
+
+    def set_start_ts_millis(self, start_ts_millis: int) -> Self:
+        """Set the start, in epoch milliseconds."""
+        self._start = _check_ts("start_ts_millis", start_ts_millis)
+        return self
+
+    def set_end_ts_millis(self, end_ts_millis: int) -> Self:
+        """Set the end, in epoch milliseconds."""
+        self._end = _check_ts("end_ts_millis", end_ts_millis)
+        return self
+
+    def set_attribute(self, key: str, value: AttributeValue) -> Self:
+        """Set one attribute; a later value for the same key replaces the earlier one."""
+        value_type = type(value)
+        if type(key) is not str or value_type not in _ATTRIBUTE_TYPES:
+            self._reject(key, value)
+        if value_type is int and not _LONG_MIN <= value <= _LONG_MAX:  # type: ignore[operator]
+            raise ValueError(
+                f"attribute {key!r}: {value} is outside the signed 64-bit range of Avro's long"
+            )
+        self._attributes[key] = value
+        return self
+
+    def set_attributes(self, attributes: Mapping[str, AttributeValue]) -> Self:
+        """Set several attributes at once, each checked as by :meth:`set_attribute`."""
+        for key, value in attributes.items():
+            self.set_attribute(key, value)
+        return self
+
+    @staticmethod
+    def _reject(key: object, value: object) -> None:
+        if type(key) is not str:
+            raise TypeError(
+                f"attribute keys must be str, not {type(key).__name__}: {key!r} "
+                f"(value {type(value).__name__})"
+            )
+        raise TypeError(
+            f"attribute {key!r}: values must be str, int, float or bool, not {type(value).__name__}"
+        )
+
+    def add_child(self, child: SpanBuilder | Span) -> Self:
+        """Nest a child span (a builder, built with this one, or a finished span)."""
+        if not isinstance(child, SpanBuilder | Span):
+            raise TypeError(
+                f"a child must be a SpanBuilder or a Span, not {type(child).__name__}: {child!r}"
+            )
+        self._children.append(child)
+        return self
+
+    def add_children(self, children: Iterable[SpanBuilder | Span]) -> Self:
+        """Nest several children, in order."""
+        for child in children:
+            self.add_child(child)
+        return self
+
+    def build(
+        self,
+        *,
+        extra_attributes: Mapping[str, AttributeValue] | None = None,
+        trace_id: bytes | None = None,
+        span_id: bytes | None = None,
+    ) -> Span:
+        """Return the finished, immutable span (and its children, sharing one trace id).
+
+        Args:
+            extra_attributes: attributes added to this span only (not its children) where it
+                does not set the same key itself; ``MetricGroup.add_span`` passes the group's
+                scope variables (``<host>``, ``<job_id>``, ...) this way.
+            trace_id: the tree's 16-byte trace id; a fresh random one by default.
+            span_id: this span's 8-byte id; a fresh random one by default.
+
+        Raises:
+            SpanTooDeepError: the tree nests deeper than :data:`MAX_SPAN_DEPTH`.
+        """
+        if trace_id is None:
+            trace_id = new_trace_id()
+        if extra_attributes:
+            attributes = {**extra_attributes, **self._attributes}
+        else:
+            attributes = self._attributes.copy()
+        start = self._start
+        if start is None:
+            start = _now_millis()
+        end = self._end
+        return Span(
+            self._scope,
+            self._name,
+            start,
+            start if end is None else end,
+            MappingProxyType(attributes) if attributes else _EMPTY_ATTRIBUTES,
+            self._build_children(trace_id, 1) if self._children else (),
+            trace_id,
+            new_span_id() if span_id is None else span_id,
+        )
+
+    def _build_children(self, trace_id: bytes, depth: int) -> tuple[Span, ...]:
+        if depth > MAX_SPAN_DEPTH:
+            raise SpanTooDeepError(
+                f"span {self._scope}/{self._name}: children nest deeper than {MAX_SPAN_DEPTH} "
+                "levels (or a builder contains itself)"
+            )
+        children = []
+        for child in self._children:
+            if isinstance(child, Span):
+                children.append(_restamp(child, trace_id))
+            else:
+                children.append(child._build_at(trace_id, depth))
+        return tuple(children)
+
+    def _build_at(self, trace_id: bytes, depth: int) -> Span:
+        start = self._start
+        if start is None:
+            start = _now_millis()
+        end = self._end
+        attributes = self._attributes
+        return Span(
+            self._scope,
+            self._name,
+            start,
+            start if end is None else end,
+            MappingProxyType(attributes.copy()) if attributes else _EMPTY_ATTRIBUTES,
+            self._build_children(trace_id, depth + 1) if self._children else (),
+            trace_id,
+            new_span_id(),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"SpanBuilder({self._scope}/{self._name} start={self._start} end={self._end} "
+            f"attributes={len(self._attributes)} children={len(self._children)})"
+        )
