@@ -1,0 +1,144 @@
+"""Session fixtures: a real Kafka broker (obtained like the demo does), an admin client, and a
+fresh topic per test. Tests under ``tests/integration/`` are marked ``integration``.
+
+A broker is obtained in this order: ``$KAFKA_BOOTSTRAP_SERVERS``; a Docker engine
+(testcontainers' Kafka container in KRaft mode); else Apache Kafka from Maven Central, run
+locally under the state folder. The session stops only what it started, and a local broker that
+another live session also uses is left running for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from spanstream.broker import Broker, LocalKafka, default_state_dir, obtain_broker
+
+_INTEGRATION_DIR = Path(__file__).parent / "integration"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under tests/integration/ as ``integration``."""
+    for item in items:
+        if _INTEGRATION_DIR in item.path.parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[Broker]:
+    """The session's Kafka broker handle (see the module docstring for how it is obtained)."""
+    broker = obtain_broker(use_testcontainers=True)
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker: Broker) -> str:
+    """``bootstrap.servers`` of the session's Kafka broker."""
+    return kafka_broker.bootstrap_servers
+
+
+@pytest.fixture(scope="session")
+def kafka_admin(kafka_bootstrap: str) -> AdminClient:
+    """An AdminClient on the session's broker."""
+    return AdminClient({"bootstrap.servers": kafka_bootstrap})
+
+
+def _topic_ready(admin: AdminClient, name: str, partitions: int) -> bool:
+    try:
+        topic = admin.list_topics(topic=name, timeout=5).topics.get(name)
+    except Exception:
+        return False
+    return (
+        topic is not None
+        and topic.error is None
+        and len(topic.partitions) == partitions
+        and all(p.leader >= 0 for p in topic.partitions.values())
+    )
+
+
+def create_topic(
+    admin: AdminClient,
+    name: str,
+    *,
+    partitions: int = 3,
+    replication: int = 1,
+    config: Mapping[str, str] | None = None,
+    timeout_s: float = 60.0,
+) -> str:
+    """Create a topic and wait until every partition has a leader."""
+    futures = admin.create_topics(
+        [NewTopic(name, partitions, replication, config=dict(config or {}))],
+        operation_timeout=timeout_s,
+    )
+    futures[name].result(timeout=timeout_s)
+    deadline = time.monotonic() + timeout_s
+    while not _topic_ready(admin, name, partitions):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topic {name} has no leaders after {timeout_s} s")
+        time.sleep(0.1)
+    return name
+
+
+def delete_topics(admin: AdminClient, names: list[str], *, timeout_s: float = 30.0) -> None:
+    """Delete topics, ignoring ones already gone."""
+    if not names:
+        return
+    for future in admin.delete_topics(names, operation_timeout=timeout_s).values():
+        # Already deleted, or the broker is going away: nothing to keep either way.
+        with contextlib.suppress(Exception):
+            future.result(timeout=timeout_s)
+
+
+NewTopicFactory = Callable[..., str]
+
+
+@pytest.fixture
+def new_topic(
+    kafka_admin: AdminClient, request: pytest.FixtureRequest
+) -> Iterator[NewTopicFactory]:
+    """A factory of fresh, uniquely named topics, deleted after the test.
+
+    ``new_topic(partitions=3, replication=1, config={"retention.ms": "60000"}) -> name``
+    """
+    created: list[str] = []
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", request.node.name)[:60].strip("-")
+
+    def make(
+        partitions: int = 3, replication: int = 1, config: Mapping[str, str] | None = None
+    ) -> str:
+        name = f"test-{stem}-{uuid.uuid4().hex[:8]}"
+        created.append(name)
+        return create_topic(
+            kafka_admin, name, partitions=partitions, replication=replication, config=config
+        )
+
+    yield make
+    delete_topics(kafka_admin, created)
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster_session() -> Iterator[LocalKafka]:
+    """A 3-node KRaft cluster on loopback, private to this session, removed at its end."""
+    cluster = LocalKafka(default_state_dir(), nodes=3, name=f"test-cluster-{os.getpid()}")
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+        cluster.remove_data()
+
+
+@pytest.fixture
+def kafka_cluster(kafka_cluster_session: LocalKafka) -> LocalKafka:
+    """The session's 3-node cluster with every node running (nodes a test killed come back)."""
+    kafka_cluster_session.start()
+    return kafka_cluster_session
