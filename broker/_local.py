@@ -563,18 +563,33 @@ class LocalKafka:
 
     # -- partitions --------------------------------------------------------------------------
 
-    def leader_of(self, topic: str, partition: int, *, timeout_s: float = 10.0) -> NodeLayout:
-        """Return the node that leads ``topic``'s ``partition`` now (waiting for an election)."""
+    def leader_of(
+        self,
+        topic: str,
+        partition: int,
+        *,
+        other_than: int | None = None,
+        timeout_s: float = 30.0,
+    ) -> NodeLayout:
+        """Return the node that leads ``topic``'s ``partition``, waiting for an election.
+
+        With ``other_than`` (a node id), wait until leadership has moved off that node, as it
+        does once the controller fences a killed node (``broker.session.timeout.ms``, 4 s).
+        """
         deadline = time.monotonic() + timeout_s
         admin = _admin(self.bootstrap_servers)
         while True:
             metadata = _metadata(admin, timeout_s=2.0)
             if metadata is not None and topic in metadata.topics:
                 partitions = metadata.topics[topic].partitions
-                if partition in partitions and partitions[partition].leader >= 0:
-                    return self.node_for_broker_id(partitions[partition].leader)
+                leader = partitions[partition].leader if partition in partitions else -1
+                if leader >= 0 and leader != other_than:
+                    return self.node_for_broker_id(leader)
             if time.monotonic() >= deadline:
-                raise BrokerError(f"{topic}[{partition}] has no leader after {timeout_s:.0f} s")
+                raise BrokerError(
+                    f"{topic}[{partition}] has no leader (other than node {other_than}) "
+                    f"after {timeout_s:.0f} s"
+                )
             time.sleep(0.2)
 
     def wait_until_fully_replicated(self, *, timeout_s: float = 60.0) -> None:

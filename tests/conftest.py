@@ -101,16 +101,10 @@ def delete_topics(admin: AdminClient, names: list[str], *, timeout_s: float = 30
 NewTopicFactory = Callable[..., str]
 
 
-@pytest.fixture
-def new_topic(
-    kafka_admin: AdminClient, request: pytest.FixtureRequest
-) -> Iterator[NewTopicFactory]:
-    """A factory of fresh, uniquely named topics, deleted after the test.
-
-    ``new_topic(partitions=3, replication=1, config={"retention.ms": "60000"}) -> name``
-    """
+@contextlib.contextmanager
+def _topic_factory(admin: AdminClient, test_name: str) -> Iterator[NewTopicFactory]:
     created: list[str] = []
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", request.node.name)[:60].strip("-")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", test_name)[:60].strip("-")
 
     def make(
         partitions: int = 3, replication: int = 1, config: Mapping[str, str] | None = None
@@ -118,11 +112,25 @@ def new_topic(
         name = f"test-{stem}-{uuid.uuid4().hex[:8]}"
         created.append(name)
         return create_topic(
-            kafka_admin, name, partitions=partitions, replication=replication, config=config
+            admin, name, partitions=partitions, replication=replication, config=config
         )
 
-    yield make
-    delete_topics(kafka_admin, created)
+    try:
+        yield make
+    finally:
+        delete_topics(admin, created)
+
+
+@pytest.fixture
+def new_topic(
+    kafka_admin: AdminClient, request: pytest.FixtureRequest
+) -> Iterator[NewTopicFactory]:
+    """A factory of fresh, uniquely named topics on the session broker, deleted after the test.
+
+    ``new_topic(partitions=3, replication=1, config={"retention.ms": "60000"}) -> name``
+    """
+    with _topic_factory(kafka_admin, request.node.name) as make:
+        yield make
 
 
 @pytest.fixture(scope="session")
@@ -142,3 +150,13 @@ def kafka_cluster(kafka_cluster_session: LocalKafka) -> LocalKafka:
     """The session's 3-node cluster with every node running (nodes a test killed come back)."""
     kafka_cluster_session.start()
     return kafka_cluster_session
+
+
+@pytest.fixture
+def new_cluster_topic(
+    kafka_cluster: LocalKafka, request: pytest.FixtureRequest
+) -> Iterator[NewTopicFactory]:
+    """Like ``new_topic``, on the 3-node cluster (pass ``replication=3`` for a replicated one)."""
+    admin = AdminClient({"bootstrap.servers": kafka_cluster.bootstrap_servers})
+    with _topic_factory(admin, request.node.name) as make:
+        yield make
