@@ -1,8 +1,5 @@
-"""The ``spanstream`` command."""
+"""The ``spanstream`` command (typer + rich): ``spanstream broker start|stop|status``, ``demo``."""
 
-__all__ = ["main"]
+from spanstream.cli._app import app, main
 
-
-def main() -> None:
-    """Run the ``spanstream`` command."""
-    raise SystemExit("spanstream: not implemented yet")
+__all__ = ["app", "main"]
