@@ -1,46 +1,71 @@
-"""The Avro codec (first cut: fastavro's generic writer and reader, single-object framing).
+"""The Avro codec: Span to message bytes and back, in either framing.
 
-TODO(codec): replace with the fast type-dispatching encoder, schema history and evolution.
+Encoding uses the hand-written encoder (``_encoder``) for the current schema. Decoding finds the
+writer schema (by fingerprint, or by registry id), reads the current schema's bodies with the
+hand-written decoder (``_decoder``) and resolves any other version to the current reader schema
+with fastavro, after a bounds-checking walk. Every failure to decode is a :class:`DecodeError`
+whose ``reason`` says which: ``bad-marker``, ``unknown-fingerprint``, ``unknown-schema-id``,
+``truncated``, ``malformed``, ``too-deep``, ``trailing-bytes`` or ``incompatible-schema``.
 """
 
 from __future__ import annotations
 
 import io
-import json
-from importlib import resources
-from typing import Any, Final
+from collections.abc import Iterable
+from typing import Any, Final, Protocol
 
 import fastavro
-from fastavro.schema import fingerprint, to_parsing_canonical_form
 
-from spanstream.schemas._errors import DecodeError
+from spanstream.schemas._decoder import (
+    BodyError,
+    check_body,
+    decode_body,
+    read_resolved,
+    span_from_record,
+)
+from spanstream.schemas._encoder import ENCODER_SCHEMA_CANONICAL_FORM, encode_framed
+from spanstream.schemas._errors import ConfigError, DecodeError, EncodeError, ExtraMissingError
+from spanstream.schemas._framing import (
+    CONFLUENT_HEADER_BYTES,
+    CONFLUENT_MAGIC,
+    FRAMINGS,
+    SINGLE_OBJECT_HEADER_BYTES,
+    SINGLE_OBJECT_MARKER,
+    Framing,
+    confluent_header,
+    single_object_header,
+)
+from spanstream.schemas._schema_history import SchemaHistory, SchemaVersion, default_history
 from spanstream.schemas._span import Span
 
-__all__ = ["SCHEMA_FINGERPRINT", "SINGLE_OBJECT_MARKER", "decode_span", "encode_span"]
-
-SINGLE_OBJECT_MARKER: Final = b"\xc3\x01"
-
-
-def _load_schema() -> dict[str, Any]:
-    text = resources.files("spanstream.schemas").joinpath("span.avsc").read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
-
-
-_SCHEMA_JSON: Final = _load_schema()
-_PARSED: Final = fastavro.parse_schema(_SCHEMA_JSON)
-# The reader keeps epoch milliseconds as ints: the same schema without logical types (which the
-# Parsing Canonical Form, and so the fingerprint, ignores anyway).
-_READER: Final = fastavro.parse_schema(
-    json.loads(json.dumps(_SCHEMA_JSON).replace('"logicalType": "timestamp-millis"', '"x": 0'))
-)
-SCHEMA_FINGERPRINT: Final = bytes.fromhex(
-    fingerprint(to_parsing_canonical_form(_PARSED), "CRC-64-AVRO")
-)
-_HEADER: Final = SINGLE_OBJECT_MARKER + SCHEMA_FINGERPRINT
+__all__ = [
+    "SCHEMA_FINGERPRINT",
+    "SINGLE_OBJECT_MARKER",
+    "SchemaRegistry",
+    "SpanCodec",
+    "decode_span",
+    "encode_span",
+    "encode_spans",
+]
 
 
-def _to_record(span: Span) -> dict[str, Any]:
+class SchemaRegistry(Protocol):
+    """The two calls the codec makes on a Schema Registry client.
+
+    ``confluent_kafka.schema_registry.SchemaRegistryClient`` (and its ``mock://`` client) fit.
+    """
+
+    def register_schema(self, subject_name: str, schema: Any) -> int:  # noqa: ANN401
+        """Register ``schema`` (a ``confluent_kafka.schema_registry.Schema``); return its id."""
+        ...
+
+    def get_schema(self, schema_id: int) -> Any:  # noqa: ANN401
+        """Return the ``Schema`` registered under ``schema_id``."""
+        ...
+
+
+def span_to_record(span: Span) -> dict[str, Any]:
+    """Return the span as the dict fastavro writes (the generic path and the tests use it)."""
     return {
         "trace_id": span.trace_id,
         "span_id": span.span_id,
@@ -49,45 +74,261 @@ def _to_record(span: Span) -> dict[str, Any]:
         "start_ts_millis": span.start_ts_millis,
         "end_ts_millis": span.end_ts_millis,
         "attributes": dict(span.attributes),
-        "children": [_to_record(child) for child in span.children],
+        "children": [span_to_record(child) for child in span.children],
     }
 
 
-def _from_record(record: dict[str, Any]) -> Span:
-    return Span(
-        record["scope"],
-        record["name"],
-        record["start_ts_millis"],
-        record["end_ts_millis"],
-        record["attributes"],
-        tuple(_from_record(child) for child in record["children"]),
-        record["trace_id"],
-        record["span_id"],
+class SpanCodec:
+    """Encode spans to messages and decode them back, in one framing.
+
+    Args:
+        framing: ``"single-object"`` (default; Avro's own framing, no registry needed) or
+            ``"confluent"`` (magic byte 0 and a 4-byte schema id from a Schema Registry).
+        registry: the Schema Registry client, required for ``"confluent"``.
+        subject: the registry subject the schema is registered under (e.g. ``spans-value``),
+            required for ``"confluent"``.
+        history: the schema versions known to the reader, the current one being the writer's and
+            the reader's schema; the released versions by default (tests inject others).
+
+    The length of an encoded message is ``len()`` of the bytes; limits are the caller's to apply.
+
+    Example:
+        >>> codec = SpanCodec()
+        >>> span = Span.builder("my.Job", "Compaction").set_attribute("files", 3).build()
+        >>> codec.decode(codec.encode(span)) == span
+        True
+    """
+
+    __slots__ = (
+        "_by_schema_id",
+        "_fast_current",
+        "_framing",
+        "_header",
+        "_history",
+        "_registry",
     )
+
+    def __init__(
+        self,
+        *,
+        framing: Framing = "single-object",
+        registry: SchemaRegistry | None = None,
+        subject: str | None = None,
+        history: SchemaHistory | None = None,
+    ) -> None:
+        if framing not in FRAMINGS:
+            raise ConfigError("framing", framing, " or ".join(FRAMINGS))
+        self._framing = framing
+        self._history = history if history is not None else default_history()
+        current = self._history.current
+        self._fast_current = current.canonical_form == ENCODER_SCHEMA_CANONICAL_FORM
+        self._registry = registry
+        self._by_schema_id: dict[int, SchemaVersion] = {}
+        if framing == "single-object":
+            self._header = single_object_header(current.fingerprint)
+        else:
+            if registry is None:
+                raise ConfigError("registry", registry, "a Schema Registry client")
+            if not subject:
+                raise ConfigError("subject", subject, "a registry subject, e.g. '<topic>-value'")
+            schema_id = self._register(registry, subject, current)
+            self._by_schema_id[schema_id] = current
+            self._header = confluent_header(schema_id)
+
+    @staticmethod
+    def _register(registry: SchemaRegistry, subject: str, version: SchemaVersion) -> int:
+        try:
+            from confluent_kafka.schema_registry import Schema
+        except ImportError as exc:
+            raise ExtraMissingError("Confluent Schema Registry framing", "registry") from exc
+        try:
+            return registry.register_schema(subject, Schema(version.text, "AVRO"))
+        except Exception as exc:
+            raise EncodeError(
+                f"could not register the span schema under subject {subject!r}: {exc}"
+            ) from exc
+
+    @property
+    def framing(self) -> Framing:
+        """The framing this codec writes and reads."""
+        return self._framing
+
+    @property
+    def header(self) -> bytes:
+        """The bytes every message this codec writes starts with."""
+        return self._header
+
+    @property
+    def history(self) -> SchemaHistory:
+        """The schema versions this codec reads; its current one is what it writes."""
+        return self._history
+
+    def encode(self, span: Span) -> bytes:
+        """Return the framed Avro message for ``span``.
+
+        Raises:
+            EncodeError: a value does not fit the schema.
+        """
+        if self._fast_current:
+            return encode_framed(span, self._header)
+        return self._encode_generic(span)
+
+    def encode_many(self, spans: Iterable[Span]) -> list[bytes]:
+        """Return one framed message per span, in order.
+
+        Raises:
+            EncodeError: a value of some span does not fit the schema.
+        """
+        header = self._header
+        if self._fast_current:
+            return [encode_framed(span, header) for span in spans]
+        return [self._encode_generic(span) for span in spans]
+
+    def _encode_generic(self, span: Span) -> bytes:
+        buffer = io.BytesIO()
+        buffer.write(self._header)
+        try:
+            fastavro.schemaless_writer(
+                buffer, self._history.current.parsed_plain, span_to_record(span)
+            )
+        except Exception as exc:
+            raise EncodeError(f"span cannot be encoded: {exc}") from exc
+        return buffer.getvalue()
+
+    def decode(self, data: bytes) -> Span:
+        """Decode a message into the span it carries, resolved to the current schema.
+
+        Raises:
+            DecodeError: the bytes are not a span message of a known schema; its ``reason``
+                says why and ``raw`` keeps the bytes.
+        """
+        data = _as_bytes(data)
+        writer, offset = self._writer(data)
+        try:
+            if writer is self._history.current and self._fast_current:
+                return decode_body(data, offset)
+            return span_from_record(self._read_generic(data, offset, writer))
+        except BodyError as exc:
+            raise DecodeError(
+                f"span message (schema v{writer.version}): {exc}", reason=exc.reason, raw=data
+            ) from exc
+
+    def decode_record(self, data: bytes) -> dict[str, Any]:
+        """Decode a message into a dict of the current reader schema's fields (defaults filled).
+
+        Unlike :meth:`decode`, fields a newer schema adds are kept; useful to inspect evolution.
+
+        Raises:
+            DecodeError: as :meth:`decode`.
+        """
+        data = _as_bytes(data)
+        writer, offset = self._writer(data)
+        try:
+            record: dict[str, Any] = self._read_generic(data, offset, writer)
+        except BodyError as exc:
+            raise DecodeError(f"span message: {exc}", reason=exc.reason, raw=data) from exc
+        return record
+
+    def _read_generic(self, data: bytes, offset: int, writer: SchemaVersion) -> Any:  # noqa: ANN401
+        check_body(data, offset, writer.parsed_plain, dict(writer.named))
+        return read_resolved(data, offset, writer.parsed_plain, self._history.current.parsed_plain)
+
+    def _writer(self, data: bytes) -> tuple[SchemaVersion, int]:
+        if self._framing == "single-object":
+            if data[:2] != SINGLE_OBJECT_MARKER:
+                raise DecodeError(
+                    f"not an Avro single-object message: starts with {data[:2].hex() or 'nothing'}",
+                    reason="bad-marker",
+                    raw=data,
+                )
+            if len(data) < SINGLE_OBJECT_HEADER_BYTES:
+                raise DecodeError(
+                    f"single-object header cut short at {len(data)} bytes",
+                    reason="truncated",
+                    raw=data,
+                )
+            fingerprint = data[2:SINGLE_OBJECT_HEADER_BYTES]
+            writer = self._history.by_fingerprint(fingerprint)
+            if writer is None:
+                raise DecodeError(
+                    f"unknown schema fingerprint {fingerprint.hex()}",
+                    reason="unknown-fingerprint",
+                    raw=data,
+                )
+            return writer, SINGLE_OBJECT_HEADER_BYTES
+        if not data or data[0] != CONFLUENT_MAGIC:
+            raise DecodeError(
+                f"not a Confluent wire-format message: starts with {data[:1].hex() or 'nothing'}",
+                reason="bad-marker",
+                raw=data,
+            )
+        if len(data) < CONFLUENT_HEADER_BYTES:
+            raise DecodeError(
+                f"Confluent header cut short at {len(data)} bytes", reason="truncated", raw=data
+            )
+        schema_id = int.from_bytes(data[1:CONFLUENT_HEADER_BYTES], "big")
+        writer = self._by_schema_id.get(schema_id)
+        if writer is None:
+            writer = self._lookup(schema_id, data)
+        return writer, CONFLUENT_HEADER_BYTES
+
+    def _lookup(self, schema_id: int, data: bytes) -> SchemaVersion:
+        assert self._registry is not None
+        try:
+            text = self._registry.get_schema(schema_id).schema_str
+            found = SchemaVersion.from_text(text, version=0)
+        except Exception as exc:
+            raise DecodeError(
+                f"schema id {schema_id} is not an Avro schema in the registry: {exc}",
+                reason="unknown-schema-id",
+                raw=data,
+            ) from exc
+        # A released version is known by its fingerprint (and may take the fast path).
+        writer = self._history.by_fingerprint(found.fingerprint) or found
+        self._by_schema_id[schema_id] = writer
+        return writer
+
+
+def _as_bytes(data: object) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    try:
+        return bytes(data)  # type: ignore[call-overload,no-any-return]
+    except TypeError as exc:
+        raise DecodeError(
+            f"a message must be bytes, not {type(data).__name__}", reason="malformed", raw=b""
+        ) from exc
+
+
+_DEFAULT_CODEC: Final = SpanCodec()
+_HEADER: Final = _DEFAULT_CODEC.header
+
+SCHEMA_FINGERPRINT: Final = default_history().current.fingerprint
+"""The 8-byte CRC-64-AVRO fingerprint of ``span.avsc``, as it appears in message headers."""
 
 
 def encode_span(span: Span) -> bytes:
-    """Encode a span as an Avro single-object message (``C3 01``, fingerprint, body)."""
-    buffer = io.BytesIO()
-    buffer.write(_HEADER)
-    fastavro.schemaless_writer(buffer, _PARSED, _to_record(span))
-    return buffer.getvalue()
+    """Encode a span as an Avro single-object message (``C3 01``, fingerprint, body).
+
+    Raises:
+        EncodeError: a value does not fit the schema.
+    """
+    return _DEFAULT_CODEC.encode(span)
+
+
+def encode_spans(spans: Iterable[Span]) -> list[bytes]:
+    """Encode spans as single-object messages, one each, in order.
+
+    Raises:
+        EncodeError: a value of some span does not fit the schema.
+    """
+    return _DEFAULT_CODEC.encode_many(spans)
 
 
 def decode_span(data: bytes) -> Span:
-    """Decode an Avro single-object message back into the exact span.
+    """Decode an Avro single-object message of any released schema version into a span.
 
     Raises:
-        DecodeError: the bytes are not a span message of a known schema.
+        DecodeError: the bytes are not a span message of a known schema; ``reason`` says why.
     """
-    if data[:2] != SINGLE_OBJECT_MARKER:
-        raise DecodeError("not an Avro single-object message", reason="bad-marker", raw=data)
-    if data[2:10] != SCHEMA_FINGERPRINT:
-        raise DecodeError(
-            f"unknown schema fingerprint {data[2:10].hex()}", reason="unknown-fingerprint", raw=data
-        )
-    try:
-        record = fastavro.schemaless_reader(io.BytesIO(data[10:]), _READER, None)
-    except Exception as exc:
-        raise DecodeError(f"malformed span body: {exc}", reason="malformed", raw=data) from exc
-    return _from_record(record)  # type: ignore[arg-type]
+    return _DEFAULT_CODEC.decode(data)

@@ -1,0 +1,296 @@
+"""Golden vectors: sample spans and their exact message bytes, checked in per schema version.
+
+Any drift in the schema or the encoder fails here. Write the vectors of a new schema version
+(only when releasing it; never to make a failing test pass):
+    .venv/bin/python tests/unit/test_schema_golden.py --write
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import fastavro
+import pytest
+
+from spanstream.schemas import (
+    CURRENT_SCHEMA_VERSION,
+    AttributeValue,
+    Span,
+    encode_span,
+    schema_for_fingerprint,
+)
+from spanstream.schemas._codec import span_to_record
+from spanstream.schemas._schema_history import default_history
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+
+_TS = 1_732_000_000_123
+_TRACKER = "org.apache.flink.runtime.checkpoint.CheckpointStatsTracker"
+
+
+def _ids(n: int) -> tuple[bytes, bytes]:
+    return bytes((n + i) % 256 for i in range(16)), (n + 1).to_bytes(8, "big")
+
+
+def _span(
+    n: int,
+    scope: str,
+    name: str,
+    attributes: dict[str, AttributeValue] | None = None,
+    children: tuple[Span, ...] = (),
+    start: int = _TS,
+    end: int = _TS + 250,
+    trace_id: bytes | None = None,
+) -> Span:
+    own_trace, span_id = _ids(n)
+    return Span(scope, name, start, end, attributes or {}, children, trace_id or own_trace, span_id)
+
+
+def sample_spans() -> dict[str, Span]:
+    """The named sample spans, covering every type, edge value and nesting."""
+    trace = _ids(200)[0]
+    subtasks = tuple(
+        _span(
+            210 + i,
+            _TRACKER,
+            "Subtask",
+            {"jobVertexId": "0a448493b4782967b150582570326227", "subtaskId": i},
+            trace_id=trace,
+        )
+        for i in range(2)
+    )
+    tasks = (
+        _span(
+            201,
+            _TRACKER,
+            "Task",
+            {
+                "jobVertexId": "0a448493b4782967b150582570326227",
+                "maxStateSizeBytes": 4096,
+                "sumStateSizeBytes": 8192,
+            },
+            subtasks,
+            trace_id=trace,
+        ),
+    )
+    return {
+        "no-attributes": _span(1, "my.app.Job", "Compaction", start=_TS, end=_TS),
+        "one-of-each-type": _span(
+            2, "my.app.Job", "Mixed", {"s": "text", "l": 42, "d": 2.5, "t": True, "f": False}
+        ),
+        "edge-longs": _span(
+            3,
+            "my.app.Job",
+            "Longs",
+            {
+                "zero": 0,
+                "minus-one": -1,
+                "63": 63,
+                "64": 64,
+                "-64": -64,
+                "-65": -65,
+                "8191": 8191,
+                "8192": 8192,
+                "int-max+1": 2**31,
+                "int-min-1": -(2**31) - 1,
+                "long-max": 2**63 - 1,
+                "long-min": -(2**63),
+            },
+            start=-1,
+            end=2**63 - 1,
+        ),
+        "edge-doubles": _span(
+            4,
+            "my.app.Job",
+            "Doubles",
+            {
+                "zero": 0.0,
+                "minus-zero": -0.0,
+                "nan": math.nan,
+                "inf": math.inf,
+                "-inf": -math.inf,
+                "max": 1.7976931348623157e308,
+                "min-subnormal": 5e-324,
+                "tenth": 0.1,
+                "integral": 3.0,
+            },
+        ),
+        "unicode-and-empty-strings": _span(
+            5,
+            "my.app.Jöb",
+            "",
+            {
+                "": "",
+                "ünïcødé": "日本語のテキスト",
+                "emoji": "🚀✨",
+                "len-63": "x" * 63,
+                "len-64": "y" * 64,
+                "long-string": "z" * 300,
+                "nul": "a\x00b",
+            },
+        ),
+        "children-and-grandchildren": _span(
+            6,
+            "my.app.Job",
+            "Root",
+            {"level": 0},
+            (
+                _span(
+                    7, "my.app.Job", "Child", {"level": 1}, (_span(8, "my.app.Job", "Grandchild"),)
+                ),
+                _span(9, "my.app.Job", "Sibling", {"ok": True}),
+            ),
+        ),
+        "flink-checkpoint": _span(
+            200,
+            _TRACKER,
+            "Checkpoint",
+            {
+                "checkpointId": 17,
+                "checkpointedSize": 1_048_576,
+                "fullSize": 8_388_608,
+                "checkpointStatus": "COMPLETED",
+                "<job_id>": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+                "<job_name>": "wordcount",
+                "<host>": "tm-1.example.internal",
+            },
+            tasks,
+            trace_id=trace,
+        ),
+        "flink-job-failure": _span(
+            300,
+            "org.apache.flink.runtime.scheduler.adaptive.JobFailureMetricReporter",
+            "JobFailure",
+            {"canRestart": "true", "isGlobalFailure": "false", "failureLabel.type": "USER"},
+            start=_TS,
+            end=_TS,
+        ),
+    }
+
+
+_TYPE_NAMES = {str: "string", int: "long", float: "double", bool: "boolean"}
+
+
+def span_to_json(span: Span) -> dict[str, Any]:
+    """The typed JSON form of a span: every attribute keeps its Avro type; doubles are exact."""
+    attributes = []
+    for key, value in span.attributes.items():
+        type_name = _TYPE_NAMES[type(value)]
+        attributes.append([key, type_name, value.hex() if type(value) is float else value])
+    return {
+        "trace_id": span.trace_id.hex(),
+        "span_id": span.span_id.hex(),
+        "scope": span.scope,
+        "name": span.name,
+        "start_ts_millis": span.start_ts_millis,
+        "end_ts_millis": span.end_ts_millis,
+        "attributes": attributes,
+        "children": [span_to_json(child) for child in span.children],
+    }
+
+
+def span_from_json(doc: dict[str, Any]) -> Span:
+    """The inverse of :func:`span_to_json`."""
+    attributes: dict[str, AttributeValue] = {}
+    for key, type_name, value in doc["attributes"]:
+        attributes[key] = float.fromhex(value) if type_name == "double" else value
+        assert _TYPE_NAMES[type(attributes[key])] == type_name, (key, type_name)
+    return Span(
+        doc["scope"],
+        doc["name"],
+        doc["start_ts_millis"],
+        doc["end_ts_millis"],
+        attributes,
+        tuple(span_from_json(child) for child in doc["children"]),
+        bytes.fromhex(doc["trace_id"]),
+        bytes.fromhex(doc["span_id"]),
+    )
+
+
+def golden_path(version: int) -> Path:
+    """Where the vectors of one schema version live."""
+    return GOLDEN_DIR / f"span-v{version}.json"
+
+
+def write_current_vectors() -> Path:
+    """Write the current version's golden file from the sample spans."""
+    version = default_history().current
+    assert schema_for_fingerprint(version.fingerprint) is version
+    doc = {
+        "version": CURRENT_SCHEMA_VERSION,
+        "fingerprint": version.fingerprint.hex(),
+        "canonical_form": version.canonical_form,
+        "vectors": [
+            {"name": name, "span": span_to_json(span), "message_hex": encode_span(span).hex()}
+            for name, span in sample_spans().items()
+        ],
+    }
+    path = golden_path(CURRENT_SCHEMA_VERSION)
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    return path
+
+
+def _load(version: int) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(golden_path(version).read_text("utf-8"))
+    return doc
+
+
+def _vectors() -> dict[str, dict[str, Any]]:
+    return {vector["name"]: vector for vector in _load(CURRENT_SCHEMA_VERSION)["vectors"]}
+
+
+@pytest.mark.parametrize("version", [v.version for v in default_history().versions])
+def test_every_released_version_has_golden_vectors_pinning_its_schema(version: int) -> None:
+    """Each history/span-v<N>.avsc has vectors whose canonical form and fingerprint still match."""
+    released = next(v for v in default_history().versions if v.version == version)
+    doc = _load(version)
+    assert doc["canonical_form"] == released.canonical_form
+    assert doc["fingerprint"] == released.fingerprint.hex()
+
+
+@pytest.mark.parametrize("version", [v.version for v in default_history().versions])
+def test_every_released_versions_vectors_still_decode(version: int) -> None:
+    """Messages written with any released version decode to their spans with today's codec."""
+    from spanstream.schemas import decode_span
+
+    for vector in _load(version)["vectors"]:
+        assert decode_span(bytes.fromhex(vector["message_hex"])) == span_from_json(vector["span"])
+
+
+def test_the_golden_set_covers_every_sample_span() -> None:
+    """No sample span lacks a checked-in vector (and none is stale)."""
+    assert set(_vectors()) == set(sample_spans())
+
+
+@pytest.mark.parametrize("name", sorted(sample_spans()))
+def test_encoding_a_sample_span_gives_its_golden_bytes(name: str) -> None:
+    """The encoder writes exactly the checked-in bytes."""
+    assert encode_span(sample_spans()[name]).hex() == _vectors()[name]["message_hex"]
+
+
+@pytest.mark.parametrize("name", sorted(sample_spans()))
+def test_golden_json_describes_the_sample_span(name: str) -> None:
+    """The checked-in JSON form of each span is the sample span itself."""
+    assert span_from_json(_vectors()[name]["span"]) == sample_spans()[name]
+
+
+@pytest.mark.parametrize("name", sorted(sample_spans()))
+def test_fastavro_writes_the_golden_body_too(name: str) -> None:
+    """The golden bytes are plain Avro: fastavro's generic writer produces the same body."""
+    import io
+
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(
+        buffer, default_history().current.parsed, span_to_record(sample_spans()[name])
+    )
+    assert buffer.getvalue().hex() == _vectors()[name]["message_hex"][20:]
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--write"]:
+        sys.exit("usage: test_schema_golden.py --write")
+    print(write_current_vectors())
