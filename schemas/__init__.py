@@ -9,8 +9,11 @@ this package; it depends on neither.
 from spanstream.schemas._codec import (
     SCHEMA_FINGERPRINT,
     SINGLE_OBJECT_MARKER,
+    SchemaRegistry,
+    SpanCodec,
     decode_span,
     encode_span,
+    encode_spans,
 )
 from spanstream.schemas._errors import (
     BrokerError,
@@ -21,7 +24,14 @@ from spanstream.schemas._errors import (
     NotASystemTraceError,
     SpanstreamError,
 )
+from spanstream.schemas._framing import Framing
 from spanstream.schemas._ids import new_span_id, new_trace_id
+from spanstream.schemas._schema_history import (
+    CURRENT_SCHEMA_VERSION,
+    SchemaHistory,
+    SchemaVersion,
+    schema_for_fingerprint,
+)
 from spanstream.schemas._span import (
     MAX_SPAN_DEPTH,
     AttributeValue,
@@ -32,6 +42,7 @@ from spanstream.schemas._span import (
 )
 
 __all__ = [
+    "CURRENT_SCHEMA_VERSION",
     "MAX_SPAN_DEPTH",
     "SCHEMA_FINGERPRINT",
     "SINGLE_OBJECT_MARKER",
@@ -41,14 +52,21 @@ __all__ = [
     "DecodeError",
     "EncodeError",
     "ExtraMissingError",
+    "Framing",
     "NotASystemTraceError",
+    "SchemaHistory",
+    "SchemaRegistry",
+    "SchemaVersion",
     "Span",
     "SpanBuilder",
+    "SpanCodec",
     "SpanTooDeepError",
     "SpanstreamError",
     "decode_span",
     "encode_span",
+    "encode_spans",
     "new_span_id",
     "new_trace_id",
+    "schema_for_fingerprint",
     "scope_name",
 ]
