@@ -1,0 +1,87 @@
+"""The spanstream side of each row: a metric group with the Kafka reporter, and the spans.
+
+Kept in one place so that every benchmark builds the same pipeline with the same settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from _harness import SCOPE, SCOPE_VARIABLES, SPAN_NAME, checkpoint_attributes
+
+from spanstream.schemas import Span, encode_span
+
+
+def built_span(i: int) -> Span:
+    """The span ``add_span`` would build for index ``i`` (scope variables merged)."""
+    builder = Span.builder(SCOPE, SPAN_NAME).set_attributes(checkpoint_attributes(i))
+    return builder.build(extra_attributes=SCOPE_VARIABLES)
+
+
+def encoded_spans(count: int) -> list[bytes]:
+    """``count`` distinct encoded span messages, as the reporter would put on the wire."""
+    return [encode_span(built_span(i)) for i in range(count)]
+
+
+def message_key() -> bytes:
+    """The key the reporter's default strategy gives these spans (the ``<job_id>`` variable)."""
+    return SCOPE_VARIABLES["<job_id>"].encode()
+
+
+class Pipeline:
+    """A root metric group reporting to one KafkaTraceReporter, configured as Flink would be.
+
+    The reporter is started through ``ReporterRegistry.from_config`` with Flink's
+    ``traces.reporter.<name>.*`` keys (the ``kafka`` factory entry point), so the measured path
+    is the one an application gets.
+    """
+
+    NAME = "kafka"
+
+    def __init__(self, *, bootstrap: str, topic: str, settings: Mapping[str, object]) -> None:
+        from spanstream.producer import ReporterRegistry
+
+        prefix = f"traces.reporter.{self.NAME}."
+        values: dict[str, object] = {"bootstrap.servers": bootstrap, "topic": topic}
+        values.update(settings)
+        config: dict[str, object] = {prefix + "factory.class": "kafka"}
+        config.update({prefix + key: value for key, value in values.items()})
+        self.registry = ReporterRegistry.from_config(config)
+        self.reporter: Any = self.registry.reporter(self.NAME)
+        self.group: Any = self.registry.root_group(name="jobmanager", variables=SCOPE_VARIABLES)
+
+    def counters(self) -> dict[str, Any]:
+        """The reporter's counters as a plain dict."""
+        snapshot = self.reporter.snapshot()
+        if hasattr(snapshot, "as_dict"):
+            return dict(snapshot.as_dict())
+        from dataclasses import asdict
+
+        return asdict(snapshot)
+
+    def flush(self, timeout_s: float) -> int:
+        """Wait for delivery; return how many spans were still pending."""
+        return int(self.reporter.flush(timeout_s))
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Close the reporter (and the registry)."""
+        self.reporter.close(timeout_s)
+        self.registry.close()
+
+
+def add_spans(group: Any, start: int, count: int) -> None:
+    """The measured caller loop: build a span with the 7 attributes and hand it over."""
+    add_span = group.add_span
+    builder = Span.builder
+    for i in range(start, start + count):
+        add_span(
+            builder(SCOPE, SPAN_NAME)
+            .set_attribute("checkpointId", i)
+            .set_attribute("fullSize", 123_456_789)
+            .set_attribute("checkpointedSize", 4_567_890)
+            .set_attribute("checkpointStatus", "COMPLETED")
+            .set_attribute("checkpointType", "CHECKPOINT")
+            .set_attribute("isUnaligned", False)
+            .set_attribute("alignmentRatio", 0.25)
+        )

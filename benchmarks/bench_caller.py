@@ -1,0 +1,103 @@
+"""Caller cost per span: what the application's thread pays to report one span.
+
+``--impl spanstream``: ``Span.builder`` + 7 attributes + ``MetricGroup.add_span`` with the
+Kafka reporter. ``--impl otel``: the OpenTelemetry SDK's start span + 7 attributes + end, with a
+BatchSpanProcessor and an OTLP-protobuf-to-Kafka exporter. ``--impl otel-noop``: the same SDK
+path with an exporter that drops everything (the SDK's own cost).
+
+Each repeat times ``--spans`` calls on the caller's thread (the background sender runs at the
+same time and competes for the interpreter, as it would in an application), then drains the
+pipeline untimed, so no repeat overflows a queue. The figure is the median over repeats, in
+microseconds per span.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _harness as h
+
+
+def _measure(loop: Any, target: Any, drain: Any, *, spans: int, repeats: int) -> list[float]:
+    loop(target, 0, spans)  # warm-up: imports, caches, the broker connection
+    drain()
+    per_span_us: list[float] = []
+    for r in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        loop(target, (r + 1) * spans, spans)
+        elapsed = time.perf_counter() - start
+        per_span_us.append(elapsed / spans * 1e6)
+        drain()
+    return per_span_us
+
+
+def run(args: Any) -> dict[str, Any]:
+    """Measure one implementation; return the result dict."""
+    impl = args.impl
+    spans = 200 if args.quick else args.spans
+    repeats = 3 if args.quick else args.repeats
+    result: dict[str, Any] = {"bench": "caller", "impl": impl, "spans": spans, "repeats": repeats}
+    if impl in ("otel", "otel-noop"):
+        from _otel import otel_pipeline, start_spans
+
+        bootstrap = h.require_bootstrap(args) if impl == "otel" else None
+        topic = h.create_topic(bootstrap, "caller-otel") if bootstrap else None
+        pipeline = otel_pipeline(bootstrap=bootstrap, topic=topic)
+        try:
+            samples = _measure(
+                start_spans, pipeline.tracer, pipeline.drain, spans=spans, repeats=repeats
+            )
+            exporter = pipeline.exporter
+            offered = spans * (repeats + 1)
+            result.update(
+                offered=offered,
+                delivered=exporter.delivered_spans,
+                dropped=offered - exporter.exported_spans,
+            )
+        finally:
+            pipeline.close()
+            if bootstrap and topic:
+                h.delete_topic(bootstrap, topic)
+    elif impl == "spanstream":
+        from _spanstream import Pipeline, add_spans
+
+        bootstrap = h.require_bootstrap(args)
+        with h.fresh_topic(bootstrap, "caller-spanstream") as topic:
+            pipeline = Pipeline(bootstrap=bootstrap, topic=topic, settings={})
+            try:
+                samples = _measure(
+                    add_spans,
+                    pipeline.group,
+                    lambda: pipeline.flush(60.0),
+                    spans=spans,
+                    repeats=repeats,
+                )
+                result["counters"] = pipeline.counters()
+            finally:
+                pipeline.close()
+    else:
+        raise SystemExit(f"unknown --impl {impl}")
+    result["us_per_span"] = h.median(samples)
+    result["us_per_span_samples"] = [round(s, 3) for s in samples]
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run from the command line."""
+    p = h.parser(__doc__.splitlines()[0])
+    p.add_argument("--impl", choices=["spanstream", "otel", "otel-noop"], required=True)
+    p.add_argument("--spans", type=int, default=2000, help="spans per timed repeat")
+    p.add_argument("--repeats", type=int, default=15)
+    args = p.parse_args(argv)
+    h.emit(args, run(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Consume-and-decode throughput: SpanConsumer against raw consumption of the same messages.
+
+One topic is filled once with ``--spans`` encoded span messages (the reporter's bytes), then
+read from the beginning several times, alternating:
+
+- ``raw``: confluent-kafka ``Consumer.consume(num_messages=...)``, each message's value taken,
+  nothing decoded: the client's own limit;
+- ``spanstream``: ``SpanConsumer``, every record's span decoded back into a ``Span``.
+
+Both read in batches of ``--batch-size``. Each read uses a fresh consumer group; the clock
+starts once the first batch is in (so joining the group is not counted, and neither is that
+batch) and stops at the last span. The figure is the median over ``--repeats``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _harness as h
+
+
+def _fill(bootstrap: str, topic: str, spans: int) -> float:
+    from _spanstream import encoded_spans, message_key
+    from confluent_kafka import Producer
+
+    messages = encoded_spans(spans)
+    key = message_key()
+    producer = Producer(h.producer_config(bootstrap, **{"linger.ms": 20}))
+    for value in messages:
+        while True:
+            try:
+                producer.produce(topic, value, key)
+                break
+            except BufferError:
+                producer.poll(0.01)
+    if producer.flush(120):
+        raise RuntimeError("could not fill the topic")
+    return sum(map(len, messages)) / len(messages)
+
+
+def _raw(bootstrap: str, topic: str, spans: int, *, batch_size: int) -> float:
+    from confluent_kafka import Consumer
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"bench-raw-{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.subscribe([topic])
+    seen = 0
+    counted_from = 0
+    start = 0.0
+    deadline = time.monotonic() + 300
+    try:
+        while seen < spans and time.monotonic() < deadline:
+            # Never ask for more than remain: consume() waits its timeout for a full batch.
+            batch = consumer.consume(num_messages=min(batch_size, spans - seen), timeout=1.0)
+            count = 0
+            for message in batch:
+                if message.error() is None:
+                    message.value()
+                    count += 1
+            if count and seen == 0:
+                start = time.perf_counter()
+                counted_from = count
+            seen += count
+        elapsed = time.perf_counter() - start
+    finally:
+        consumer.close()
+    if seen < spans:
+        raise RuntimeError(f"raw consumer saw {seen} of {spans} messages")
+    return (seen - counted_from) / elapsed
+
+
+def _spanstream(bootstrap: str, topic: str, spans: int, *, batch_size: int) -> float:
+    from _consumer import read_spans
+
+    return read_spans(bootstrap, topic, spans, batch_size=batch_size)
+
+
+def run(args: Any) -> dict[str, Any]:
+    """Fill a topic, read it back both ways; return the result dict."""
+    bootstrap = h.require_bootstrap(args)
+    spans = 2000 if args.quick else args.spans
+    repeats = 1 if args.quick else args.repeats
+    impls = args.impl or ["raw", "spanstream"]
+    batch = 500 if args.quick else args.batch_size
+    result: dict[str, Any] = {"bench": "consume", "spans": spans, "repeats": repeats}
+    with h.fresh_topic(bootstrap, "consume") as topic:
+        result["message_bytes"] = round(_fill(bootstrap, topic, spans), 1)
+        samples: dict[str, list[float]] = {impl: [] for impl in impls}
+        for _ in range(repeats):
+            for impl in impls:
+                read = _raw if impl == "raw" else _spanstream
+                samples[impl].append(read(bootstrap, topic, spans, batch_size=batch))
+    for impl, rates in samples.items():
+        result[impl] = {"spans_per_s": h.median(rates), "samples": [round(r) for r in rates]}
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run from the command line."""
+    p = h.parser(__doc__.splitlines()[0])
+    p.add_argument("--spans", type=int, default=200_000)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=10_000, help="spans per consume call")
+    p.add_argument("--impl", action="append", choices=["raw", "spanstream"], help="default: both")
+    args = p.parse_args(argv)
+    h.emit(args, run(args))
+
+
+if __name__ == "__main__":
+    main()

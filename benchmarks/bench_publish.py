@@ -1,0 +1,177 @@
+"""End-to-end publish throughput: spans per second acknowledged by the broker (acks=all).
+
+``--impl raw``: the limit. The spans are encoded before the clock starts (the same bytes the
+reporter writes, one message each, the same key); the timed part is confluent-kafka's
+``produce`` of each message and the final ``flush``. Delivery reports are asked for errors only
+(``delivery.report.only.error``): a message whose flush completes without an error was
+acknowledged, and a per-message Python callback is not part of the client's own limit.
+
+``--impl spanstream``: ``add_span`` of freshly built spans through the Kafka reporter, then
+``flush``; the figure counts only the spans the reporter's counters say were delivered.
+
+``--impl otel``: the OpenTelemetry SDK path (start, 7 attributes, end, BatchSpanProcessor,
+OTLP protobuf per batch, confluent-kafka produce), then force-flush and producer flush.
+
+Every timed run offers ``--spans`` spans from the caller's thread as fast as it can; queues are
+sized so that nothing is dropped (a drop would be counted and would not count as throughput).
+The figure is the median over ``--repeats`` runs in one process.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _harness as h
+
+
+def _raw(bootstrap: str, topic: str, spans: int, repeats: int) -> dict[str, Any]:
+    from _spanstream import encoded_spans, message_key
+    from confluent_kafka import KafkaError, Message, Producer
+
+    messages = encoded_spans(spans)
+    key = message_key()
+    failed = 0
+
+    def on_error(err: KafkaError | None, _msg: Message) -> None:
+        nonlocal failed
+        if err is not None:
+            failed += 1
+
+    producer = Producer(
+        h.producer_config(
+            bootstrap, **{"delivery.report.only.error": True, "on_delivery": on_error}
+        )
+    )
+    producer.produce(topic, messages[0], key)
+    producer.flush(30)  # connection, idempotent producer id, metadata
+    rates: list[float] = []
+    produce = producer.produce
+    for _ in range(repeats):
+        failed_before = failed
+        start = time.perf_counter()
+        for value in messages:
+            while True:
+                try:
+                    produce(topic, value, key)
+                    break
+                except BufferError:
+                    producer.poll(0.001)
+        remaining = producer.flush(120)
+        elapsed = time.perf_counter() - start
+        acknowledged = spans - (failed - failed_before) - remaining
+        rates.append(acknowledged / elapsed)
+    return {
+        "spans_per_s": h.median(rates),
+        "samples": [round(r) for r in rates],
+        "failed": failed,
+        "message_bytes": round(sum(map(len, messages)) / len(messages), 1),
+    }
+
+
+def _otel(bootstrap: str, topic: str, spans: int, repeats: int) -> dict[str, Any]:
+    from _otel import KafkaOtlpSpanExporter, otel_pipeline, start_spans
+
+    pipeline = otel_pipeline(bootstrap=bootstrap, topic=topic, max_queue_size=max(spans, 2048))
+    exporter = pipeline.exporter
+    assert isinstance(exporter, KafkaOtlpSpanExporter)
+    try:
+        start_spans(pipeline.tracer, 0, 1000)
+        pipeline.drain()
+        rates: list[float] = []
+        dropped = 0
+        for r in range(repeats):
+            delivered_before = exporter.delivered_spans
+            exported_before = exporter.exported_spans
+            start = time.perf_counter()
+            start_spans(pipeline.tracer, (r + 1) * spans, spans)
+            pipeline.drain()
+            elapsed = time.perf_counter() - start
+            rates.append((exporter.delivered_spans - delivered_before) / elapsed)
+            dropped += spans - (exporter.exported_spans - exported_before)
+        return {
+            "spans_per_s": h.median(rates),
+            "samples": [round(r) for r in rates],
+            "dropped": dropped,
+            "failed": exporter.failed_spans,
+            "message_bytes": round(exporter.bytes / max(1, exporter.messages), 1),
+            "spans_per_message": round(exporter.exported_spans / max(1, exporter.messages), 1),
+        }
+    finally:
+        pipeline.close()
+
+
+def _spanstream(
+    bootstrap: str, topic: str, spans: int, repeats: int, settings: dict[str, str]
+) -> dict[str, Any]:
+    from _spanstream import Pipeline, add_spans
+
+    pipeline = Pipeline(bootstrap=bootstrap, topic=topic, settings=settings)
+    try:
+        add_spans(pipeline.group, 0, 1000)
+        pipeline.flush(60)
+        rates: list[float] = []
+        for r in range(repeats):
+            delivered_before = pipeline.counters()["delivered"]
+            start = time.perf_counter()
+            add_spans(pipeline.group, (r + 1) * spans, spans)
+            pending = pipeline.flush(120)
+            elapsed = time.perf_counter() - start
+            if pending:
+                h.log(f"{pending} spans still pending after flush")
+            rates.append((pipeline.counters()["delivered"] - delivered_before) / elapsed)
+        return {
+            "spans_per_s": h.median(rates),
+            "samples": [round(r) for r in rates],
+            "counters": pipeline.counters(),
+            "settings": settings,
+        }
+    finally:
+        pipeline.close()
+
+
+def run(args: Any) -> dict[str, Any]:
+    """Measure one implementation; return the result dict."""
+    bootstrap = h.require_bootstrap(args)
+    spans = 2000 if args.quick else args.spans
+    repeats = 1 if args.quick else args.repeats
+    settings = dict(s.split("=", 1) for s in args.setting)
+    result: dict[str, Any] = {
+        "bench": "publish",
+        "impl": args.impl,
+        "spans": spans,
+        "repeats": repeats,
+    }
+    with h.fresh_topic(bootstrap, f"publish-{args.impl}") as topic:
+        if args.impl == "raw":
+            result.update(_raw(bootstrap, topic, spans, repeats))
+        elif args.impl == "otel":
+            result.update(_otel(bootstrap, topic, spans, repeats))
+        else:
+            result.update(_spanstream(bootstrap, topic, spans, repeats, settings))
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run from the command line."""
+    p = h.parser(__doc__.splitlines()[0])
+    p.add_argument("--impl", choices=["raw", "spanstream", "otel"], required=True)
+    p.add_argument("--spans", type=int, default=200_000, help="spans per timed run")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a spanstream reporter setting (traces.reporter.kafka.KEY), repeatable",
+    )
+    args = p.parse_args(argv)
+    h.emit(args, run(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,392 @@
+"""Run every side-by-side benchmark against a real broker and print one table.
+
+    ./run bench              # the full run (about 10 minutes on 2 cores)
+    ./run bench --quick      # tiny sizes: checks that everything runs, figures mean nothing
+
+The broker comes from ``spanstream.broker.obtain_broker()``: ``$KAFKA_BOOTSTRAP_SERVERS`` when
+set, else the local Apache Kafka the project starts (and stops again if it started it). Each
+benchmark runs in its own subprocess, so every RSS figure belongs to one workload; each writes
+one JSON object, and all of them (with the machine) are saved to ``--json-out``
+(``build/bench/results.json`` by default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _harness as h
+
+HERE = Path(__file__).resolve().parent
+
+MIB = 2**20
+
+
+@dataclass(frozen=True)
+class Job:
+    """One benchmark subprocess."""
+
+    key: str
+    script: str
+    args: tuple[str, ...]
+    timeout_s: float = 600.0
+
+
+JOBS: tuple[Job, ...] = (
+    Job("caller_otel_noop", "bench_caller.py", ("--impl", "otel-noop")),
+    Job("caller_otel", "bench_caller.py", ("--impl", "otel")),
+    Job("caller_spanstream", "bench_caller.py", ("--impl", "spanstream")),
+    Job("publish_raw", "bench_publish.py", ("--impl", "raw")),
+    Job("publish_otel", "bench_publish.py", ("--impl", "otel", "--spans", "50000")),
+    Job("publish_spanstream", "bench_publish.py", ("--impl", "spanstream")),
+    Job("consume", "bench_consume.py", ()),
+    Job("latency", "bench_latency.py", ()),
+    Job("rss_up", "bench_rss.py", ("--mode", "up")),
+    Job("rss_down", "bench_rss.py", ("--mode", "down")),
+)
+
+
+def _run_job(job: Job, *, bootstrap: str, quick: bool, workdir: Path) -> dict[str, Any]:
+    out = workdir / f"{job.key}.json"
+    command = [sys.executable, str(HERE / job.script), *job.args, "--bootstrap", bootstrap]
+    command += ["--json-out", str(out)]
+    if quick:
+        command.append("--quick")
+    h.log(f"{job.key}: {' '.join(command[1:])}")
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(
+            command, capture_output=True, text=True, timeout=job.timeout_s, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {job.timeout_s:.0f} s"}
+    elapsed = time.monotonic() - start
+    if proc.returncode != 0 or not out.exists():
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        h.log(f"{job.key}: FAILED (exit {proc.returncode}) after {elapsed:.1f} s\n{tail}")
+        last = proc.stderr.strip().splitlines()[-1:] or ["no output"]
+        return {"error": last[0][:160]}
+    h.log(f"{job.key}: done in {elapsed:.1f} s")
+    result: dict[str, Any] = json.loads(out.read_text())
+    result["wall_s"] = round(elapsed, 1)
+    return result
+
+
+# ---------------------------------------------------------------- the table
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table: a value, its reference, their ratio and the target."""
+
+    measure: str
+    value: str
+    reference: str
+    reference_value: str
+    ratio: str
+    target: str
+    met: str
+
+
+def _fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    if value >= 1000:
+        text = f"{value:,.0f}"
+    elif value >= 100:
+        text = f"{value:.0f}"
+    elif value >= 10:
+        text = f"{value:.1f}"
+    else:
+        text = f"{value:.2f}"
+    return text + unit
+
+
+def _get(results: dict[str, Any], key: str, *path: str) -> float | None:
+    node: Any = results.get(key)
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return float(node) if isinstance(node, int | float) else None
+
+
+def _why(results: dict[str, Any], *keys: str) -> str:
+    for key in keys:
+        error = results.get(key, {}).get("error")
+        if error:
+            return f"n/a ({key}: {error})"
+    return "n/a"
+
+
+def _ratio_row(
+    measure: str,
+    value: float | None,
+    reference: str,
+    reference_value: float | None,
+    *,
+    target: str,
+    check: Callable[[float], bool] | None,
+    unit: str = "",
+    missing: str = "n/a",
+) -> Row:
+    if value is None or reference_value is None or reference_value == 0:
+        ratio_text, met = "n/a", ("no (not measured)" if check else "-")
+        value_text = _fmt(value, unit) if value is not None else missing
+        return Row(measure, value_text, reference, _fmt(reference_value, unit), "n/a", target, met)
+    ratio = value / reference_value
+    ratio_text = f"{ratio:.3f}" if ratio < 10 else f"{ratio:.1f}"
+    met = "-" if check is None else ("yes" if check(ratio) else "NO")
+    return Row(
+        measure,
+        _fmt(value, unit),
+        reference,
+        _fmt(reference_value, unit),
+        ratio_text,
+        target,
+        met,
+    )
+
+
+def build_rows(r: dict[str, Any]) -> list[Row]:
+    """Turn the collected results into the table's rows."""
+    rows: list[Row] = []
+    caller_ss = _get(r, "caller_spanstream", "us_per_span")
+    caller_otel = _get(r, "caller_otel", "us_per_span")
+    caller_noop = _get(r, "caller_otel_noop", "us_per_span")
+    rows.append(
+        _ratio_row(
+            "caller cost per span, us (median of repeats)",
+            caller_ss,
+            "OpenTelemetry SDK -> Kafka",
+            caller_otel,
+            target="<= 0.1",
+            check=lambda x: x <= 0.1,
+            missing=_why(r, "caller_spanstream"),
+        )
+    )
+    rows.append(
+        _ratio_row(
+            "  context: OTel SDK with a no-op exporter, us",
+            caller_noop,
+            "OpenTelemetry SDK -> Kafka",
+            caller_otel,
+            target="",
+            check=None,
+            missing=_why(r, "caller_otel_noop"),
+        )
+    )
+    pub_ss = _get(r, "publish_spanstream", "spans_per_s")
+    pub_raw = _get(r, "publish_raw", "spans_per_s")
+    pub_otel = _get(r, "publish_otel", "spans_per_s")
+    rows.append(
+        _ratio_row(
+            "publish, spans/s acknowledged (acks=all)",
+            pub_ss,
+            "raw produce, same bytes (limit)",
+            pub_raw,
+            target=">= 0.4",
+            check=lambda x: x >= 0.4,
+            missing=_why(r, "publish_spanstream"),
+        )
+    )
+    rows.append(
+        _ratio_row(
+            "publish, spans/s, against OpenTelemetry",
+            pub_ss,
+            "OpenTelemetry SDK -> Kafka",
+            pub_otel,
+            target=">= 15",
+            check=lambda x: x >= 15,
+            missing=_why(r, "publish_spanstream"),
+        )
+    )
+    rows.append(
+        _ratio_row(
+            "  context: OpenTelemetry publish, spans/s",
+            pub_otel,
+            "raw produce, same bytes (limit)",
+            pub_raw,
+            target="",
+            check=None,
+            missing=_why(r, "publish_otel"),
+        )
+    )
+    rows.append(
+        _ratio_row(
+            "consume + decode, spans/s (SpanConsumer)",
+            _get(r, "consume", "spanstream", "spans_per_s"),
+            "raw consume(), no decode",
+            _get(r, "consume", "raw", "spans_per_s"),
+            target=">= 0.5",
+            check=lambda x: x >= 0.5,
+            missing=_why(r, "consume"),
+        )
+    )
+    rate = _get(r, "latency", "rate_per_s")
+    at = f" at {_fmt(rate)}/s" if rate else " at 10,000/s"
+    rows.append(
+        _ratio_row(
+            f"latency add_span -> consumer, p50 ms{at}",
+            _get(r, "latency", "p50_ms"),
+            "target p99 bound, ms",
+            50.0,
+            target="",
+            check=None,
+            missing=_why(r, "latency"),
+        )
+    )
+    rows.append(
+        _ratio_row(
+            f"latency add_span -> consumer, p99 ms{at}",
+            _get(r, "latency", "p99_ms"),
+            "target p99 bound, ms",
+            50.0,
+            target="<= 1",
+            check=lambda x: x <= 1.0,
+            missing=_why(r, "latency"),
+        )
+    )
+    up = r.get("rss_up", {})
+    peak = _get(r, "rss_up", "peak_rss_bytes")
+    early = _get(r, "rss_up", "rss_early_bytes")
+    spans_up = up.get("spans")
+    flat_row = _ratio_row(
+        f"peak RSS over {spans_up or 1_000_000:,} spans, MiB",
+        peak / MIB if peak else None,
+        f"RSS after the first {up.get('early_spans', '10%')} spans",
+        early / MIB if early else None,
+        target=up.get("criterion", "flat"),
+        check=None,
+        missing=_why(r, "rss_up"),
+    )
+    if "flat" in up:
+        flat_row = Row(**{**flat_row.__dict__, "met": "yes" if up["flat"] else "NO"})
+    elif "error" in up or not up:
+        flat_row = Row(**{**flat_row.__dict__, "met": "no (not measured)"})
+    rows.append(flat_row)
+    down = r.get("rss_down", {})
+    growth = _get(r, "rss_down", "rss_growth_bytes")
+    bound = _get(r, "rss_down", "bound_bytes")
+    down_row = _ratio_row(
+        "RSS growth while the broker is down, MiB",
+        growth / MIB if growth is not None else None,
+        down.get("bound_name", "configured queue bound"),
+        bound / MIB if bound else None,
+        target=down.get("criterion", "<= 1, and a plateau"),
+        check=None,
+        missing=_why(r, "rss_down"),
+    )
+    if "bounded" in down:
+        down_row = Row(**{**down_row.__dict__, "met": "yes" if down["bounded"] else "NO"})
+    elif "error" in down or not down:
+        down_row = Row(**{**down_row.__dict__, "met": "no (not measured)"})
+    rows.append(down_row)
+    return rows
+
+
+def render(rows: list[Row], machine: dict[str, Any], broker: str, wall_s: float) -> str:
+    """The table (Markdown, so it can go straight into the README) and the machine."""
+    header = ("measure", "spanstream", "reference", "reference value", "ratio", "target", "met")
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
+    for row in rows:
+        cells = (
+            row.measure,
+            row.value,
+            row.reference,
+            row.reference_value,
+            row.ratio,
+            row.target,
+            row.met,
+        )
+        lines.append("| " + " | ".join(cells) + " |")
+    m = machine
+    lines += [
+        "",
+        (
+            f"Machine: {m['cpu_model']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}; "
+            f"{m['python']}; confluent-kafka {m['confluent_kafka']} "
+            f"(librdkafka {m['librdkafka']}); "
+            f"fastavro {m['fastavro']}; opentelemetry-sdk {m['opentelemetry_sdk']}; "
+            f"protobuf {m['protobuf']}."
+        ),
+        (
+            f"Broker: {broker}. Load average before the run: {m.get('load_average', 'n/a')}. "
+            f"Whole run: {wall_s / 60:.1f} min."
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def _broker_description(broker: Any) -> str:
+    try:
+        from spanstream.broker import KAFKA_VERSION
+    except ImportError:
+        version = "unknown version"
+    else:
+        version = f"Apache Kafka {KAFKA_VERSION}" if broker.local is not None else "as given"
+    return f"{broker.bootstrap_servers} ({broker.source.value}, {version}, single node)"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Obtain a broker, run every benchmark, print the table."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
+    p.add_argument(
+        "--only", action="append", metavar="KEY", help="run only these jobs (repeatable)"
+    )
+    p.add_argument(
+        "--json-out", type=Path, default=HERE.parent / "build" / "bench" / "results.json"
+    )
+    args = p.parse_args(argv)
+    jobs = [j for j in JOBS if not args.only or j.key in args.only]
+
+    from spanstream.broker import obtain_broker
+
+    machine = h.machine_info()
+    machine["load_average"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    started = time.monotonic()
+    broker = obtain_broker()
+    results: dict[str, Any] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="spanstream-bench-") as tmp:
+            for job in jobs:
+                results[job.key] = _run_job(
+                    job, bootstrap=broker.bootstrap_servers, quick=args.quick, workdir=Path(tmp)
+                )
+        description = _broker_description(broker)
+    finally:
+        broker.stop()
+    wall_s = time.monotonic() - started
+    table = render(build_rows(results), machine, description, wall_s)
+    args.json_out.parent.mkdir(parents=True, exist_ok=True)
+    args.json_out.write_text(
+        json.dumps(
+            {"machine": machine, "broker": description, "results": results, "wall_s": wall_s},
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n"
+    )
+    if args.quick:
+        print("QUICK RUN: tiny sizes, the figures below are not measurements.\n")
+    print(table)
+    print(f"\n(all results: {args.json_out})")
+
+
+if __name__ == "__main__":
+    main()
