@@ -430,7 +430,6 @@ class LocalKafka:
         properties = server_properties(
             node,
             voters=self.nodes,
-            extra_listeners=self.extra_listeners,
             extra_properties=self.extra_properties,
         )
         node.properties_path.write_text(render_server_properties(properties))

@@ -78,6 +78,7 @@ class NodeLayout:
         host: the loopback address every listener binds to.
         broker_port: the PLAINTEXT client listener.
         controller_port: the KRaft controller listener.
+        extra_listeners: the extra client listeners, in port order.
         extra_ports: listener name -> port, for the extra listeners.
         node_dir: the node's folder (properties, logs, pid file, data).
     """
@@ -87,6 +88,7 @@ class NodeLayout:
     broker_port: int
     controller_port: int
     node_dir: Path
+    extra_listeners: tuple[Listener, ...] = ()
     extra_ports: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
@@ -161,6 +163,7 @@ def node_layouts(
                 broker_port=first,
                 controller_port=first + 1,
                 node_dir=cluster_dir / f"node-{index + 1}",
+                extra_listeners=tuple(extra_listeners),
                 extra_ports=MappingProxyType(extra),
             )
         )
@@ -171,7 +174,6 @@ def server_properties(
     node: NodeLayout,
     *,
     voters: Sequence[NodeLayout],
-    extra_listeners: Sequence[Listener] = (),
     extra_properties: Mapping[str, str] = MappingProxyType({}),
 ) -> dict[str, str]:
     """Return one node's broker configuration: a combined broker+controller of a static quorum.
@@ -185,7 +187,7 @@ def server_properties(
     protocols = {
         BROKER_LISTENER: "PLAINTEXT",
         CONTROLLER_LISTENER: "PLAINTEXT",
-        **{listener.name: listener.security_protocol for listener in extra_listeners},
+        **{listener.name: listener.security_protocol for listener in node.extra_listeners},
     }
     client_listeners = [f"{BROKER_LISTENER}://{node.host}:{node.broker_port}"] + [
         f"{name}://{node.host}:{port}" for name, port in node.extra_ports.items()
