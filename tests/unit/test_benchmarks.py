@@ -1,0 +1,114 @@
+"""Smoke tests of the benchmark scripts: they import, the broker-free one runs in its tiny mode,
+and the table is built from results (never any timing assertion)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+MODULES = ["bench_caller", "bench_publish", "bench_consume", "bench_latency", "bench_rss"]
+
+
+@pytest.fixture
+def bench(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ModuleType]:
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+
+    def load(name: str) -> ModuleType:
+        return importlib.import_module(name)
+
+    return load
+
+
+@pytest.mark.parametrize("name", [*MODULES, "run_all"])
+def test_every_benchmark_module_imports_and_has_main(bench, name):
+    """Each benchmark is a module with a main() that run_all can start."""
+    module = bench(name)
+    assert callable(module.main)
+
+
+def test_caller_benchmark_runs_in_quick_mode_without_a_broker(tmp_path):
+    """The OpenTelemetry no-op row runs in --quick mode and writes its JSON result."""
+    out = tmp_path / "caller.json"
+    script = str(BENCHMARKS / "bench_caller.py")
+    subprocess.run(
+        [sys.executable, script, "--impl", "otel-noop", "--quick", "--json-out", str(out)],
+        check=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    result = json.loads(out.read_text())
+    assert result["impl"] == "otel-noop"
+    assert result["dropped"] == 0
+    assert len(result["us_per_span_samples"]) == result["repeats"]
+
+
+def _full_results() -> dict[str, object]:
+    return {
+        "caller_otel_noop": {"us_per_span": 20.0},
+        "caller_otel": {"us_per_span": 40.0},
+        "caller_spanstream": {"us_per_span": 3.0},
+        "publish_raw": {"spans_per_s": 200_000.0},
+        "publish_otel": {"spans_per_s": 10_000.0},
+        "publish_spanstream": {"spans_per_s": 90_000.0},
+        "consume": {"raw": {"spans_per_s": 1e6}, "spanstream": {"spans_per_s": 2e5}},
+        "latency": {"rate_per_s": 10_000, "p50_ms": 5.0, "p99_ms": 20.0},
+        "rss_up": {
+            "spans": 1_000_000,
+            "early_spans": 100_000,
+            "rss_early_bytes": 80 * 2**20,
+            "peak_rss_bytes": 84 * 2**20,
+            "flat": True,
+            "criterion": "peak <= 1.1 x early",
+        },
+        "rss_down": {
+            "rss_growth_bytes": 30 * 2**20,
+            "bound_bytes": 64 * 2**20,
+            "bound_name": "queue",
+            "bounded": True,
+        },
+    }
+
+
+def test_table_has_a_ratio_and_a_verdict_for_every_target(bench):
+    """Every target row carries its ratio and says whether the target is met."""
+    run_all = bench("run_all")
+    rows = {row.measure: row for row in run_all.build_rows(_full_results())}
+    caller = next(r for m, r in rows.items() if m.startswith("caller cost"))
+    assert (caller.ratio, caller.met) == ("0.075", "yes")
+    consume = next(r for m, r in rows.items() if m.startswith("consume"))
+    assert (consume.ratio, consume.met) == ("0.200", "NO")
+    against_otel = next(r for m, r in rows.items() if "against OpenTelemetry" in m)
+    assert (against_otel.ratio, against_otel.met) == ("9.000", "NO")
+    verdicts = [r.met for r in rows.values() if r.target]
+    assert len(verdicts) == 7
+    assert all(v in ("yes", "NO") for v in verdicts)
+
+
+def test_a_missing_result_shows_as_not_measured_with_its_reason(bench):
+    """A benchmark that failed leaves its row in the table, with why, never a made-up figure."""
+    run_all = bench("run_all")
+    results = _full_results()
+    results["caller_spanstream"] = {"error": "ImportError: no KafkaTraceReporter"}
+    rows = run_all.build_rows(results)
+    caller = next(r for r in rows if r.measure.startswith("caller cost"))
+    assert "ImportError" in caller.value
+    assert caller.met == "no (not measured)"
+
+
+def test_render_prints_the_machine_under_the_table(bench):
+    """The printed table names the CPU, cores, Python and the Kafka client versions."""
+    run_all = bench("run_all")
+    harness = bench("_harness")
+    machine = harness.machine_info()
+    text = run_all.render(run_all.build_rows(_full_results()), machine, "127.0.0.1:9092", 60.0)
+    assert text.startswith("| measure |")
+    for key in ("cpu_model", "python", "librdkafka", "confluent_kafka"):
+        assert str(machine[key]) in text
