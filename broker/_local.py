@@ -509,6 +509,7 @@ class LocalKafka:
         """
         with file_lock(self.cluster_dir / ".lock"):
             self._terminate(list(self.nodes), timeout_s=timeout_s)
+            (self.cluster_dir / "owner.pid").unlink(missing_ok=True)
 
     def stop_node(self, node_id: int, *, timeout_s: float = 30.0) -> None:
         """Stop one node cleanly (SIGTERM, then SIGKILL after the timeout)."""
@@ -614,6 +615,22 @@ class LocalKafka:
 
     # -- leases ------------------------------------------------------------------------------
 
+    def claim_ownership(self) -> None:
+        """Record this process as the one that started the cluster and will stop it."""
+        (self.cluster_dir / "owner.pid").write_text(f"{os.getpid()}\n")
+
+    def adopt_if_orphaned(self) -> bool:
+        """Take over a running cluster whose recorded owner process has died; return whether.
+
+        A cluster started by ``spanstream broker start`` has no owner and is never adopted.
+        """
+        with file_lock(self.cluster_dir / ".lock"):
+            owner = read_pid(self.cluster_dir / "owner.pid")
+            if owner is None or owner == os.getpid() or pid_alive(owner):
+                return False
+            self.claim_ownership()
+            return True
+
     def acquire_lease(self) -> None:
         """Record that this process uses the cluster, so another user's release leaves it up."""
         with file_lock(self.cluster_dir / ".lock"):
@@ -642,6 +659,7 @@ class LocalKafka:
                         lease.unlink()
             if stop_if_last and not others:
                 self._terminate(list(self.nodes), timeout_s=30.0)
+                (self.cluster_dir / "owner.pid").unlink(missing_ok=True)
                 return True
             return False
 

@@ -131,6 +131,11 @@ def obtain_broker(
     kafka.acquire_lease()
     try:
         started = kafka.start(timeout_s=timeout_s)
+        if started:
+            kafka.claim_ownership()
+        else:
+            # A broker left behind by a session that died without stopping it is ours now.
+            started = kafka.adopt_if_orphaned()
     except BaseException:
         kafka.release_lease(stop_if_last=False)
         raise

@@ -335,3 +335,15 @@ def test_the_last_lease_released_by_a_starter_stops_nothing_already_stopped(
     (leases / str(os.getppid())).touch()  # a live process still using it
     kafka.acquire_lease()
     assert not kafka.release_lease(stop_if_last=True)
+
+
+def test_a_broker_whose_starting_session_died_is_adopted(tmp_path: Path) -> None:
+    """The owner recorded by a dead process hands the broker to the next session to stop."""
+    kafka = LocalKafka(tmp_path, base_port=_free_base_port())
+    kafka.cluster_dir.mkdir(parents=True)
+    assert not kafka.adopt_if_orphaned()  # started by `spanstream broker start`: no owner
+    (kafka.cluster_dir / "owner.pid").write_text(f"{os.getppid()}\n")
+    assert not kafka.adopt_if_orphaned()  # its owner is alive
+    (kafka.cluster_dir / "owner.pid").write_text("999999999\n")
+    assert kafka.adopt_if_orphaned()
+    assert (kafka.cluster_dir / "owner.pid").read_text().strip() == str(os.getpid())
