@@ -5,6 +5,48 @@ Flink's tracing API (metric groups, ``add_span``, reporter plugins configured wi
 """
 
 from spanstream.producer._config import MetricConfig
+from spanstream.producer._filter import TraceFilter
+from spanstream.producer._in_memory_reporter import (
+    InMemoryTraceReporter,
+    InMemoryTraceReporterFactory,
+)
+from spanstream.producer._logging_reporter import (
+    LoggingTraceReporter,
+    LoggingTraceReporterFactory,
+)
+from spanstream.producer._metric_group import (
+    EXCEPTION_MESSAGE,
+    EXCEPTION_TYPE,
+    MetricGroup,
+    SpanScope,
+)
+from spanstream.producer._registry import (
+    ENTRY_POINT_GROUP,
+    ReporterRegistry,
+    ReporterSetup,
+    ReporterStats,
+    flatten_config,
+    load_config,
+)
 from spanstream.producer._reporter import TraceReporter, TraceReporterFactory
 
-__all__ = ["MetricConfig", "TraceReporter", "TraceReporterFactory"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "EXCEPTION_MESSAGE",
+    "EXCEPTION_TYPE",
+    "InMemoryTraceReporter",
+    "InMemoryTraceReporterFactory",
+    "LoggingTraceReporter",
+    "LoggingTraceReporterFactory",
+    "MetricConfig",
+    "MetricGroup",
+    "ReporterRegistry",
+    "ReporterSetup",
+    "ReporterStats",
+    "SpanScope",
+    "TraceFilter",
+    "TraceReporter",
+    "TraceReporterFactory",
+    "flatten_config",
+    "load_config",
+]

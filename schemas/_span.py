@@ -135,6 +135,28 @@ class Span:
         """``end_ts_millis - start_ts_millis``."""
         return self.end_ts_millis - self.start_ts_millis
 
+    def with_attributes(self, extra: Mapping[str, AttributeValue]) -> Span:
+        """Return this span with ``extra`` attributes added where it does not set the key itself.
+
+        Ids, times and children are kept; the span itself is returned when ``extra`` is empty.
+        ``MetricGroup.add_span`` uses it to give each reporter its own scope variables.
+        """
+        if not extra:
+            return self
+        merged = extra.copy() if type(extra) is dict else dict(extra)
+        # A mappingproxy's copy() is its dict's copy: the fast way to merge the span's own.
+        merged.update(self.attributes.copy())  # type: ignore[attr-defined]
+        return _new_span(
+            self.scope,
+            self.name,
+            self.start_ts_millis,
+            self.end_ts_millis,
+            MappingProxyType(merged),
+            self.children,
+            self.trace_id,
+            self.span_id,
+        )
+
     def walk(self) -> Iterator[tuple[Span, Span | None, int]]:
         """Yield ``(span, parent, depth)`` for this span and every descendant, depth first."""
         stack: list[tuple[Span, Span | None, int]] = [(self, None, 0)]
@@ -169,11 +191,42 @@ class Span:
         )
 
 
+_object_new = object.__new__
+_object_setattr = object.__setattr__
+
+
+def _new_span(  # noqa: PLR0917 - one positional per field, as Span(...)
+    scope: str,
+    name: str,
+    start_ts_millis: int,
+    end_ts_millis: int,
+    attributes: Mapping[str, AttributeValue],
+    children: tuple[Span, ...],
+    trace_id: bytes,
+    span_id: bytes,
+) -> Span:
+    """Construct a span from values already checked (a read-only mapping, a tuple, sized ids).
+
+    The builder's fast path: it skips ``__init__``'s conversions and checks, which cost as much
+    as the rest of a build.
+    """
+    span: Span = _object_new(Span)
+    _object_setattr(span, "scope", scope)
+    _object_setattr(span, "name", name)
+    _object_setattr(span, "start_ts_millis", start_ts_millis)
+    _object_setattr(span, "end_ts_millis", end_ts_millis)
+    _object_setattr(span, "attributes", attributes)
+    _object_setattr(span, "children", children)
+    _object_setattr(span, "trace_id", trace_id)
+    _object_setattr(span, "span_id", span_id)
+    return span
+
+
 def _restamp(span: Span, trace_id: bytes) -> Span:
     """Return ``span`` (and its descendants) carrying ``trace_id``; the same object if it does."""
     if span.trace_id == trace_id:
         return span
-    return Span(
+    return _new_span(
         span.scope,
         span.name,
         span.start_ts_millis,
@@ -183,6 +236,12 @@ def _restamp(span: Span, trace_id: bytes) -> Span:
         trace_id,
         span.span_id,
     )
+
+
+def _check_id(which: str, value: object, size: int) -> bytes:
+    if type(value) is not bytes or len(value) != size:
+        raise ValueError(f"{which} must be {size} bytes, not {value!r}")
+    return value
 
 
 class SpanBuilder:
@@ -210,7 +269,7 @@ class SpanBuilder:
     def __init__(self, scope: type | str, name: str) -> None:
         if type(name) is not str:
             raise TypeError(f"span name must be a str, not {type(name).__name__}: {name!r}")
-        self._scope = scope_name(scope)
+        self._scope = scope if type(scope) is str else scope_name(scope)
         self._name = name
         self._start: int | None = None
         self._end: int | None = None
@@ -317,6 +376,12 @@ class SpanBuilder:
         """
         if trace_id is None:
             trace_id = new_trace_id()
+        else:
+            _check_id("trace_id", trace_id, TRACE_ID_BYTES)
+        if span_id is None:
+            span_id = new_span_id()
+        else:
+            _check_id("span_id", span_id, SPAN_ID_BYTES)
         if extra_attributes:
             attributes = {**extra_attributes, **self._attributes}
         else:
@@ -325,7 +390,7 @@ class SpanBuilder:
         if start is None:
             start = _now_millis()
         end = self._end
-        return Span(
+        return _new_span(
             self._scope,
             self._name,
             start,
@@ -333,7 +398,7 @@ class SpanBuilder:
             MappingProxyType(attributes) if attributes else _EMPTY_ATTRIBUTES,
             self._build_children(trace_id, 1) if self._children else (),
             trace_id,
-            new_span_id() if span_id is None else span_id,
+            span_id,
         )
 
     def _build_children(self, trace_id: bytes, depth: int) -> tuple[Span, ...]:
@@ -356,7 +421,7 @@ class SpanBuilder:
             start = _now_millis()
         end = self._end
         attributes = self._attributes
-        return Span(
+        return _new_span(
             self._scope,
             self._name,
             start,

@@ -1,0 +1,91 @@
+"""TraceFilter: Flink's filter.includes / filter.excludes patterns for spans."""
+
+from __future__ import annotations
+
+import pytest
+
+from spanstream.producer import TraceFilter
+from spanstream.schemas import ConfigError
+
+
+def test_default_admits_everything():
+    """Without configuration, every scope and name passes (include ``*:*:*``)."""
+    assert TraceFilter.allow_all().matches("jobmanager.job", "Checkpoint")
+    assert TraceFilter.parse().matches("", "x")
+
+
+def test_scope_pattern_must_match_the_whole_logical_scope():
+    """``*`` matches any run of characters, and the pattern must match all of the scope."""
+    only_jobs = TraceFilter.parse(includes="*.job")
+    assert only_jobs.matches("jobmanager.job", "x")
+    assert not only_jobs.matches("jobmanager.job.task", "x")
+
+
+def test_dot_is_literal():
+    """A '.' in a pattern means a dot, not any character."""
+    assert not TraceFilter.parse(includes="jobmanager.job").matches("jobmanagerXjob", "x")
+
+
+def test_name_part_lists_alternatives():
+    """``<scope>:<name>,<name>`` admits any of the listed names."""
+    f = TraceFilter.parse(includes="*:Checkpoint,JobFailure")
+    assert f.matches("a", "Checkpoint")
+    assert f.matches("a", "JobFailure")
+    assert not f.matches("a", "JobInitialization")
+
+
+def test_scope_part_lists_alternatives():
+    """The scope part is a comma-separated list too."""
+    f = TraceFilter.parse(includes="jobmanager,taskmanager.*")
+    assert f.matches("jobmanager", "x")
+    assert f.matches("taskmanager.job", "x")
+    assert not f.matches("process", "x")
+
+
+def test_excludes_win_over_includes():
+    """A span matching an exclude is filtered out even if an include matches it."""
+    f = TraceFilter.parse(includes="*", excludes="*.job:Checkpoint")
+    assert not f.matches("jobmanager.job", "Checkpoint")
+    assert f.matches("jobmanager.job", "JobFailure")
+    assert f.matches("jobmanager", "Checkpoint")
+
+
+def test_no_include_means_nothing_passes():
+    """With an empty include list no span passes (Flink: no matching include, filtered)."""
+    assert not TraceFilter.parse(includes="").matches("a", "b")
+
+
+def test_list_separated_by_semicolons_or_given_as_a_list():
+    """A pattern list is ';'-separated text (Flink's flat form) or a YAML list."""
+    for includes in ("*.job:Checkpoint;process:*", ["*.job:Checkpoint", "process:*"]):
+        f = TraceFilter.parse(includes=includes)
+        assert f.matches("jm.job", "Checkpoint")
+        assert f.matches("process", "Anything")
+        assert not f.matches("jm.job", "Other")
+
+
+@pytest.mark.parametrize("types", ["*", "counter", "gauge,meter,histogram"])
+def test_metric_type_part_is_accepted_and_ignored(types):
+    """The third (metric-type) part of a Flink pattern is accepted and does not filter spans."""
+    assert TraceFilter.parse(includes=f"*:*:{types}").matches("a", "b")
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [":name", "a:b:c:d", "a,,b", "a:", "a:*:span", "a:b,", 42, ["ok", 3]],
+)
+def test_malformed_pattern_raises_config_error_naming_key_value_and_format(pattern):
+    """A malformed pattern raises ConfigError naming the key, the value and the format."""
+    with pytest.raises(ConfigError) as excinfo:
+        TraceFilter.parse(includes=pattern, includes_key="traces.reporter.x.filter.includes")
+    message = str(excinfo.value)
+    assert excinfo.value.key == "traces.reporter.x.filter.includes"
+    assert excinfo.value.value == pattern
+    assert "<scope>[:<name>" in message
+
+
+def test_regex_characters_in_patterns_are_literal():
+    """Characters meaningful to regular expressions match themselves."""
+    f = TraceFilter.parse(includes="a+b(c):x?")
+    assert f.matches("a+b(c)", "x?")
+    assert not f.matches("aab(c)", "x")
