@@ -1,1 +1,59 @@
-"""spanstream.consumer (work in progress)."""
+"""The consumer side of spanstream: Kafka records back into the exact spans that were reported.
+
+:class:`SpanConsumer` reads span topics as a member of a consumer group, at-least-once (an
+offset is committed only after the application is done with the record), with a policy for
+records that are not spans (:class:`BadRecordPolicy`: skip, raise, or a dead-letter topic) and
+replay by time. Analytics helpers turn records into pyarrow Tables, pandas DataFrames and Parquet
+files, and summarise checkpoint health; they need the ``spanstream[analytics]`` extra.
+
+This package depends on ``spanstream.schemas`` only, never on ``spanstream.producer``.
+"""
+
+from spanstream.consumer._analytics import (
+    ATTRIBUTE_COLUMN_PREFIX,
+    AttributeLayout,
+    to_arrow,
+    to_pandas,
+    write_parquet,
+)
+from spanstream.consumer._bad_records import (
+    DLQ_ERROR_HEADER,
+    DLQ_GROUP_HEADER,
+    DLQ_OFFSET_HEADER,
+    DLQ_PARTITION_HEADER,
+    DLQ_REASON_HEADER,
+    DLQ_TIMESTAMP_HEADER,
+    DLQ_TOPIC_HEADER,
+    BadRecordPolicy,
+)
+from spanstream.consumer._consumer import MANAGED_CONSUMER_KEYS, SpanConsumer
+from spanstream.consumer._errors import CommitError, ConsumerClosedError, DeadLetterError
+from spanstream.consumer._positions import StartPosition
+from spanstream.consumer._records import Header, SpanBatch, SpanRecord
+from spanstream.consumer._stats import ConsumerStats
+
+__all__ = [
+    "ATTRIBUTE_COLUMN_PREFIX",
+    "DLQ_ERROR_HEADER",
+    "DLQ_GROUP_HEADER",
+    "DLQ_OFFSET_HEADER",
+    "DLQ_PARTITION_HEADER",
+    "DLQ_REASON_HEADER",
+    "DLQ_TIMESTAMP_HEADER",
+    "DLQ_TOPIC_HEADER",
+    "MANAGED_CONSUMER_KEYS",
+    "AttributeLayout",
+    "BadRecordPolicy",
+    "CommitError",
+    "ConsumerClosedError",
+    "ConsumerStats",
+    "DeadLetterError",
+    "Header",
+    "SpanBatch",
+    "SpanConsumer",
+    "SpanRecord",
+    "StartPosition",
+    "to_arrow",
+    "to_pandas",
+    "write_parquet",
+]

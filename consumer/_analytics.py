@@ -1,0 +1,245 @@
+"""Consumed spans as pyarrow Tables, pandas DataFrames and Parquet files (``[analytics]`` extra).
+
+One row per span: a record's span tree is flattened depth-first (parent before children), each
+row naming its ``parent_span_id`` (null for the root) and its ``depth`` (0 for the root).
+
+Columns, in order:
+
+==================  =========================  ==============================================
+column              Arrow type                 meaning
+==================  =========================  ==============================================
+topic               string (null for a Span)   the Kafka record it came from ...
+partition           int32                      ...
+offset              int64                      ...
+record_timestamp    timestamp[ms, UTC]         the record's broker timestamp
+trace_id            string                     32 lowercase hex digits
+span_id             string                     16 lowercase hex digits
+parent_span_id      string (null for a root)   16 lowercase hex digits
+depth               int32                      0 for a root, 1 for its children, ...
+scope               string                     Flink's scope (the reporting class)
+name                string                     the span's name
+start_time          timestamp[ms, UTC]         ``start_ts_millis``
+end_time            timestamp[ms, UTC]         ``end_ts_millis``
+duration_millis     int64                      ``end - start``
+==================  =========================  ==============================================
+
+Attributes come one of two ways, chosen with ``attributes=``:
+
+* ``"map"``: one ``attributes`` column of type ``map<string, string>``; values are written as
+  text (``true``/``false`` for booleans, ``repr`` for floats). The schema is the same for every
+  batch, so it suits Parquet datasets written batch by batch. The default of
+  :func:`to_arrow` and :func:`write_parquet`.
+* ``"columns"``: one column per attribute key, named ``attr.<key>`` (e.g.
+  ``attr.checkpointedSize``, ``attr.<job_id>``), sorted by key and typed from the values: int64,
+  float64 (ints and floats mixed), bool or string (any other mix, as text); null where a span
+  lacks the key. The default of :func:`to_pandas`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from os import PathLike
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from spanstream.consumer._records import SpanRecord
+from spanstream.schemas import AttributeValue, ExtraMissingError, Span
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+__all__ = ["ATTRIBUTE_COLUMN_PREFIX", "AttributeLayout", "to_arrow", "to_pandas", "write_parquet"]
+
+AttributeLayout = Literal["map", "columns"]
+"""How attributes become columns: one ``map<string,string>`` column, or one typed column each."""
+
+ATTRIBUTE_COLUMN_PREFIX: Final = "attr."
+"""The prefix of attribute columns in the ``"columns"`` layout."""
+
+_EXTRA: Final = "analytics"
+
+
+def require_pyarrow(feature: str) -> Any:  # noqa: ANN401 - the module, typed by its stubs at use
+    """Import pyarrow, or raise :class:`ExtraMissingError` naming the ``analytics`` extra."""
+    try:
+        import pyarrow as pa
+    except ImportError as exc:
+        raise ExtraMissingError(feature, _EXTRA) from exc
+    return pa
+
+
+def require_pandas(feature: str) -> Any:  # noqa: ANN401 - as above
+    """Import pandas, or raise :class:`ExtraMissingError` naming the ``analytics`` extra."""
+    try:
+        import pandas as pd
+    except ImportError as exc:
+        raise ExtraMissingError(feature, _EXTRA) from exc
+    return pd
+
+
+def _rows(
+    items: Iterable[SpanRecord | Span],
+) -> Iterator[tuple[SpanRecord | None, Span, Span | None, int]]:
+    for item in items:
+        if isinstance(item, SpanRecord):
+            record: SpanRecord | None = item
+            root = item.span
+        elif isinstance(item, Span):
+            record, root = None, item
+        else:
+            raise TypeError(f"expected SpanRecord or Span items, not {type(item).__name__}")
+        for span, parent, depth in root.walk():
+            yield record, span, parent, depth
+
+
+def _text(value: AttributeValue) -> str:
+    if type(value) is bool:
+        return "true" if value else "false"
+    if type(value) is float:
+        return repr(value)
+    return str(value)
+
+
+def to_arrow(
+    items: Iterable[SpanRecord | Span], *, attributes: AttributeLayout = "map"
+) -> pa.Table:
+    """Return one row per span (children flattened) as a pyarrow Table.
+
+    Args:
+        items: consumed records (a :class:`SpanBatch` is one) or bare spans.
+        attributes: ``"map"`` (one map column; the default) or ``"columns"`` (one typed column
+            per key); see the module documentation.
+
+    Raises:
+        ExtraMissingError: pyarrow is not installed (``pip install 'spanstream[analytics]'``).
+    """
+    pa = require_pyarrow("to_arrow")
+    if attributes not in ("map", "columns"):
+        raise ValueError(f"attributes must be 'map' or 'columns', not {attributes!r}")
+    topic: list[str | None] = []
+    partition: list[int | None] = []
+    offset: list[int | None] = []
+    record_ts: list[int | None] = []
+    trace_id: list[str] = []
+    span_id: list[str] = []
+    parent_id: list[str | None] = []
+    depth_col: list[int] = []
+    scope: list[str] = []
+    name: list[str] = []
+    start: list[int] = []
+    end: list[int] = []
+    duration: list[int] = []
+    attribute_maps: list[Any] = []
+    for record, span, parent, depth in _rows(items):
+        if record is None:
+            topic.append(None)
+            partition.append(None)
+            offset.append(None)
+            record_ts.append(None)
+        else:
+            topic.append(record.topic)
+            partition.append(record.partition)
+            offset.append(record.offset)
+            record_ts.append(record.timestamp_ms)
+        trace_id.append(span.trace_id.hex())
+        span_id.append(span.span_id.hex())
+        parent_id.append(None if parent is None else parent.span_id.hex())
+        depth_col.append(depth)
+        scope.append(span.scope)
+        name.append(span.name)
+        start.append(span.start_ts_millis)
+        end.append(span.end_ts_millis)
+        duration.append(span.end_ts_millis - span.start_ts_millis)
+        attribute_maps.append(span.attributes)
+    millis = pa.timestamp("ms", tz="UTC")
+    columns: dict[str, Any] = {
+        "topic": pa.array(topic, pa.string()),
+        "partition": pa.array(partition, pa.int32()),
+        "offset": pa.array(offset, pa.int64()),
+        "record_timestamp": pa.array(record_ts, millis),
+        "trace_id": pa.array(trace_id, pa.string()),
+        "span_id": pa.array(span_id, pa.string()),
+        "parent_span_id": pa.array(parent_id, pa.string()),
+        "depth": pa.array(depth_col, pa.int32()),
+        "scope": pa.array(scope, pa.string()),
+        "name": pa.array(name, pa.string()),
+        "start_time": pa.array(start, millis),
+        "end_time": pa.array(end, millis),
+        "duration_millis": pa.array(duration, pa.int64()),
+    }
+    if attributes == "map":
+        columns["attributes"] = pa.array(
+            [[(key, _text(value)) for key, value in m.items()] for m in attribute_maps],
+            pa.map_(pa.string(), pa.string()),
+        )
+    else:
+        columns.update(_attribute_columns(pa, attribute_maps))
+    return pa.table(columns)
+
+
+def _attribute_columns(pa: Any, maps: list[Any]) -> dict[str, Any]:  # noqa: ANN401
+    keys = sorted({key for m in maps for key in m})
+    columns: dict[str, Any] = {}
+    for key in keys:
+        values = [m.get(key) for m in maps]
+        kinds = {type(v) for v in values if v is not None}
+        if kinds == {bool}:
+            arrow_type = pa.bool_()
+        elif kinds == {int}:
+            arrow_type = pa.int64()
+        elif kinds and kinds <= {int, float}:
+            arrow_type = pa.float64()
+        elif kinds == {str}:
+            arrow_type = pa.string()
+        else:
+            arrow_type = pa.string()
+            values = [None if v is None else _text(v) for v in values]
+        columns[ATTRIBUTE_COLUMN_PREFIX + key] = pa.array(values, arrow_type)
+    return columns
+
+
+def to_pandas(
+    items: Iterable[SpanRecord | Span], *, attributes: AttributeLayout = "columns"
+) -> pd.DataFrame:
+    """Return one row per span (children flattened) as a pandas DataFrame.
+
+    The columns are those of :func:`to_arrow`; attributes default to one typed column per key
+    (``attr.<key>``). Integer and boolean columns use pandas' nullable dtypes, so a missing
+    value stays missing and large longs stay exact; times are ``datetime64[ms, UTC]``.
+
+    Raises:
+        ExtraMissingError: pandas or pyarrow is not installed.
+    """
+    pandas = require_pandas("to_pandas")
+    arrow = require_pyarrow("to_pandas")
+    table = to_arrow(items, attributes=attributes)
+    nullable = {
+        arrow.int32(): pandas.Int32Dtype(),
+        arrow.int64(): pandas.Int64Dtype(),
+        arrow.bool_(): pandas.BooleanDtype(),
+    }
+    frame: pd.DataFrame = table.to_pandas(types_mapper=nullable.get)
+    return frame
+
+
+def write_parquet(
+    items: Iterable[SpanRecord | Span],
+    path: str | PathLike[str],
+    *,
+    attributes: AttributeLayout = "map",
+    compression: str = "zstd",
+) -> int:
+    """Write one row per span (see :func:`to_arrow`) to a Parquet file; returns the row count.
+
+    Raises:
+        ExtraMissingError: pyarrow is not installed.
+    """
+    require_pyarrow("write_parquet")
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise ExtraMissingError("write_parquet", _EXTRA) from exc
+    table = to_arrow(items, attributes=attributes)
+    pq.write_table(table, path, compression=compression)
+    rows: int = table.num_rows
+    return rows

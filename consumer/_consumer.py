@@ -1,0 +1,843 @@
+"""SpanConsumer: Kafka records back into spans, at-least-once, with a bad-record policy.
+
+Delivery guarantee (at-least-once)
+----------------------------------
+librdkafka never stores an offset by itself here (``enable.auto.offset.store=false``). The
+consumer stores a record's offset only once the application is done with it:
+
+* in iteration, when the application asks for the next record (it moved past the previous
+  one), calls :meth:`SpanConsumer.commit`, or closes the consumer normally (a ``with`` block
+  left by an exception does not count the record it was processing);
+* in batches, when the batch is acknowledged (:meth:`SpanBatch.ack` or ``commit()``);
+* a bad record, once it was skipped, dead-lettered (acknowledged by the broker), or raised and
+  moved past.
+
+Stored offsets are committed by librdkafka's auto-commit on an interval
+(``auto.commit.interval.ms``, 1000 ms here unless given), synchronously on every ``commit()``,
+when partitions are revoked in a rebalance, and on ``close()``. Only a partition's highest
+*contiguous* processed position is stored, so acknowledging batch 2 before batch 1 commits
+nothing past batch 1. A crash therefore loses nothing; it redelivers what was processed but not
+yet committed. Redeliveries are counted (``ConsumerStats.duplicate_spans``) against a bounded
+window of recent span ids, and optionally dropped.
+
+Scaling out is Kafka's consumer group with the cooperative-sticky assignor: a member joining or
+leaving moves only the partitions that must move, and the consumer commits what it processed
+from a partition before giving it up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
+from types import TracebackType
+from typing import Any, Final, Self
+
+from confluent_kafka import (
+    OFFSET_END,
+    OFFSET_INVALID,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
+
+from spanstream.consumer._bad_records import BadRecordPolicy, DeadLetterSink
+from spanstream.consumer._duplicates import DuplicateWindow
+from spanstream.consumer._errors import CommitError, ConsumerClosedError, DeadLetterError
+from spanstream.consumer._offsets import OffsetTracker, PendingMark, TopicPartitionKey
+from spanstream.consumer._positions import StartPosition, to_epoch_ms
+from spanstream.consumer._records import SpanBatch, SpanRecord, record_headers
+from spanstream.consumer._stats import ConsumerCounters, ConsumerStats
+from spanstream.schemas import BrokerError, ConfigError, DecodeError, Span, decode_span
+
+__all__ = ["MANAGED_CONSUMER_KEYS", "SpanConsumer"]
+
+_LOG = logging.getLogger("spanstream.consumer")
+
+MANAGED_CONSUMER_KEYS: Final = frozenset(
+    {
+        "bootstrap.servers",
+        "group.id",
+        "enable.auto.commit",
+        "enable.auto.offset.store",
+        "auto.offset.reset",
+        "partition.assignment.strategy",
+        "enable.partition.eof",
+    }
+)
+"""librdkafka keys the consumer sets itself; passing them in ``config`` raises ConfigError.
+
+They carry its guarantees (offsets stored only after processing, cooperative rebalancing) or
+have their own parameter (``bootstrap_servers``, ``group_id``, ``start``)."""
+
+# Settings copied from the consumer's configuration to the dead-letter producer: how to reach
+# and authenticate with the same cluster.
+_SHARED_PREFIXES: Final = ("security.", "sasl.", "ssl.", "client.dns.", "socket.")
+_SHARED_KEYS: Final = frozenset({"client.id", "broker.address.family", "client.rack"})
+
+_DEFAULT_AUTO_COMMIT_INTERVAL_MS: Final = 1000
+_COMMIT_TIMEOUT_S: Final = 30.0
+_METADATA_TIMEOUT_S: Final = 10.0
+
+ConfigValue = str | int | float | bool | Callable[..., Any]
+"""A librdkafka property value (callables for ``error_cb``, ``stats_cb``, ``logger``...)."""
+
+
+class SpanConsumer:
+    """Reads spans from Kafka topics as a member of a consumer group (at-least-once).
+
+    Iterate it for one :class:`SpanRecord` at a time, or call :meth:`poll_batch` for batches;
+    use it as a context manager (or call :meth:`close`) so that what was processed is committed
+    and the group is left cleanly. See the module documentation for the delivery guarantee.
+
+    Args:
+        topics: topic names, or patterns starting with ``^`` (a regex, as librdkafka reads it).
+        bootstrap_servers: ``host:port[,host:port...]``.
+        group_id: the consumer group; members of one group share the partitions.
+        start: where a partition starts when the group has no committed offset for it:
+            ``"earliest"``, ``"latest"`` (the default, as Kafka's), or a wall-clock time (an
+            aware ``datetime`` or epoch ms), resolved per partition with offsets-for-times when
+            the partition is assigned. Committed offsets win; to re-read, use the ``seek_*``
+            methods.
+        bad_records: the policy for records that do not decode as spans (skip, raise or
+            dead-letter); see :class:`BadRecordPolicy`.
+        dead_letter_topic: where ``dead-letter`` writes bad records (required with that policy).
+        config: any further librdkafka consumer properties (``auto.commit.interval.ms``,
+            ``session.timeout.ms``, security settings...). Keys in
+            :data:`MANAGED_CONSUMER_KEYS` are rejected; unknown keys fail here.
+        dead_letter_config: librdkafka producer properties for the dead-letter producer; the
+            bootstrap servers and the consumer's security settings are used by default, and
+            ``acks=all`` with idempotence is always on.
+        duplicate_window: how many recent span ids are remembered to count redeliveries.
+        drop_duplicates: drop (rather than deliver) spans seen within the window.
+        fetch_batch_size: records taken from librdkafka per ``consume()`` call.
+        poll_interval_s: the longest a single internal wait lasts (so Ctrl-C and ``close()``
+            are honoured promptly).
+
+    Example:
+        >>> with SpanConsumer("flink-traces", bootstrap_servers="localhost:9092",
+        ...                   group_id="analytics", start="earliest") as consumer:  # doctest: +SKIP
+        ...     for record in consumer:
+        ...         print(record.span.name, record.offset)
+
+    Raises:
+        ConfigError: a bad parameter or librdkafka property.
+    """
+
+    def __init__(
+        self,
+        topics: str | Sequence[str],
+        *,
+        bootstrap_servers: str,
+        group_id: str,
+        start: StartPosition = "latest",
+        bad_records: BadRecordPolicy | str = BadRecordPolicy.SKIP,
+        dead_letter_topic: str | None = None,
+        config: Mapping[str, ConfigValue] | None = None,
+        dead_letter_config: Mapping[str, ConfigValue] | None = None,
+        duplicate_window: int = 100_000,
+        drop_duplicates: bool = False,
+        fetch_batch_size: int = 1000,
+        poll_interval_s: float = 0.5,
+    ) -> None:
+        self._topics = _check_topics(topics)
+        self._policy = _check_policy(bad_records, dead_letter_topic)
+        _check_settings(
+            bootstrap_servers=bootstrap_servers,
+            group_id=group_id,
+            duplicate_window=duplicate_window,
+            fetch_batch_size=fetch_batch_size,
+            poll_interval_s=poll_interval_s,
+        )
+        extra = dict(config or {})
+        managed = sorted(MANAGED_CONSUMER_KEYS.intersection(extra))
+        if managed:
+            raise ConfigError(
+                f"config[{managed[0]!r}]",
+                extra[managed[0]],
+                "nothing: the consumer manages this key itself (see MANAGED_CONSUMER_KEYS)",
+            )
+        reset, self._start_ms = _start_position(start)
+
+        self._counters = ConsumerCounters()
+        user_error_cb = extra.pop("error_cb", None)
+        consumer_config: dict[str, Any] = {
+            "auto.commit.interval.ms": _DEFAULT_AUTO_COMMIT_INTERVAL_MS,
+            **extra,
+            "bootstrap.servers": bootstrap_servers,
+            "group.id": group_id,
+            "enable.auto.commit": True,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": reset,
+            "error_cb": partial(_on_error, self._counters, user_error_cb),
+        }
+        if str(extra.get("group.protocol", "classic")) == "classic":
+            consumer_config["partition.assignment.strategy"] = "cooperative-sticky"
+        self._consumer = _new_consumer(consumer_config)
+
+        self._dead_letters: DeadLetterSink | None = None
+        if dead_letter_topic and self._policy is BadRecordPolicy.DEAD_LETTER:
+            try:
+                self._dead_letters = _dead_letter_sink(
+                    dead_letter_topic,
+                    bootstrap_servers=bootstrap_servers,
+                    group_id=group_id,
+                    consumer_config=extra,
+                    dead_letter_config=dead_letter_config,
+                )
+            except ConfigError:
+                self._consumer.close()
+                raise
+
+        self._group_id = group_id
+        self._fetch_batch_size = fetch_batch_size
+        self._poll_interval_s = float(poll_interval_s)
+        self._drop_duplicates = drop_duplicates
+        self._window = DuplicateWindow(size=duplicate_window)
+        self._tracker = OffsetTracker()
+        self._assigned: set[TopicPartitionKey] = set()
+        self._buffer: list[Message] = []
+        self._pos = 0
+        # The last record handed out by iteration, not yet known to be processed.
+        self._in_flight: tuple[TopicPartitionKey, int] | None = None
+        # A bad record met while filling a batch (raise policy), raised by the next call.
+        self._pending_error: DecodeError | None = None
+        self._closed = False
+        self._decode = decode_span
+        self._consumer.subscribe(
+            list(self._topics),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+
+    # -- public API ---------------------------------------------------------------------------
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """The subscribed topic names and patterns."""
+        return self._topics
+
+    @property
+    def group_id(self) -> str:
+        """The consumer group."""
+        return self._group_id
+
+    @property
+    def policy(self) -> BadRecordPolicy:
+        """The bad-record policy."""
+        return self._policy
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def assignment(self) -> tuple[TopicPartitionKey, ...]:
+        """The ``(topic, partition)`` pairs currently assigned to this member, sorted."""
+        return tuple(sorted(self._assigned))
+
+    def stats(self) -> ConsumerStats:
+        """A snapshot of the consumer's counters."""
+        return self._counters.snapshot()
+
+    def __iter__(self) -> Self:
+        return self
+
+    def __next__(self) -> SpanRecord:
+        """Return the next record, waiting as long as it takes (until :meth:`close`).
+
+        Raises:
+            DecodeError: a bad record, with the ``raise`` policy; iterating again moves past it.
+            DeadLetterError: a bad record could not be dead-lettered; iterating again retries.
+            StopIteration: the consumer was closed.
+        """
+        record = self._next_record(None)
+        if record is None:
+            raise StopIteration
+        return record
+
+    def iter_records(self, *, idle_timeout_s: float | None = None) -> Iterator[SpanRecord]:
+        """Iterate records, stopping once none arrived for ``idle_timeout_s`` (never if None)."""
+        while True:
+            deadline = None if idle_timeout_s is None else time.monotonic() + idle_timeout_s
+            record = self._next_record(deadline)
+            if record is None:
+                return
+            yield record
+
+    def poll_batch(self, *, max_spans: int = 10_000, timeout_s: float = 1.0) -> SpanBatch:
+        """Return up to ``max_spans`` records, waiting up to ``timeout_s`` to gather them.
+
+        The batch's offsets are committed only once it is acknowledged (:meth:`SpanBatch.ack`
+        or :meth:`commit`). The batch may be empty.
+
+        Raises:
+            DecodeError: a bad record, with the ``raise`` policy; records before it are
+                returned first, and the next call moves past it.
+            DeadLetterError: a bad record could not be dead-lettered; the next call retries.
+        """
+        if max_spans < 1:
+            raise ValueError(f"max_spans must be >= 1, got {max_spans}")
+        self._check_open()
+        self._release_in_flight()
+        self._raise_pending_error()
+        deadline = time.monotonic() + timeout_s
+        records: list[SpanRecord] = []
+        last: dict[TopicPartitionKey, int] = {}
+        convert = self._convert
+        while len(records) < max_spans:
+            if self._pos >= len(self._buffer):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._closed:
+                    break
+                self._fill(remaining)
+                continue
+            message = self._buffer[self._pos]
+            self._pos += 1
+            try:
+                record = convert(message)
+            except DecodeError as exc:
+                if records:
+                    self._pending_error = exc
+                    break
+                self._processed_all(last)
+                self._in_flight = _origin(exc)
+                raise
+            except DeadLetterError:
+                self._pos -= 1
+                if records:
+                    break
+                self._processed_all(last)
+                raise
+            if record is None:
+                if message.error() is None:
+                    last[(str(message.topic()), int(message.partition() or 0))] = int(
+                        message.offset() or 0
+                    )
+                continue
+            records.append(record)
+            last[(record.topic, record.partition)] = record.offset
+        if not records:
+            self._processed_all(last)
+            return SpanBatch((), _nothing)
+        marks = [(key, self._tracker.deliver(key, offset)) for key, offset in last.items()]
+        return SpanBatch(tuple(records), partial(self._ack_marks, marks))
+
+    def commit(self) -> dict[TopicPartitionKey, int]:
+        """Mark everything delivered so far processed, and commit it synchronously.
+
+        Returns:
+            The committed positions (the next offset to read) by ``(topic, partition)``.
+
+        Raises:
+            CommitError: the commit failed; the offsets stay stored and are retried.
+        """
+        self._check_open()
+        self._release_in_flight()
+        self._tracker.ack_all()
+        return self._commit_stored()
+
+    def seek_to_beginning(self) -> dict[TopicPartitionKey, int]:
+        """Move every assigned partition to its first record; returns the new offsets."""
+        return self._seek(self._watermarks(low=True))
+
+    def seek_to_end(self) -> dict[TopicPartitionKey, int]:
+        """Move every assigned partition past its last record; returns the new offsets.
+
+        The end is resolved now (the high watermark), so records written after the call are
+        read.
+        """
+        return self._seek(self._watermarks(low=False))
+
+    def seek_to_time(self, when: dt.datetime | int) -> dict[TopicPartitionKey, int]:
+        """Move every assigned partition to its first record at or after ``when``.
+
+        ``when`` is an aware datetime or epoch milliseconds (Kafka's record timestamps). A
+        partition with no record that late moves to its end.
+
+        Returns:
+            The new positions by ``(topic, partition)`` (``-1`` meaning the end).
+        """
+        when_ms = to_epoch_ms(when, key="when")
+        return self._seek(self._offsets_for_time(sorted(self._assigned), when_ms))
+
+    def wait_for_assignment(self, *, timeout_s: float = 30.0) -> tuple[TopicPartitionKey, ...]:
+        """Poll until the group assigned this member a partition (or the timeout); seek needs one.
+
+        Records fetched meanwhile are kept and delivered as usual.
+        """
+        self._check_open()
+        deadline = time.monotonic() + timeout_s
+        while not self._assigned and self._pos >= len(self._buffer):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._fill(remaining)
+        return self.assignment()
+
+    def close(self) -> None:
+        """Commit what was processed (including the record last iterated) and leave the group.
+
+        Idempotent. Records delivered in unacknowledged batches are not committed.
+        """
+        self._close(release_in_flight=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Leaving on an exception: the record being processed is not known to be done.
+        self._close(release_in_flight=exc_type is None)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{len(self._assigned)} partitions"
+        return f"SpanConsumer({list(self._topics)}, group={self._group_id!r}, {state})"
+
+    # -- the record path ----------------------------------------------------------------------
+
+    def _next_record(self, deadline: float | None) -> SpanRecord | None:
+        if self._closed:
+            return None
+        self._release_in_flight()
+        self._raise_pending_error()
+        convert = self._convert
+        while True:
+            buffer = self._buffer
+            while self._pos < len(buffer):
+                message = buffer[self._pos]
+                self._pos += 1
+                try:
+                    record = convert(message)
+                except DecodeError as exc:
+                    self._in_flight = _origin(exc)
+                    raise
+                except DeadLetterError:
+                    self._pos -= 1
+                    raise
+                if record is not None:
+                    self._in_flight = ((record.topic, record.partition), record.offset)
+                    return record
+                if message.error() is None:  # handled bad record or dropped duplicate
+                    self._tracker.processed(
+                        (str(message.topic()), int(message.partition() or 0)),
+                        int(message.offset() or 0),
+                    )
+            if self._is_closed():  # close() may have run in a callback or another thread
+                return None
+            if deadline is None:
+                self._fill(self._poll_interval_s)
+            else:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._fill(remaining)
+
+    def _convert(self, message: Message) -> SpanRecord | None:
+        """The record for a message; None when it was handled otherwise (error, bad, dropped).
+
+        Raises:
+            DecodeError: a bad record under the ``raise`` policy (with its origin).
+            DeadLetterError: a bad record that could not be dead-lettered.
+        """
+        error = message.error()
+        if error is not None:
+            self._on_message_error(error)
+            return None
+        counters = self._counters
+        counters.records_consumed += 1
+        value = message.value()
+        try:
+            span: Span = self._decode(value if value is not None else b"")
+        except DecodeError as exc:
+            self._on_bad_record(exc, message)
+            return None
+        if self._window.seen(span.span_id):
+            counters.duplicate_spans += 1
+            if self._drop_duplicates:
+                counters.duplicates_dropped += 1
+                return None
+        counters.spans_delivered += 1
+        headers = message.headers()
+        timestamp_type, timestamp_ms = message.timestamp()
+        return SpanRecord(
+            span,
+            message.topic(),  # type: ignore[arg-type]
+            message.partition(),  # type: ignore[arg-type]
+            message.offset(),  # type: ignore[arg-type]
+            message.key(),
+            record_headers(headers) if headers else (),
+            timestamp_ms if timestamp_type else None,
+        )
+
+    def _on_bad_record(self, exc: DecodeError, message: Message) -> None:
+        error = exc.with_origin(
+            topic=str(message.topic()),
+            partition=int(message.partition() or 0),
+            offset=int(message.offset() or 0),
+        )
+        counters = self._counters
+        if self._policy is BadRecordPolicy.DEAD_LETTER:
+            assert self._dead_letters is not None
+            try:
+                self._dead_letters.send(error, message)
+            except DeadLetterError:
+                counters.records_consumed -= 1  # it will be read again
+                counters.dead_letter_failures += 1
+                raise
+            counters.dead_lettered += 1
+        counters.bad_records_by_reason[error.reason] += 1
+        _LOG.warning("bad record (%s policy): %s", self._policy.value, error)
+        if self._policy is BadRecordPolicy.RAISE:
+            raise error from exc
+
+    def _on_message_error(self, error: KafkaError) -> None:
+        if error.fatal():
+            raise BrokerError(f"the consumer hit a fatal Kafka error: {error}")
+        self._counters.kafka_errors += 1
+        _LOG.warning("Kafka error while consuming: %s", error)
+
+    def _fill(self, timeout_s: float) -> None:
+        """Store processed offsets, then take the next records from librdkafka."""
+        self._store_ready()
+        try:
+            messages = self._consumer.consume(
+                num_messages=self._fetch_batch_size,
+                timeout=max(0.0, min(timeout_s, self._poll_interval_s)),
+            )
+        except KafkaException as exc:
+            raise BrokerError(f"consuming failed: {exc}") from exc
+        except RuntimeError as exc:  # the handle was closed under us
+            raise ConsumerClosedError(f"the consumer is closed: {exc}") from exc
+        self._buffer = messages
+        self._pos = 0
+
+    # -- offsets ------------------------------------------------------------------------------
+
+    def _release_in_flight(self) -> None:
+        in_flight = self._in_flight
+        if in_flight is not None:
+            self._in_flight = None
+            self._tracker.processed(in_flight[0], in_flight[1])
+
+    def _raise_pending_error(self) -> None:
+        error = self._pending_error
+        if error is not None:
+            self._pending_error = None
+            self._in_flight = (
+                (str(error.topic), int(error.partition or 0)),
+                int(error.offset or 0),
+            )
+            raise error
+
+    def _processed_all(self, last: Mapping[TopicPartitionKey, int]) -> None:
+        for key, offset in last.items():
+            self._tracker.processed(key, offset)
+
+    def _ack_marks(self, marks: Sequence[tuple[TopicPartitionKey, PendingMark]]) -> None:
+        for key, mark in marks:
+            self._tracker.ack(key, mark)
+
+    def _store_ready(self) -> None:
+        ready = self._tracker.take_ready()
+        if not ready:
+            return
+        assigned = self._assigned
+        offsets = [
+            TopicPartition(topic, partition, offset)
+            for (topic, partition), offset in ready.items()
+            if (topic, partition) in assigned
+        ]
+        if not offsets:
+            return
+        try:
+            self._consumer.store_offsets(offsets=offsets)
+        except KafkaException as exc:
+            # Partitions revoked meanwhile: their records will be redelivered (at-least-once).
+            _LOG.warning("could not store offsets %s: %s", offsets, exc)
+
+    def _commit_stored(self) -> dict[TopicPartitionKey, int]:
+        self._store_ready()
+        try:
+            committed = self._consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            if exc.args and exc.args[0].code() == KafkaError._NO_OFFSET:
+                return {}
+            self._counters.commit_failures += 1
+            raise CommitError(f"committing offsets failed: {exc}") from exc
+        failed = [tp for tp in committed if tp.error is not None]
+        if failed:
+            self._counters.commit_failures += 1
+            raise CommitError(f"committing offsets failed for {failed}")
+        self._counters.commits += 1
+        return {(tp.topic, tp.partition): tp.offset for tp in committed if tp.offset >= 0}
+
+    # -- rebalances ---------------------------------------------------------------------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Runs inside consume(); an exception here would surface there, so none escapes.
+        self._counters.partitions_assigned += len(partitions)
+        self._assigned.update((tp.topic, tp.partition) for tp in partitions)
+        if self._start_ms is None or not partitions:
+            return  # librdkafka assigns them, starting at the committed offsets or the reset
+        try:
+            self._position_by_time(consumer, partitions, self._start_ms)
+        except Exception:  # noqa: BLE001 - raising here would break consume(); fall back instead
+            _LOG.exception("could not resolve the start time; using committed offsets or latest")
+            for tp in partitions:
+                tp.offset = OFFSET_INVALID
+        consumer.incremental_assign(partitions)
+
+    def _position_by_time(
+        self, consumer: Consumer, partitions: list[TopicPartition], when_ms: int
+    ) -> None:
+        committed = consumer.committed(
+            [TopicPartition(tp.topic, tp.partition) for tp in partitions],
+            timeout=_METADATA_TIMEOUT_S,
+        )
+        has_commit = {(tp.topic, tp.partition) for tp in committed if tp.offset >= 0}
+        fresh = [tp for tp in partitions if (tp.topic, tp.partition) not in has_commit]
+        if not fresh:
+            return
+        positions = self._offsets_for_time([(tp.topic, tp.partition) for tp in fresh], when_ms)
+        for tp in fresh:
+            tp.offset = positions[(tp.topic, tp.partition)]
+
+    def _watermarks(self, *, low: bool) -> dict[TopicPartitionKey, int]:
+        positions = {}
+        for topic, partition in sorted(self._assigned):
+            try:
+                low_offset, high_offset = self._consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=_METADATA_TIMEOUT_S
+                )
+            except KafkaException as exc:
+                raise BrokerError(f"watermarks of {topic}[{partition}] failed: {exc}") from exc
+            positions[(topic, partition)] = low_offset if low else high_offset
+        return positions
+
+    def _offsets_for_time(
+        self, keys: Sequence[TopicPartitionKey], when_ms: int
+    ) -> dict[TopicPartitionKey, int]:
+        if not keys:
+            return {}
+        try:
+            found = self._consumer.offsets_for_times(
+                [TopicPartition(topic, partition, when_ms) for topic, partition in keys],
+                timeout=_METADATA_TIMEOUT_S,
+            )
+        except KafkaException as exc:
+            raise BrokerError(f"offsets for time {when_ms} failed: {exc}") from exc
+        positions: dict[TopicPartitionKey, int] = {}
+        for tp in found:
+            if tp.offset >= 0:
+                positions[(tp.topic, tp.partition)] = tp.offset
+            else:  # no record at or after the time: the end, as it is now
+                try:
+                    positions[(tp.topic, tp.partition)] = self._consumer.get_watermark_offsets(
+                        TopicPartition(tp.topic, tp.partition), timeout=_METADATA_TIMEOUT_S
+                    )[1]
+                except KafkaException:
+                    positions[(tp.topic, tp.partition)] = OFFSET_END
+        return positions
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        keys = {(tp.topic, tp.partition) for tp in partitions}
+        self._counters.partitions_revoked += len(keys)
+        try:
+            # Hand the partitions over with everything processed committed.
+            self._commit_stored()
+        except Exception:  # noqa: BLE001 - raising here would break consume(); duplicates are fine
+            _LOG.exception("commit on revoke failed; the new owner will see duplicates")
+        finally:
+            self._drop_partitions(keys)
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        keys = {(tp.topic, tp.partition) for tp in partitions}
+        self._counters.partitions_revoked += len(keys)
+        _LOG.warning("partitions lost (not committed; they are redelivered): %s", sorted(keys))
+        self._drop_partitions(keys)
+
+    def _drop_partitions(self, keys: set[TopicPartitionKey]) -> None:
+        self._assigned.difference_update(keys)
+        self._tracker.forget(keys)
+        self._drop_buffered(keys)
+        error = self._pending_error
+        if error is not None and (error.topic, error.partition) in keys:
+            self._pending_error = None
+
+    def _drop_buffered(self, keys: set[TopicPartitionKey]) -> None:
+        rest = self._buffer[self._pos :]
+        self._buffer = [m for m in rest if (m.topic(), m.partition()) not in keys]
+        self._pos = 0
+
+    # -- replay -------------------------------------------------------------------------------
+
+    def _seek(self, positions: dict[TopicPartitionKey, int]) -> dict[TopicPartitionKey, int]:
+        self._check_open()
+        self._release_in_flight()
+        self._store_ready()
+        keys = set(positions)
+        for (topic, partition), offset in positions.items():
+            try:
+                self._consumer.seek(TopicPartition(topic, partition, offset))
+            except KafkaException as exc:
+                raise BrokerError(
+                    f"seek of {topic}[{partition}] to {offset} failed: {exc}"
+                ) from exc
+        self._tracker.forget(keys)
+        self._drop_buffered(keys)
+        error = self._pending_error
+        if error is not None and (error.topic, error.partition) in keys:
+            self._pending_error = None
+        # Reading again on purpose is not redelivery.
+        self._window.clear()
+        return positions
+
+    # -- closing ------------------------------------------------------------------------------
+
+    def _is_closed(self) -> bool:
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConsumerClosedError("the SpanConsumer is closed")
+
+    def _close(self, *, release_in_flight: bool) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if release_in_flight:
+                self._release_in_flight()
+            try:
+                self._commit_stored()
+            except CommitError:
+                _LOG.exception("final commit failed; uncommitted records will be redelivered")
+            finally:
+                self._consumer.close()
+        finally:
+            if self._dead_letters is not None:
+                self._dead_letters.close()
+
+
+def _origin(error: DecodeError) -> tuple[TopicPartitionKey, int]:
+    return (str(error.topic), int(error.partition or 0)), int(error.offset or 0)
+
+
+def _nothing() -> None:
+    """Acknowledging an empty batch has nothing to do."""
+
+
+def _check_policy(
+    bad_records: BadRecordPolicy | str, dead_letter_topic: str | None
+) -> BadRecordPolicy:
+    try:
+        policy = BadRecordPolicy(bad_records)
+    except ValueError as exc:
+        raise ConfigError(
+            "bad_records", bad_records, "one of " + ", ".join(p.value for p in BadRecordPolicy)
+        ) from exc
+    if policy is BadRecordPolicy.DEAD_LETTER and not dead_letter_topic:
+        raise ConfigError(
+            "dead_letter_topic", dead_letter_topic, "a topic name with bad_records=dead-letter"
+        )
+    return policy
+
+
+def _check_settings(
+    *,
+    bootstrap_servers: str,
+    group_id: str,
+    duplicate_window: int,
+    fetch_batch_size: int,
+    poll_interval_s: float,
+) -> None:
+    if not isinstance(bootstrap_servers, str) or not bootstrap_servers.strip():
+        raise ConfigError("bootstrap_servers", bootstrap_servers, "host:port[,host:port...]")
+    if not isinstance(group_id, str) or not group_id:
+        raise ConfigError("group_id", group_id, "a non-empty consumer group id")
+    if type(duplicate_window) is not int or duplicate_window < 0:
+        raise ConfigError("duplicate_window", duplicate_window, "an int >= 0")
+    if type(fetch_batch_size) is not int or not 1 <= fetch_batch_size <= 1_000_000:
+        raise ConfigError("fetch_batch_size", fetch_batch_size, "an int in 1..1000000")
+    if not isinstance(poll_interval_s, int | float) or not 0 < poll_interval_s <= 60:
+        raise ConfigError("poll_interval_s", poll_interval_s, "seconds in (0, 60]")
+
+
+def _start_position(start: StartPosition) -> tuple[str, int | None]:
+    """Return librdkafka's ``auto.offset.reset`` and the start time in epoch ms, if any."""
+    if start in ("earliest", "latest"):
+        return str(start), None
+    if isinstance(start, dt.datetime | int) and not isinstance(start, bool):
+        # A partition with no record at or after the time starts at its end.
+        return "latest", to_epoch_ms(start, key="start")
+    raise ConfigError(
+        "start", start, "'earliest', 'latest', an aware datetime or epoch milliseconds"
+    )
+
+
+def _dead_letter_sink(
+    topic: str,
+    *,
+    bootstrap_servers: str,
+    group_id: str,
+    consumer_config: Mapping[str, object],
+    dead_letter_config: Mapping[str, object] | None,
+) -> DeadLetterSink:
+    producer_config: dict[str, object] = {"bootstrap.servers": bootstrap_servers}
+    producer_config.update(
+        (key, value)
+        for key, value in consumer_config.items()
+        if key in _SHARED_KEYS or key.startswith(_SHARED_PREFIXES)
+    )
+    producer_config.update(dead_letter_config or {})
+    try:
+        return DeadLetterSink(topic, producer_config, group_id=group_id)
+    except (KafkaException, ValueError, TypeError) as exc:
+        raise ConfigError(
+            "dead_letter_config", dead_letter_config, f"librdkafka producer settings: {exc}"
+        ) from exc
+
+
+def _check_topics(topics: str | Sequence[str]) -> tuple[str, ...]:
+    names = (topics,) if isinstance(topics, str) else tuple(topics)
+    if not names or not all(isinstance(name, str) and name for name in names):
+        raise ConfigError("topics", topics, "one or more topic names or ^regex patterns")
+    for name in names:
+        if name.startswith("^"):
+            try:
+                re.compile(name)
+            except re.error as exc:
+                raise ConfigError("topics", name, f"a valid regular expression ({exc})") from exc
+    return names
+
+
+def _on_error(counters: ConsumerCounters, user_callback: object, error: KafkaError) -> None:
+    counters.kafka_errors += 1
+    _LOG.warning("Kafka client error: %s", error)
+    if callable(user_callback):
+        user_callback(error)
+
+
+def _new_consumer(config: dict[str, Any]) -> Consumer:
+    try:
+        return Consumer(config)
+    except (KafkaException, ValueError, TypeError) as exc:
+        message = str(exc)
+        quoted = re.search(r'"([^"]+)"', message)
+        key = quoted.group(1) if quoted and quoted.group(1) in config else "config"
+        raise ConfigError(
+            key if key == "config" else f"config[{key!r}]",
+            config.get(key) if key != "config" else None,
+            f"a librdkafka consumer property ({message})",
+        ) from exc

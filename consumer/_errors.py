@@ -1,0 +1,30 @@
+"""Errors specific to consuming (the shared ones live in ``spanstream.schemas``)."""
+
+from __future__ import annotations
+
+from spanstream.schemas import DecodeError, SpanstreamError
+
+__all__ = ["CommitError", "ConsumerClosedError", "DeadLetterError"]
+
+
+class CommitError(SpanstreamError, RuntimeError):
+    """Committing processed offsets failed; they are retried by the next commit.
+
+    Nothing is lost: uncommitted records are delivered again (at-least-once).
+    """
+
+
+class ConsumerClosedError(SpanstreamError, RuntimeError):
+    """The consumer was used after :meth:`SpanConsumer.close`."""
+
+
+class DeadLetterError(SpanstreamError, RuntimeError):
+    """A bad record could not be written to the dead-letter topic.
+
+    The record is not committed past: the next poll tries again. ``error`` is the bad
+    record's :class:`~spanstream.schemas.DecodeError` (with its origin and raw bytes).
+    """
+
+    def __init__(self, message: str, *, error: DecodeError) -> None:
+        self.error = error
+        super().__init__(message)

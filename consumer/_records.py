@@ -1,0 +1,130 @@
+"""What the consumer hands to the application: one record per span, and batches of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, overload
+
+from spanstream.schemas import Span
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+__all__ = ["Header", "SpanBatch", "SpanRecord", "record_headers"]
+
+Header = tuple[str, bytes | None]
+"""One Kafka record header: its name and its value (``None`` for a header without a value)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpanRecord:
+    """One consumed span and where it came from.
+
+    Attributes:
+        span: the rebuilt span (equal to the one that was reported).
+        topic: the Kafka topic it was read from.
+        partition: the partition.
+        offset: the record's offset in that partition.
+        key: the record key (the reporter keys by trace id), or ``None``.
+        headers: the record headers, in order; empty when there are none.
+        timestamp_ms: the broker (or producer) timestamp in epoch milliseconds, or ``None`` when
+            the record carries none.
+    """
+
+    span: Span
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    headers: tuple[Header, ...]
+    timestamp_ms: int | None
+
+
+class SpanBatch:
+    """Records returned by :meth:`SpanConsumer.poll_batch`, acknowledged together.
+
+    The batch's offsets are committed only after :meth:`ack` (or the consumer's ``commit()``);
+    an unacknowledged batch is delivered again after a crash or a rebalance (at-least-once).
+    Acknowledging is idempotent.
+
+    Example:
+        >>> batch = SpanBatch((), lambda: None)
+        >>> len(batch), batch.spans, batch.acked
+        (0, (), False)
+    """
+
+    __slots__ = ("_ack", "_acked", "records")
+
+    def __init__(self, records: tuple[SpanRecord, ...], ack: Callable[[], None]) -> None:
+        self.records = records
+        """The records, in the order they were consumed (per partition, offset order)."""
+        self._ack = ack
+        self._acked = False
+
+    @property
+    def spans(self) -> tuple[Span, ...]:
+        """The spans of the records, in order."""
+        return tuple(record.span for record in self.records)
+
+    @property
+    def acked(self) -> bool:
+        """Whether :meth:`ack` was called (or the consumer committed everything delivered)."""
+        return self._acked
+
+    def ack(self) -> None:
+        """Mark every record of this batch processed; its offsets are committed from now on."""
+        if not self._acked:
+            self._acked = True
+            self._ack()
+
+    def to_arrow(self, *, attributes: Literal["map", "columns"] = "map") -> pa.Table:
+        """This batch as a pyarrow Table (see :func:`spanstream.consumer.to_arrow`)."""
+        from spanstream.consumer._analytics import to_arrow
+
+        return to_arrow(self.records, attributes=attributes)
+
+    def to_pandas(self, *, attributes: Literal["map", "columns"] = "columns") -> pd.DataFrame:
+        """This batch as a pandas DataFrame (see :func:`spanstream.consumer.to_pandas`)."""
+        from spanstream.consumer._analytics import to_pandas
+
+        return to_pandas(self.records, attributes=attributes)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[SpanRecord]:
+        return iter(self.records)
+
+    @overload
+    def __getitem__(self, index: int) -> SpanRecord: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[SpanRecord, ...]: ...
+    def __getitem__(self, index: int | slice) -> SpanRecord | tuple[SpanRecord, ...]:
+        return self.records[index]
+
+    def __bool__(self) -> bool:
+        return bool(self.records)
+
+    def __repr__(self) -> str:
+        return f"SpanBatch({len(self.records)} records, acked={self._acked})"
+
+
+def record_headers(headers: object) -> tuple[Header, ...]:
+    """Kafka message headers as an immutable tuple of ``(name, bytes | None)``.
+
+    librdkafka hands a list of pairs; confluent-kafka's types also allow a dict and str values.
+
+    Example:
+        >>> record_headers([("a", b"1"), ("b", "2")])
+        (('a', b'1'), ('b', b'2'))
+    """
+    if not headers:
+        return ()
+    pairs: Iterable[tuple[str, str | bytes | None]] = (
+        headers.items() if isinstance(headers, dict) else headers  # type: ignore[assignment]
+    )
+    return tuple(
+        (name, value.encode() if isinstance(value, str) else value) for name, value in pairs
+    )

@@ -1,0 +1,76 @@
+"""SpanConsumer validates its configuration before it touches the network."""
+
+import datetime as dt
+
+import pytest
+
+from spanstream.consumer import MANAGED_CONSUMER_KEYS, SpanConsumer
+from spanstream.consumer._positions import to_epoch_ms
+from spanstream.schemas import ConfigError
+
+# Nothing listens here: construction must fail (or succeed) without a broker.
+NOWHERE = "127.0.0.1:9"
+
+
+def _consumer(**kwargs):
+    settings = {"bootstrap_servers": NOWHERE, "group_id": "g"} | kwargs
+    return SpanConsumer("spans", **settings)
+
+
+@pytest.mark.parametrize("key", sorted(MANAGED_CONSUMER_KEYS))
+def test_managed_keys_are_rejected(key):
+    """Passing a key the consumer manages (e.g. enable.auto.commit) is a ConfigError naming it."""
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        _consumer(config={key: "x"})
+
+
+def test_unknown_librdkafka_property_is_rejected():
+    """An unknown librdkafka property fails fast with a ConfigError naming it."""
+    with pytest.raises(ConfigError, match="no.such.property"):
+        _consumer(config={"no.such.property": "1"})
+
+
+def test_dead_letter_policy_needs_a_topic():
+    """bad_records='dead-letter' without a dead_letter_topic is a ConfigError."""
+    with pytest.raises(ConfigError, match="dead_letter_topic"):
+        _consumer(bad_records="dead-letter")
+
+
+def test_unknown_policy_is_rejected():
+    """An unknown bad-record policy names the accepted ones."""
+    with pytest.raises(ConfigError, match="skip, raise, dead-letter"):
+        _consumer(bad_records="ignore")
+
+
+@pytest.mark.parametrize("start", ["beginning", dt.datetime(2024, 1, 1), -5, True, 1.5])
+def test_bad_start_positions_are_rejected(start):
+    """Only earliest, latest, an aware datetime or epoch ms are start positions."""
+    with pytest.raises(ConfigError, match="start"):
+        _consumer(start=start)
+
+
+@pytest.mark.parametrize("topics", [[], "", [""]])
+def test_topics_must_be_given(topics):
+    """An empty topic list or name is a ConfigError."""
+    with pytest.raises(ConfigError, match="topics"):
+        SpanConsumer(topics, bootstrap_servers=NOWHERE, group_id="g")
+
+
+def test_bad_regex_subscription_is_rejected():
+    """A ^pattern that does not compile is a ConfigError."""
+    with pytest.raises(ConfigError, match="regular expression"):
+        SpanConsumer("^spans-(", bootstrap_servers=NOWHERE, group_id="g")
+
+
+def test_passthrough_property_is_accepted_and_close_is_idempotent():
+    """A valid librdkafka property passes through; close() twice is fine."""
+    consumer = _consumer(config={"session.timeout.ms": 10_000}, start="earliest")
+    consumer.close()
+    consumer.close()
+    assert consumer.closed
+
+
+def test_aware_datetime_converts_exactly_to_epoch_ms():
+    """A timezone-aware datetime becomes exact epoch milliseconds."""
+    when = dt.datetime(2026, 11, 25, 12, 0, 0, 123_000, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    assert to_epoch_ms(when, key="start") == 1_795_604_400_123

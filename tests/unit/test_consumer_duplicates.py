@@ -1,0 +1,42 @@
+"""The duplicate window counts redelivered span ids within a bounded memory."""
+
+import pytest
+
+from spanstream.consumer._duplicates import DuplicateWindow
+
+
+def test_second_sighting_is_a_duplicate():
+    """An id seen before is reported as seen."""
+    window = DuplicateWindow(size=10)
+    assert window.seen(b"a") is False
+    assert window.seen(b"a") is True
+
+
+def test_window_forgets_the_oldest_id():
+    """Memory is bounded: the oldest id falls out once the window is full."""
+    window = DuplicateWindow(size=2)
+    for span_id in (b"a", b"b", b"c"):
+        window.seen(span_id)
+    assert len(window) == 2
+    assert window.seen(b"a") is False
+
+
+def test_zero_size_remembers_nothing():
+    """A zero-size window never reports a duplicate."""
+    window = DuplicateWindow(size=0)
+    window.seen(b"a")
+    assert window.seen(b"a") is False
+
+
+def test_clear_forgets_everything():
+    """After clear() (a deliberate replay) nothing counts as a duplicate."""
+    window = DuplicateWindow(size=5)
+    window.seen(b"a")
+    window.clear()
+    assert window.seen(b"a") is False
+
+
+def test_negative_size_is_rejected():
+    """A negative size is a ValueError."""
+    with pytest.raises(ValueError, match="size"):
+        DuplicateWindow(size=-1)

@@ -1,0 +1,48 @@
+"""SpanRecord and SpanBatch: immutable records, idempotent batch acknowledgement."""
+
+import dataclasses
+
+import pytest
+
+from spanstream.consumer import SpanBatch, SpanRecord
+from spanstream.consumer._records import record_headers
+from spanstream.schemas import Span
+
+
+def _record(offset: int = 0) -> SpanRecord:
+    span = Span.builder("s", "n").set_start_ts_millis(1).build()
+    return SpanRecord(span, "t", 0, offset, b"k", (("h", b"v"),), 123)
+
+
+def test_record_is_frozen():
+    """A SpanRecord cannot be changed."""
+    record = _record()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.offset = 5  # type: ignore[misc]
+
+
+def test_headers_are_normalised_to_a_tuple_of_bytes():
+    """Headers become a tuple of (name, bytes | None), from a list or a dict, str encoded."""
+    assert record_headers([("a", b"1"), ("b", None)]) == (("a", b"1"), ("b", None))
+    assert record_headers({"a": "x"}) == (("a", b"x"),)
+    assert record_headers(None) == ()
+
+
+def test_batch_ack_is_idempotent():
+    """Acknowledging a batch twice calls the consumer back once."""
+    calls = []
+    batch = SpanBatch((_record(0), _record(1)), lambda: calls.append(1))
+    batch.ack()
+    batch.ack()
+    assert calls == [1]
+    assert batch.acked
+
+
+def test_batch_is_a_sequence_of_records():
+    """A batch has a length, iterates and indexes its records, and lists their spans."""
+    records = (_record(0), _record(1))
+    batch = SpanBatch(records, lambda: None)
+    assert len(batch) == 2
+    assert list(batch) == list(records)
+    assert batch[1] is records[1]
+    assert batch.spans == (records[0].span, records[1].span)
