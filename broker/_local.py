@@ -32,7 +32,6 @@ from spanstream.broker._process import (
     wait_for_exit,
 )
 from spanstream.broker._properties import (
-    PORTS_PER_NODE,
     Listener,
     NodeLayout,
     node_layouts,
@@ -182,9 +181,10 @@ class LocalKafka:
         state_dir: the state folder; default :func:`default_state_dir`.
         nodes: how many nodes (each one broker and controller voter).
         base_port: node 1's client port; node ``i`` uses ``base_port + 10*(i-1)`` and up.
-            Default: 39092 for one node, 39192 for a cluster, or the ports a previous start
-            from this folder settled on. When the default ports are taken by another program,
-            start() moves to the next free block; an explicit busy ``base_port`` is an error.
+            Default: 39092 for one node, 39192 for a cluster, or the ports the running cluster
+            of this folder settled on. When the default ports are taken by another program,
+            start() moves on in steps of 1000 to a free block (remembered until a full stop);
+            an explicit busy ``base_port`` is an error.
         name: the cluster's folder under ``state_dir``; default ``kafka`` or ``kafka-<n>nodes``.
         heap_mb: each JVM's maximum heap.
         host: the loopback address to bind.
@@ -386,7 +386,7 @@ class LocalKafka:
                 break
             if self._explicit_port:
                 return  # the per-node check in start() names the busy port
-            base += PORTS_PER_NODE * self._node_count + 100
+            base += 1000  # clear of the other default blocks (39092, 39192...)
         if base != self.base_port:
             _log.warning("ports from %d are taken; %s uses %d", self.base_port, self.name, base)
             self._lay_out(base)
@@ -509,7 +509,7 @@ class LocalKafka:
         """
         with file_lock(self.cluster_dir / ".lock"):
             self._terminate(list(self.nodes), timeout_s=timeout_s)
-            (self.cluster_dir / "owner.pid").unlink(missing_ok=True)
+            self._forget_run()
 
     def stop_node(self, node_id: int, *, timeout_s: float = 30.0) -> None:
         """Stop one node cleanly (SIGTERM, then SIGKILL after the timeout)."""
@@ -543,6 +543,12 @@ class LocalKafka:
         for node in nodes:
             if self.node_pid(node.node_id) is None:
                 node.pid_path.unlink(missing_ok=True)
+
+    def _forget_run(self) -> None:
+        """After a full stop: no owner, and the next start tries the default ports again."""
+        (self.cluster_dir / "owner.pid").unlink(missing_ok=True)
+        if not self._explicit_port:
+            (self.cluster_dir / "base_port").unlink(missing_ok=True)
 
     def restart_all(self, *, timeout_s: float = 120.0) -> None:
         """Restart the nodes one after another, as a rolling upgrade would.
@@ -659,7 +665,7 @@ class LocalKafka:
                         lease.unlink()
             if stop_if_last and not others:
                 self._terminate(list(self.nodes), timeout_s=30.0)
-                (self.cluster_dir / "owner.pid").unlink(missing_ok=True)
+                self._forget_run()
                 return True
             return False
 
