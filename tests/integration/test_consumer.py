@@ -98,7 +98,7 @@ def test_latest_start_skips_records_written_before_joining(kafka_bootstrap, new_
 def test_time_start_begins_at_the_first_record_at_or_after_it(
     kafka_bootstrap, new_topic, as_datetime
 ):
-    """A wall-clock start (epoch ms or aware datetime) starts each partition by offsets-for-times."""
+    """A wall-clock start (epoch ms or aware datetime) starts partitions by offsets-for-times."""
     topic = new_topic()
     early, late = _spans(6), _spans(6, start_ms=1_800_000_000_000)
     _produce(kafka_bootstrap, topic, early, timestamp_ms=1_700_000_000_000)
@@ -129,10 +129,15 @@ def test_iteration_commits_only_records_moved_past(kafka_bootstrap, new_topic):
     topic = new_topic(partitions=1)
     _produce(kafka_bootstrap, topic, _spans(5))
     group = _group()
-    with pytest.raises(RuntimeError), _consumer(kafka_bootstrap, topic, group) as consumer:
-        for record in consumer:
-            if record.offset == 2:
-                raise RuntimeError("processing failed")
+
+    def process_until_failure() -> None:
+        with _consumer(kafka_bootstrap, topic, group) as consumer:
+            for record in consumer:
+                if record.offset == 2:
+                    raise RuntimeError("processing failed")
+
+    with pytest.raises(RuntimeError):
+        process_until_failure()
     with _consumer(kafka_bootstrap, topic, group) as consumer:
         assert next(consumer).offset == 2
 
@@ -273,5 +278,5 @@ def test_use_after_close_is_an_error(kafka_bootstrap, new_topic):
 def test_passthrough_properties_reach_librdkafka(kafka_bootstrap, new_topic):
     """A librdkafka property given in config is applied (a bad value fails at construction)."""
     topic = new_topic()
-    with pytest.raises(ConfigError, match="session.timeout.ms"):
+    with pytest.raises(ConfigError, match=r"session\.timeout\.ms"):
         _consumer(kafka_bootstrap, topic, _group(), config={"session.timeout.ms": "soon"})

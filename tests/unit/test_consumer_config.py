@@ -26,7 +26,7 @@ def test_managed_keys_are_rejected(key):
 
 def test_unknown_librdkafka_property_is_rejected():
     """An unknown librdkafka property fails fast with a ConfigError naming it."""
-    with pytest.raises(ConfigError, match="no.such.property"):
+    with pytest.raises(ConfigError, match=r"no\.such\.property"):
         _consumer(config={"no.such.property": "1"})
 
 
