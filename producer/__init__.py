@@ -5,10 +5,20 @@ Flink's tracing API (metric groups, ``add_span``, reporter plugins configured wi
 """
 
 from spanstream.producer._config import MetricConfig
+from spanstream.producer._delivery_stats import DROP_REASONS, KafkaReporterStats
 from spanstream.producer._filter import TraceFilter
 from spanstream.producer._in_memory_reporter import (
     InMemoryTraceReporter,
     InMemoryTraceReporterFactory,
+)
+from spanstream.producer._kafka_config import KafkaReporterConfig
+from spanstream.producer._kafka_reporter import (
+    CONTENT_TYPE,
+    HEADER_CONTENT_TYPE,
+    HEADER_PRODUCER,
+    HEADER_SCHEMA_FINGERPRINT,
+    KafkaTraceReporter,
+    KafkaTraceReporterFactory,
 )
 from spanstream.producer._logging_reporter import (
     LoggingTraceReporter,
@@ -31,11 +41,20 @@ from spanstream.producer._registry import (
 from spanstream.producer._reporter import TraceReporter, TraceReporterFactory
 
 __all__ = [
+    "CONTENT_TYPE",
+    "DROP_REASONS",
     "ENTRY_POINT_GROUP",
     "EXCEPTION_MESSAGE",
     "EXCEPTION_TYPE",
+    "HEADER_CONTENT_TYPE",
+    "HEADER_PRODUCER",
+    "HEADER_SCHEMA_FINGERPRINT",
     "InMemoryTraceReporter",
     "InMemoryTraceReporterFactory",
+    "KafkaReporterConfig",
+    "KafkaReporterStats",
+    "KafkaTraceReporter",
+    "KafkaTraceReporterFactory",
     "LoggingTraceReporter",
     "LoggingTraceReporterFactory",
     "MetricConfig",
