@@ -303,12 +303,17 @@ class SpanBuilder:
 
     def set_start_ts_millis(self, start_ts_millis: int) -> Self:
         """Set the start, in epoch milliseconds."""
-        self._start = _check_ts("start_ts_millis", start_ts_millis)
+        # The check is inlined for the common case: a call costs as much as the setter.
+        if type(start_ts_millis) is not int or not _LONG_MIN <= start_ts_millis <= _LONG_MAX:
+            _check_ts("start_ts_millis", start_ts_millis)
+        self._start = start_ts_millis
         return self
 
     def set_end_ts_millis(self, end_ts_millis: int) -> Self:
         """Set the end, in epoch milliseconds."""
-        self._end = _check_ts("end_ts_millis", end_ts_millis)
+        if type(end_ts_millis) is not int or not _LONG_MIN <= end_ts_millis <= _LONG_MAX:
+            _check_ts("end_ts_millis", end_ts_millis)
+        self._end = end_ts_millis
         return self
 
     def set_attribute(self, key: str, value: AttributeValue) -> Self:
