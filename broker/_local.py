@@ -328,22 +328,32 @@ class LocalKafka:
             if not to_start:
                 self._wait_until_ready(timeout_s=timeout_s, started=())
                 return False
-            if len(to_start) == len(self.nodes):
-                self._settle_ports()
-                to_start = list(self.nodes)
             libs = resolve_kafka_libs(
                 self.state_dir, kafka_version=self.kafka_version, maven_repo=self.maven_repo
             )
             cluster_id = self._cluster_id()
-            for node in to_start:
-                busy = [port for port in node.all_ports() if not port_is_free(node.host, port)]
-                if busy:
+            whole = len(to_start) == len(self.nodes)
+            for attempt in range(3):
+                if whole:
+                    self._settle_ports()
+                    to_start = list(self.nodes)
+                for node in to_start:
+                    self._prepare_node(node, libs=libs, cluster_id=cluster_id)
+                # Checked right before spawning: a broker of another state folder may have
+                # taken the ports meanwhile (they fall back to the same blocks).
+                busy = [
+                    port
+                    for node in to_start
+                    for port in node.all_ports()
+                    if not port_is_free(node.host, port)
+                ]
+                if not busy:
+                    break
+                if not whole or self._explicit_port or attempt == 2:
                     raise BrokerError(
-                        f"cannot start Kafka node {node.node_id} of {self.cluster_dir}: port(s) "
-                        f"{busy} on {node.host} are used by another program"
+                        f"cannot start Kafka nodes of {self.cluster_dir}: port(s) {busy} on "
+                        f"{self.host} are used by another program"
                     )
-            for node in to_start:
-                self._prepare_node(node, libs=libs, cluster_id=cluster_id)
             started = [self._spawn(node, libs=libs) for node in to_start]
             try:
                 self._wait_until_ready(timeout_s=timeout_s, started=to_start)
