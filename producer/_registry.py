@@ -13,6 +13,12 @@ The keys are Flink's (see ``flink-traces.md``)::
 
 A nested YAML document is flattened with dots first, so ``traces: {reporter: {log: {...}}}``
 and ``traces.reporter.log...`` mean the same.
+
+As in Flink (``MetricRegistryImpl``), filters match the group's logical scope joined with the
+global ``metrics.scope.delimiter``; a reporter's own ``scope.delimiter`` is validated and kept in
+:attr:`ReporterSetup.delimiter` for reporters that build scope strings of their own. The
+registry's keys (``factory.class``, ``scope.*``, ``filter.*``) are not passed on to the
+reporter, so a reporter may reject parameters it does not know.
 """
 
 from __future__ import annotations
