@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from spanstream.producer import TraceFilter
 from spanstream.schemas import ConfigError
@@ -89,3 +91,24 @@ def test_regex_characters_in_patterns_are_literal():
     f = TraceFilter.parse(includes="a+b(c):x?")
     assert f.matches("a+b(c)", "x?")
     assert not f.matches("aab(c)", "x")
+
+
+LITERALS = st.text(
+    alphabet=st.characters(blacklist_characters=":,*;", blacklist_categories=("Z", "C")),
+    min_size=1,
+)
+
+
+@given(LITERALS, LITERALS, st.text(), st.text())
+def test_literal_patterns_match_exactly_themselves(scope, name, other_scope, other_name):
+    """A pattern without wildcards admits its own scope and name and nothing else."""
+    f = TraceFilter.parse(includes=f"{scope}:{name}")
+    assert f.matches(scope, name)
+    assert f.matches(other_scope, other_name) == (other_scope == scope and other_name == name)
+
+
+@given(st.text(), st.text())
+def test_wildcards_admit_everything_unless_excluded(scope, name):
+    """``*:*`` admits any scope and name; the same pattern as an exclude removes them all."""
+    assert TraceFilter.parse(includes="*:*").matches(scope, name)
+    assert not TraceFilter.parse(includes="*:*", excludes="*").matches(scope, name)
