@@ -13,6 +13,7 @@ reader trusts lengths and recurses without limit (a forged deep tree crashes the
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import struct
 from types import MappingProxyType
@@ -39,8 +40,7 @@ class BodyError(Exception):
         super().__init__(message)
 
 
-def _varint_rest(data: bytes, pos: int, first: int) -> tuple[int, int]:
-    """Finish a varint whose first byte (``first``) had the continuation bit; return (z, pos)."""
+def _varint_loop(data: bytes, pos: int, first: int) -> tuple[int, int]:
     z = first & 0x7F
     shift = 7
     while True:
@@ -55,6 +55,32 @@ def _varint_rest(data: bytes, pos: int, first: int) -> tuple[int, int]:
     if z >> 64:
         raise BodyError("malformed", f"varint beyond 64 bits at offset {pos}")
     return z, pos
+
+
+def _varint_rest(data: bytes, pos: int, first: int) -> tuple[int, int]:
+    """Finish a varint whose first byte (``first``) had the continuation bit; return (z, pos)."""
+    # Unrolled up to six bytes (epoch-millisecond timestamps take six).
+    byte = data[pos]
+    z = (first & 0x7F) | (byte & 0x7F) << 7
+    if byte < 0x80:
+        return z, pos + 1
+    byte = data[pos + 1]
+    z |= (byte & 0x7F) << 14
+    if byte < 0x80:
+        return z, pos + 2
+    byte = data[pos + 2]
+    z |= (byte & 0x7F) << 21
+    if byte < 0x80:
+        return z, pos + 3
+    byte = data[pos + 3]
+    z |= (byte & 0x7F) << 28
+    if byte < 0x80:
+        return z, pos + 4
+    byte = data[pos + 4]
+    z |= (byte & 0x7F) << 35
+    if byte < 0x80:
+        return z, pos + 5
+    return _varint_loop(data, pos, first)
 
 
 def _read_long(data: bytes, pos: int) -> tuple[int, int]:
@@ -93,93 +119,166 @@ def _string(data: bytes, pos: int, what: str) -> tuple[str, int]:
         raise BodyError("malformed", f"{what}: not UTF-8: {exc}") from exc
 
 
+def _make_span_factory() -> Any:  # noqa: ANN401 - returns a positional constructor of Span
+    """Return a positional constructor of Span that skips ``__post_init__``'s checks.
+
+    The decoder builds exact types (a read-only attributes proxy, a tuple of children, ids of
+    the right length), so the checks are redundant; setting the slots directly halves the cost
+    of building a span. Falls back to the real constructor if Span's fields ever change.
+    """
+    names: tuple[str, ...] = ("scope", "name", "start_ts_millis", "end_ts_millis")
+    names += ("attributes", "children", "trace_id", "span_id")
+    if tuple(f.name for f in dataclasses.fields(Span)) != names or not hasattr(Span, "__slots__"):
+        return Span
+    setters = [getattr(Span, name).__set__ for name in names]
+    (set_scope, set_name, set_start, set_end, set_attributes, set_children, set_trace, set_span) = (
+        setters
+    )
+    new = object.__new__
+
+    def make(  # noqa: PLR0917 - Span's own positional order
+        scope: str,
+        name: str,
+        start: int,
+        end: int,
+        attributes: MappingProxyType[str, AttributeValue],
+        children: tuple[Span, ...],
+        trace_id: bytes,
+        span_id: bytes,
+    ) -> Span:
+        span: Span = new(Span)
+        set_scope(span, scope)
+        set_name(span, name)
+        set_start(span, start)
+        set_end(span, end)
+        set_attributes(span, attributes)
+        set_children(span, children)
+        set_trace(span, trace_id)
+        set_span(span, span_id)
+        return span
+
+    return make
+
+
+_new_span: Final = _make_span_factory()
+
+
 def _read_span(data: bytes, pos: int, depth: int) -> tuple[Span, int]:  # noqa: PLR0912, PLR0915
-    # The mirror of the encoder's _write: one function, the one-byte varints inline.
+    # The mirror of the encoder's _write: one function, the one-byte varints inline. Indexing
+    # past the end raises IndexError, which decode_body reports as truncated.
+    size_left = len(data)
     ids_end = pos + 24
-    if ids_end > len(data):
+    if ids_end > size_left:
         raise BodyError("truncated", "the span ids are cut short")
     trace_id = data[pos : pos + 16]
     span_id = data[pos + 16 : ids_end]
-    scope, pos = _string(data, ids_end, "scope")
-    name, pos = _string(data, pos, "name")
+    pos = ids_end
+    size = data[pos]
+    pos += 1
+    if size & 0x80:
+        size, pos = _varint_rest(data, pos, size)
+    if size & 1:
+        raise BodyError("malformed", "scope with a negative length")
+    end = pos + (size >> 1)
+    if end > size_left:
+        raise BodyError("truncated", "the scope is cut short")
+    scope = data[pos:end].decode()
+    size = data[end]
+    pos = end + 1
+    if size & 0x80:
+        size, pos = _varint_rest(data, pos, size)
+    if size & 1:
+        raise BodyError("malformed", "name with a negative length")
+    end = pos + (size >> 1)
+    if end > size_left:
+        raise BodyError("truncated", "the name is cut short")
+    name = data[pos:end].decode()
+    z = data[end]
+    pos = end + 1
+    if z & 0x80:
+        z, pos = _varint_rest(data, pos, z)
+    start_ts = (z >> 1) ^ -(z & 1)
     z = data[pos]
     pos += 1
     if z & 0x80:
         z, pos = _varint_rest(data, pos, z)
-    start = (z >> 1) ^ -(z & 1)
-    z = data[pos]
-    pos += 1
-    if z & 0x80:
-        z, pos = _varint_rest(data, pos, z)
-    end = (z >> 1) ^ -(z & 1)
+    end_ts = (z >> 1) ^ -(z & 1)
 
-    attributes: dict[str, AttributeValue] = {}
-    count, pos = _block_count(data, pos, _MIN_ENTRY_BYTES, "attributes")
-    while count:
-        for _ in range(count):
-            size = data[pos]
+    count = data[pos]
+    if count:
+        attributes: dict[str, AttributeValue] = {}
+        if count < 0x80 and not count & 1 and count * 3 <= 2 * (size_left - pos - 1):
+            count >>= 1  # the usual case: fewer than 64 entries in one block, checked as below
             pos += 1
-            if size & 0x80:
-                size, pos = _varint_rest(data, pos, size)
-            if size & 1:
-                raise BodyError("malformed", "attribute key with a negative length")
-            key_end = pos + (size >> 1)
-            if key_end > len(data):
-                raise BodyError("truncated", "an attribute key is cut short")
-            key = data[pos:key_end].decode()
-            branch = data[key_end]
-            pos = key_end + 1
-            if branch == 0:
+        else:
+            count, pos = _block_count(data, pos, _MIN_ENTRY_BYTES, "attributes")
+        while count:
+            for _ in range(count):
                 size = data[pos]
                 pos += 1
                 if size & 0x80:
                     size, pos = _varint_rest(data, pos, size)
                 if size & 1:
-                    raise BodyError("malformed", f"attribute {key!r}: negative string length")
-                value_end = pos + (size >> 1)
-                if value_end > len(data):
-                    raise BodyError("truncated", f"attribute {key!r}: string cut short")
-                attributes[key] = data[pos:value_end].decode()
-                pos = value_end
-            elif branch == 2:
-                z = data[pos]
-                pos += 1
-                if z & 0x80:
-                    z, pos = _varint_rest(data, pos, z)
-                attributes[key] = (z >> 1) ^ -(z & 1)
-            elif branch == 4:
-                attributes[key] = _unpack_double(data, pos)[0]
-                pos += 8
-            elif branch == 6:
-                flag = data[pos]
-                pos += 1
-                if flag > 1:
-                    raise BodyError("malformed", f"attribute {key!r}: boolean byte {flag}")
-                attributes[key] = flag == 1
+                    raise BodyError("malformed", "attribute key with a negative length")
+                end = pos + (size >> 1)
+                if end > size_left:
+                    raise BodyError("truncated", "an attribute key is cut short")
+                key = data[pos:end].decode()
+                branch = data[end]
+                pos = end + 1
+                if branch == 0:
+                    size = data[pos]
+                    pos += 1
+                    if size & 0x80:
+                        size, pos = _varint_rest(data, pos, size)
+                    if size & 1:
+                        raise BodyError("malformed", f"attribute {key!r}: negative string length")
+                    end = pos + (size >> 1)
+                    if end > size_left:
+                        raise BodyError("truncated", f"attribute {key!r}: string cut short")
+                    attributes[key] = data[pos:end].decode()
+                    pos = end
+                elif branch == 2:
+                    z = data[pos]
+                    pos += 1
+                    if z & 0x80:
+                        z, pos = _varint_rest(data, pos, z)
+                    attributes[key] = (z >> 1) ^ -(z & 1)
+                elif branch == 4:
+                    attributes[key] = _unpack_double(data, pos)[0]
+                    pos += 8
+                elif branch == 6:
+                    flag = data[pos]
+                    pos += 1
+                    if flag > 1:
+                        raise BodyError("malformed", f"attribute {key!r}: boolean byte {flag}")
+                    attributes[key] = flag == 1
+                else:
+                    raise BodyError("malformed", f"attribute {key!r}: union branch byte {branch}")
+            if data[pos]:
+                count, pos = _block_count(data, pos, _MIN_ENTRY_BYTES, "attributes")
             else:
-                raise BodyError("malformed", f"attribute {key!r}: union branch byte {branch}")
-        count, pos = _block_count(data, pos, _MIN_ENTRY_BYTES, "attributes")
+                count = 0
+                pos += 1
+        proxy = MappingProxyType(attributes) if attributes else _EMPTY
+    else:
+        proxy = _EMPTY
+        pos += 1
 
-    children: list[Span] = []
-    count, pos = _block_count(data, pos, _MIN_SPAN_BYTES, "children")
-    if count and depth >= MAX_SPAN_DEPTH:
-        raise BodyError("too-deep", f"children nest deeper than {MAX_SPAN_DEPTH} levels")
-    while count:
-        for _ in range(count):
-            child, pos = _read_span(data, pos, depth + 1)
-            children.append(child)
+    if data[pos]:
+        children: list[Span] = []
         count, pos = _block_count(data, pos, _MIN_SPAN_BYTES, "children")
-    span = Span(
-        scope,
-        name,
-        start,
-        end,
-        MappingProxyType(attributes) if attributes else _EMPTY,
-        tuple(children),
-        trace_id,
-        span_id,
-    )
-    return span, pos
+        if count and depth >= MAX_SPAN_DEPTH:
+            raise BodyError("too-deep", f"children nest deeper than {MAX_SPAN_DEPTH} levels")
+        while count:
+            for _ in range(count):
+                child, pos = _read_span(data, pos, depth + 1)
+                children.append(child)
+            count, pos = _block_count(data, pos, _MIN_SPAN_BYTES, "children")
+        return _new_span(
+            scope, name, start_ts, end_ts, proxy, tuple(children), trace_id, span_id
+        ), pos
+    return _new_span(scope, name, start_ts, end_ts, proxy, (), trace_id, span_id), pos + 1
 
 
 def decode_body(data: bytes, offset: int) -> Span:

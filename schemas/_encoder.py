@@ -90,18 +90,21 @@ def clear_caches() -> None:
     _values.clear()
 
 
+def _high_miss(high: int) -> bytes:
+    """Encode and cache ``z >> 14`` of a zig-zag value ``z`` of 2**14 or more."""
+    if high >> (64 - 14):
+        raise EncodeError("a long attribute or timestamp is outside the signed 64-bit range")
+    tail = _varint(high)
+    if len(_high) >= MAX_CACHED_STRINGS:
+        _high.clear()
+    _high[high] = tail
+    return tail
+
+
 def _big_long(z: int) -> bytes:
     """Encode a zig-zag value of 2**14 or more."""
     high = z >> 14
-    tail = _high.get(high)
-    if tail is None:
-        if high >> (64 - 14):
-            raise EncodeError("a long attribute or timestamp is outside the signed 64-bit range")
-        tail = _varint(high)
-        if len(_high) >= MAX_CACHED_STRINGS:
-            _high.clear()
-        _high[high] = tail
-    return _LOW14[z & 0x3FFF] + tail
+    return _LOW14[z & 0x3FFF] + (_high.get(high) or _high_miss(high))
 
 
 def _long(n: int) -> bytes:
@@ -167,22 +170,37 @@ def _odd_value(key: str, value: object) -> tuple[bytes, bytes]:
     )
 
 
-def _write(span: Span, parts: list[bytes], depth: int) -> None:  # noqa: PLR0912
+def _write(span: Span, parts: list[bytes], depth: int) -> None:  # noqa: PLR0912, PLR0915
     # One function, locals bound once, no per-value calls on the common paths: this is the
     # hot loop of the whole producer (see tests/unit/test_codec_guard.py).
     names = _names
-    parts += (
-        span.trace_id,
-        span.span_id,
-        names.get(span.scope) or _name_miss(span.scope),
-        names.get(span.name) or _name_miss(span.name),
-    )
-    n = span.start_ts_millis
-    z = (n << 1) ^ (n >> 63)
-    parts.append(_SMALL[z] if z < _SMALL_LIMIT else _long(n))
-    n = span.end_ts_millis
-    z = (n << 1) ^ (n >> 63)
-    parts.append(_SMALL[z] if z < _SMALL_LIMIT else _long(n))
+    high = _high
+    start = span.start_ts_millis
+    end = span.end_ts_millis
+    z_start = (start << 1) ^ (start >> 63)
+    z_end = (end << 1) ^ (end >> 63)
+    if z_start >= _SMALL_LIMIT and z_end >= _SMALL_LIMIT:  # any time after 1970-01-01T00:00:08
+        h_start = z_start >> 14
+        h_end = z_end >> 14
+        parts += (
+            span.trace_id,
+            span.span_id,
+            names.get(span.scope) or _name_miss(span.scope),
+            names.get(span.name) or _name_miss(span.name),
+            _LOW14[z_start & 0x3FFF],
+            high.get(h_start) or _high_miss(h_start),
+            _LOW14[z_end & 0x3FFF],
+            high.get(h_end) or _high_miss(h_end),
+        )
+    else:
+        parts += (
+            span.trace_id,
+            span.span_id,
+            names.get(span.scope) or _name_miss(span.scope),
+            names.get(span.name) or _name_miss(span.name),
+            _long(start),
+            _long(end),
+        )
     attributes = span.attributes
     if attributes:
         count = len(attributes)
@@ -200,7 +218,12 @@ def _write(span: Span, parts: list[bytes], depth: int) -> None:  # noqa: PLR0912
             elif value_type is int:
                 append(keys_long.get(key) or _key_miss(keys_long, key, _LONG))
                 z = (value << 1) ^ (value >> 63)  # type: ignore[operator]
-                append(_SMALL[z] if z < _SMALL_LIMIT else _long(value))  # type: ignore[arg-type]
+                if z < _SMALL_LIMIT:
+                    append(_SMALL[z])
+                else:
+                    append(_LOW14[z & 0x3FFF])
+                    z >>= 14
+                    append(high.get(z) or _high_miss(z))
             elif value_type is float:
                 append(_keys_double.get(key) or _key_miss(_keys_double, key, _DOUBLE))
                 append(_pack_double(value))
