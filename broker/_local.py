@@ -481,6 +481,14 @@ class LocalKafka:
         _log.info("started Kafka node %d (pid %d) on %s", node.node_id, process.pid, node.host)
         return process.pid
 
+    def _exit_status(self, node: NodeLayout) -> str:
+        pid = read_pid(node.pid_path)
+        process = _children.get(pid) if pid is not None else None
+        if process is None or process.poll() is None:
+            return "exit status unknown"
+        code = process.returncode
+        return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+
     def _wait_until_ready(self, *, timeout_s: float, started: Iterable[NodeLayout]) -> None:
         """Wait until every node is alive and listed as a broker in the cluster's metadata."""
         started = tuple(started)
@@ -492,8 +500,9 @@ class LocalKafka:
             dead = [n for n in started if self.node_pid(n.node_id) is None]
             if dead:
                 raise BrokerError(
-                    f"Kafka node {dead[0].node_id} of {self.cluster_dir} exited while starting; "
-                    f"its log ends with:\n{self.log_tail(dead[0].node_id)}"
+                    f"Kafka node {dead[0].node_id} of {self.cluster_dir} exited while starting "
+                    f"({self._exit_status(dead[0])}); its log ends with:\n"
+                    f"{self.log_tail(dead[0].node_id)}"
                 )
             if admin is None and any(port_accepts(n.host, n.broker_port) for n in self.nodes):
                 admin = _admin(self.bootstrap_servers)
