@@ -28,6 +28,12 @@ from spanstream.consumer._bad_records import (
 )
 from spanstream.consumer._consumer import MANAGED_CONSUMER_KEYS, SpanConsumer
 from spanstream.consumer._errors import CommitError, ConsumerClosedError, DeadLetterError
+from spanstream.consumer._health import (
+    CheckpointSizePoint,
+    JobCheckpointHealth,
+    checkpoint_health,
+    checkpoint_health_frame,
+)
 from spanstream.consumer._positions import StartPosition
 from spanstream.consumer._records import Header, SpanBatch, SpanRecord
 from spanstream.consumer._stats import ConsumerStats
@@ -44,15 +50,19 @@ __all__ = [
     "MANAGED_CONSUMER_KEYS",
     "AttributeLayout",
     "BadRecordPolicy",
+    "CheckpointSizePoint",
     "CommitError",
     "ConsumerClosedError",
     "ConsumerStats",
     "DeadLetterError",
     "Header",
+    "JobCheckpointHealth",
     "SpanBatch",
     "SpanConsumer",
     "SpanRecord",
     "StartPosition",
+    "checkpoint_health",
+    "checkpoint_health_frame",
     "to_arrow",
     "to_pandas",
     "write_parquet",

@@ -6,7 +6,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, overload
 
-from spanstream.schemas import Span
+from spanstream.schemas import (
+    CheckpointTrace,
+    JobFailureTrace,
+    JobInitializationTrace,
+    Span,
+    read_system_trace,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,6 +46,11 @@ class SpanRecord:
     key: bytes | None
     headers: tuple[Header, ...]
     timestamp_ms: int | None
+
+    @property
+    def system_trace(self) -> CheckpointTrace | JobInitializationTrace | JobFailureTrace | None:
+        """The typed view of a Flink system trace (Checkpoint, ...), or ``None`` for other spans."""
+        return read_system_trace(self.span)
 
 
 class SpanBatch:
