@@ -40,7 +40,7 @@ ENCODER_SCHEMA_CANONICAL_FORM: Final = (
 """The Parsing Canonical Form this encoder (and the fast decoder) is written for; the codec
 uses them only for the schema version with this form."""
 
-MAX_CACHED_CHARS: Final = 256
+MAX_CACHED_CHARS: Final = 128
 """Strings longer than this are encoded every time, never cached."""
 
 MAX_CACHED_STRINGS: Final = 4096
