@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -58,6 +59,8 @@ from spanstream.schemas import BrokerError, ConfigError, DecodeError, Span, deco
 __all__ = ["MANAGED_CONSUMER_KEYS", "SpanConsumer"]
 
 _LOG = logging.getLogger("spanstream.consumer")
+_LIBRDKAFKA_LOG = logging.getLogger("spanstream.consumer.librdkafka")
+_ERROR_LOG_INTERVAL_S: Final = 60.0
 
 MANAGED_CONSUMER_KEYS: Final = frozenset(
     {
@@ -174,8 +177,10 @@ class SpanConsumer:
             "enable.auto.commit": True,
             "enable.auto.offset.store": False,
             "auto.offset.reset": reset,
-            "error_cb": partial(_on_error, self._counters, user_error_cb),
+            "error_cb": _ErrorLog(self._counters, user_error_cb),
         }
+        # librdkafka's own log lines go through Python logging, not straight to stderr.
+        consumer_config.setdefault("logger", _LIBRDKAFKA_LOG)
         if str(extra.get("group.protocol", "classic")) == "classic":
             consumer_config["partition.assignment.strategy"] = "cooperative-sticky"
         self._consumer = _new_consumer(consumer_config)
@@ -822,11 +827,29 @@ def _check_topics(topics: str | Sequence[str]) -> tuple[str, ...]:
     return names
 
 
-def _on_error(counters: ConsumerCounters, user_callback: object, error: KafkaError) -> None:
-    counters.kafka_errors += 1
-    _LOG.warning("Kafka client error: %s", error)
-    if callable(user_callback):
-        user_callback(error)
+class _ErrorLog:
+    """Counts librdkafka's client errors and logs each kind at most once a minute.
+
+    A broker that is down reports a transport error every few milliseconds; the application's
+    log should say so, not drown in it.
+    """
+
+    __slots__ = ("_counters", "_last_logged", "_user_callback")
+
+    def __init__(self, counters: ConsumerCounters, user_callback: object) -> None:
+        self._counters = counters
+        self._user_callback = user_callback
+        self._last_logged: dict[int, float] = {}
+
+    def __call__(self, error: KafkaError) -> None:
+        self._counters.kafka_errors += 1
+        now = time.monotonic()
+        code = error.code()
+        if now - self._last_logged.get(code, -math.inf) >= _ERROR_LOG_INTERVAL_S:
+            self._last_logged[code] = now
+            _LOG.warning("Kafka client error (repeats are logged once a minute): %s", error)
+        if callable(self._user_callback):
+            self._user_callback(error)
 
 
 def _new_consumer(config: dict[str, Any]) -> Consumer:
