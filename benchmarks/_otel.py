@@ -2,11 +2,11 @@
 
 There is no Kafka span exporter for OpenTelemetry Python, so this module writes the obvious one
 on the pieces OpenTelemetry ships: ``encode_spans`` (OTLP protobuf, from
-``opentelemetry-exporter-otlp-proto-common``) and a confluent-kafka producer. By default each
-exported batch is one Kafka message (one ``ExportTraceServiceRequest``), as the OpenTelemetry
-Collector's Kafka exporter does with ``otlp_proto``; ``per_span=True`` writes one message per
-span instead (the shape spanstream uses). The per-batch form is the faster of the two, so it is
-the reference.
+``opentelemetry-exporter-otlp-proto-common``) and a confluent-kafka producer. With
+``per_span=True`` each span is one Kafka record (one ``ExportTraceServiceRequest`` holding one
+span: the shape spanstream, Jaeger and the raw limit use); otherwise each export batch (up to
+512 spans) is one record, as the OpenTelemetry Collector's Kafka exporter does with
+``otlp_proto``. The benchmarks show both.
 """
 
 from __future__ import annotations

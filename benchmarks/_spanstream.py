@@ -29,6 +29,36 @@ def message_key() -> bytes:
     return SCOPE_VARIABLES["<job_id>"].encode()
 
 
+def record_headers() -> list[tuple[str, bytes]]:
+    """The headers the reporter puts on every record by default (the same records, raw)."""
+    from importlib.metadata import version
+
+    from spanstream.producer._kafka_reporter import (
+        CONTENT_TYPE,
+        HEADER_CONTENT_TYPE,
+        HEADER_PRODUCER,
+        HEADER_SCHEMA_FINGERPRINT,
+    )
+    from spanstream.schemas import SCHEMA_FINGERPRINT
+
+    return [
+        (HEADER_CONTENT_TYPE, CONTENT_TYPE.encode()),
+        (HEADER_SCHEMA_FINGERPRINT, SCHEMA_FINGERPRINT.hex().encode()),
+        (HEADER_PRODUCER, f"spanstream/{version('spanstream')}".encode()),
+    ]
+
+
+def reporter_producer_settings() -> dict[str, Any]:
+    """The librdkafka settings the reporter uses by default beyond acks=all and idempotence.
+
+    The raw limit and the OpenTelemetry path use them too, so that every publish row runs
+    the same client configuration.
+    """
+    from spanstream.producer._kafka_config import DEFAULT_COMPRESSION
+
+    return {"compression.type": DEFAULT_COMPRESSION, "linger.ms": 5}
+
+
 class Pipeline:
     """A root metric group reporting to one KafkaTraceReporter, configured as Flink would be.
 
@@ -52,13 +82,15 @@ class Pipeline:
         self.group: Any = self.registry.root_group(name="jobmanager", variables=SCOPE_VARIABLES)
 
     def counters(self) -> dict[str, Any]:
-        """The reporter's counters as a plain dict."""
-        snapshot = self.reporter.snapshot()
-        if hasattr(snapshot, "as_dict"):
-            return dict(snapshot.as_dict())
-        from dataclasses import asdict
+        """The reporter's counters (``KafkaReporterStats``) as plain JSON-able values."""
+        from dataclasses import fields
 
-        return asdict(snapshot)
+        snapshot = self.reporter.snapshot()
+        out: dict[str, Any] = {}
+        for f in fields(snapshot):
+            value = getattr(snapshot, f.name)
+            out[f.name] = dict(value) if isinstance(value, Mapping) else value
+        return out
 
     def flush(self, timeout_s: float) -> int:
         """Wait for delivery; return how many spans were still pending."""

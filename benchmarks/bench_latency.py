@@ -14,6 +14,7 @@ ids, not counted) until the consumer has seen one, waits another second, then se
 from __future__ import annotations
 
 import json
+import os
 import select
 import subprocess
 import sys
@@ -74,6 +75,8 @@ def _drive(args: Any) -> dict[str, Any]:
         out = out or Path(f"/tmp/bench-latency-{topic}.json")
         command = [sys.executable, __file__, "--role", "consume", "--bootstrap", bootstrap]
         command += ["--topic", topic, "--expect", str(measured), "--json-out", str(out)]
+        if os.environ.get("BENCH_LATENCY_DUMP"):
+            command += ["--dump", os.environ["BENCH_LATENCY_DUMP"]]
         consumer = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         pipeline = Pipeline(bootstrap=bootstrap, topic=topic, settings={})
         try:
@@ -141,6 +144,8 @@ def _consume(args: Any) -> None:
             latencies_ns.append(now_ns - attributes[SENT_NS])
             if len(seen_ids) >= expect:
                 break
+    if args.dump:
+        Path(args.dump).write_text("\n".join(str(ns) for ns in latencies_ns))
     ordered = sorted(ns / 1e6 for ns in latencies_ns)
     result = {
         "seen": len(seen_ids),
@@ -161,6 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--role", choices=["drive", "consume"], default="drive")
     p.add_argument("--topic", help=argparse_suppress())
     p.add_argument("--expect", type=int, default=0, help=argparse_suppress())
+    p.add_argument("--dump", help=argparse_suppress())
     args = p.parse_args(argv)
     if args.role == "consume":
         _consume(args)

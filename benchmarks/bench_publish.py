@@ -1,19 +1,24 @@
 """End-to-end publish throughput: spans per second acknowledged by the broker (acks=all).
 
-``--impl raw``: the limit. The spans are encoded before the clock starts (the same bytes the
-reporter writes, one message each, the same key); the timed part is confluent-kafka's
-``produce`` of each message and the final ``flush``. Delivery reports are asked for errors only
-(``delivery.report.only.error``): a message whose flush completes without an error was
-acknowledged, and a per-message Python callback is not part of the client's own limit.
+``--impl raw``: the limit. The spans are encoded before the clock starts (the same records the
+reporter writes: one message each, the same value, key and headers, and the reporter's
+librdkafka settings: acks=all, idempotence, lz4, linger 5 ms); the timed part is
+confluent-kafka's ``produce`` of each message and the final ``flush``. Delivery reports are
+asked for errors only (``delivery.report.only.error``): a message whose flush completes without
+an error was acknowledged, and a per-message Python callback is not part of the client's own
+limit.
 
 ``--impl spanstream``: ``add_span`` of freshly built spans through the Kafka reporter, then
 ``flush``; the figure counts only the spans the reporter's counters say were delivered.
 
 ``--impl otel``: the OpenTelemetry SDK path (start, 7 attributes, end, BatchSpanProcessor,
-OTLP protobuf per batch, confluent-kafka produce), then force-flush and producer flush.
+OTLP protobuf, confluent-kafka produce with the same settings), then force-flush and producer
+flush; one record per span (``--otel-message per-span``, the shape of the other rows) or one per
+export batch (``per-batch``, the OpenTelemetry Collector's shape).
 
 Every timed run offers ``--spans`` spans from the caller's thread as fast as it can; queues are
-sized so that nothing is dropped (a drop would be counted and would not count as throughput).
+sized so that nothing is dropped (the BatchSpanProcessor's ``max_queue_size``, the reporter's
+``queue.max.spans``; a drop would be counted and would not count as throughput).
 The figure is the median over ``--repeats`` runs in one process.
 """
 
@@ -30,11 +35,12 @@ import _harness as h
 
 
 def _raw(bootstrap: str, topic: str, spans: int, repeats: int) -> dict[str, Any]:
-    from _spanstream import encoded_spans, message_key
+    from _spanstream import encoded_spans, message_key, record_headers, reporter_producer_settings
     from confluent_kafka import KafkaError, Message, Producer
 
     messages = encoded_spans(spans)
     key = message_key()
+    headers = record_headers()
     failed = 0
 
     def on_error(err: KafkaError | None, _msg: Message) -> None:
@@ -42,12 +48,14 @@ def _raw(bootstrap: str, topic: str, spans: int, repeats: int) -> dict[str, Any]
         if err is not None:
             failed += 1
 
-    producer = Producer(
-        h.producer_config(
-            bootstrap, **{"delivery.report.only.error": True, "on_delivery": on_error}
-        )
-    )
-    producer.produce(topic, messages[0], key)
+    settings = {
+        **reporter_producer_settings(),
+        "delivery.report.only.error": True,
+        "on_delivery": on_error,
+        "queue.buffering.max.messages": max(100_000, spans),
+    }
+    producer = Producer(h.producer_config(bootstrap, **settings))
+    producer.produce(topic, messages[0], key, headers=headers)
     producer.flush(30)  # connection, idempotent producer id, metadata
     rates: list[float] = []
     produce = producer.produce
@@ -57,7 +65,7 @@ def _raw(bootstrap: str, topic: str, spans: int, repeats: int) -> dict[str, Any]
         for value in messages:
             while True:
                 try:
-                    produce(topic, value, key)
+                    produce(topic, value, key, headers=headers)
                     break
                 except BufferError:
                     producer.poll(0.001)
@@ -73,10 +81,19 @@ def _raw(bootstrap: str, topic: str, spans: int, repeats: int) -> dict[str, Any]
     }
 
 
-def _otel(bootstrap: str, topic: str, spans: int, repeats: int) -> dict[str, Any]:
+def _otel(
+    bootstrap: str, topic: str, spans: int, repeats: int, *, per_span: bool
+) -> dict[str, Any]:
     from _otel import KafkaOtlpSpanExporter, otel_pipeline, start_spans
+    from _spanstream import reporter_producer_settings
 
-    pipeline = otel_pipeline(bootstrap=bootstrap, topic=topic, max_queue_size=max(spans, 2048))
+    pipeline = otel_pipeline(
+        bootstrap=bootstrap,
+        topic=topic,
+        per_span=per_span,
+        max_queue_size=max(spans, 2048),
+        producer_settings=reporter_producer_settings(),
+    )
     exporter = pipeline.exporter
     assert isinstance(exporter, KafkaOtlpSpanExporter)
     try:
@@ -110,6 +127,8 @@ def _spanstream(
 ) -> dict[str, Any]:
     from _spanstream import Pipeline, add_spans
 
+    # Lossless like the other rows: the hand-off queue holds a whole run.
+    settings = {"queue.max.spans": str(max(100_000, spans)), **settings}
     pipeline = Pipeline(bootstrap=bootstrap, topic=topic, settings=settings)
     try:
         add_spans(pipeline.group, 0, 1000)
@@ -150,7 +169,9 @@ def run(args: Any) -> dict[str, Any]:
         if args.impl == "raw":
             result.update(_raw(bootstrap, topic, spans, repeats))
         elif args.impl == "otel":
-            result.update(_otel(bootstrap, topic, spans, repeats))
+            result["otel_message"] = args.otel_message
+            per_span = args.otel_message == "per-span"
+            result.update(_otel(bootstrap, topic, spans, repeats, per_span=per_span))
         else:
             result.update(_spanstream(bootstrap, topic, spans, repeats, settings))
     return result
@@ -160,6 +181,12 @@ def main(argv: list[str] | None = None) -> None:
     """Run from the command line."""
     p = h.parser(__doc__.splitlines()[0])
     p.add_argument("--impl", choices=["raw", "spanstream", "otel"], required=True)
+    p.add_argument(
+        "--otel-message",
+        choices=["per-span", "per-batch"],
+        default="per-span",
+        help="the OpenTelemetry exporter writes one Kafka record per span, or per export batch",
+    )
     p.add_argument("--spans", type=int, default=200_000, help="spans per timed run")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument(
