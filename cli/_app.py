@@ -1,8 +1,9 @@
-"""The ``spanstream`` command: ``broker start|stop|status`` and the (provisional) ``demo``."""
+"""The ``spanstream`` command: ``demo``, ``tail``, ``stats``, ``export`` and ``broker``."""
 
 import logging
 import os
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -16,41 +17,89 @@ from spanstream.broker import (
     docker_answers,
     obtain_broker,
 )
-from spanstream.cli._smoke import smoke_round_trip
-from spanstream.schemas import SpanstreamError
+from spanstream.cli._demo import DemoOptions, run_demo
+from spanstream.cli._exit import EXIT_CODES_HELP, UsageError, exit_on_error
+from spanstream.cli._kafka import default_broker_address
+from spanstream.cli._spans import SpanFilter
+from spanstream.cli._tail import TailOptions, run_tail
+from spanstream.cli._timerange import TIME_HELP, parse_duration_s, parse_instant
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="spanstream",
-    help="Flink-style traces over Kafka: spans, brokers and demos.",
+    help=(
+        "Flink-style traces over Kafka: run the demo, follow, summarise and export span "
+        f"topics, and run a local broker.\n\n{EXIT_CODES_HELP}"
+    ),
+    epilog="Start with: spanstream demo",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="rich",
 )
 broker_app = typer.Typer(
-    help="Find or start the Kafka broker: $KAFKA_BOOTSTRAP_SERVERS, Docker, or a local one.",
+    help=(
+        "Find or start the Kafka broker: $KAFKA_BOOTSTRAP_SERVERS, Docker, or a local Apache "
+        "Kafka from Maven Central.\n\nExample: spanstream broker start"
+    ),
     no_args_is_help=True,
+    rich_markup_mode="rich",
 )
 app.add_typer(broker_app, name="broker")
 
 _out = Console()
-_err = Console(stderr=True)
+_PIPED_WIDTH = 120
 
 Nodes = Annotated[int, typer.Option("--nodes", min=1, help="Local nodes (3 for a KRaft cluster).")]
+BootstrapServers = Annotated[
+    str | None,
+    typer.Option(
+        "--bootstrap-servers",
+        "-b",
+        envvar=BOOTSTRAP_ENV,
+        show_envvar=True,
+        help="Kafka host:port[,...]. Default: the broker `spanstream broker start` runs.",
+    ),
+]
+Since = Annotated[
+    str | None, typer.Option("--since", help=f"Records from this time on: {TIME_HELP}.")
+]
+Until = Annotated[
+    str | None, typer.Option("--until", help=f"Records before this time: {TIME_HELP}.")
+]
 
 
-def _fail(exc: SpanstreamError) -> typer.Exit:
-    _err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
-    return typer.Exit(1)
+@app.callback()
+def _main_options(
+    log_level: Annotated[
+        str,
+        typer.Option(
+            "--log-level", help="Python logging level for spanstream's own logs (on stderr)."
+        ),
+    ] = "error",
+) -> None:
+    """Flink-style traces over Kafka."""
+    level = logging.getLevelName(log_level.upper())
+    if not isinstance(level, int):
+        raise typer.BadParameter(
+            f"{log_level!r}; expected debug, info, warning, error", param_hint="--log-level"
+        )
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    if not _out.is_terminal and "COLUMNS" not in os.environ:
+        # Piped or logged output: wide enough for the tables, never wrapped at 80.
+        _out.width = _PIPED_WIDTH
 
 
-@broker_app.command("start")
+# -- broker -------------------------------------------------------------------------------------
+
+
+@broker_app.command("start", epilog="Example: spanstream broker start --nodes 3")
 def broker_start(
     nodes: Nodes = 1,
     timeout_s: Annotated[float, typer.Option(help="Seconds to wait for the broker.")] = 180.0,
 ) -> None:
     """Start a broker (or find the one already given or running) and print its address."""
-    try:
+    with exit_on_error():
         source = choose_broker_source(os.environ, docker_answers=docker_answers)
         if nodes == 1 and source is not BrokerSource.LOCAL:
             broker = obtain_broker(timeout_s=timeout_s)
@@ -58,24 +107,20 @@ def broker_start(
             return
         kafka = LocalKafka(nodes=nodes)
         started = kafka.start(timeout_s=timeout_s)
-    except SpanstreamError as exc:
-        raise _fail(exc) from exc
     verb = "started" if started else "already running"
     _out.print(f"{kafka.bootstrap_servers}  (local Apache Kafka, {nodes} node(s), {verb})")
 
 
-@broker_app.command("stop")
+@broker_app.command("stop", epilog="Example: spanstream broker stop")
 def broker_stop(nodes: Nodes = 1) -> None:
     """Stop the local broker (or cluster) started from this project's state folder."""
     kafka = LocalKafka(nodes=nodes)
-    try:
+    with exit_on_error():
         kafka.stop()
-    except SpanstreamError as exc:
-        raise _fail(exc) from exc
     _out.print(f"stopped {kafka.cluster_dir}")
 
 
-@broker_app.command("status")
+@broker_app.command("status", epilog="Example: spanstream broker status")
 def broker_status(nodes: Nodes = 1) -> None:
     """Show the local broker's nodes; exit 1 unless it is running."""
     if os.environ.get(BOOTSTRAP_ENV):
@@ -99,41 +144,126 @@ def broker_status(nodes: Nodes = 1) -> None:
         raise typer.Exit(1)
 
 
-@app.command("demo")
+# -- demo ---------------------------------------------------------------------------------------
+
+
+@app.command(
+    "demo",
+    epilog=(
+        "Examples: spanstream demo | spanstream demo --duration-s 60 | "
+        "spanstream demo --config my-traces.yaml. "
+        "Exit code 0 only when every span was delivered and consumed back."
+    ),
+)
 def demo(
-    count: Annotated[int, typer.Option(min=1, help="Records in the round trip.")] = 10_000,
+    duration_s: Annotated[
+        float, typer.Option("--duration-s", min=1.0, help="How long the jobs run, in seconds.")
+    ] = 20.0,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Reporter configuration (Flink traces.* keys, YAML). Default: the packaged "
+            "demo.yaml.",
+            dir_okay=False,
+        ),
+    ] = None,
+    app_spans_per_s: Annotated[
+        float,
+        typer.Option("--app-spans-per-s", min=0.0, help="Custom application spans per second."),
+    ] = 150.0,
+    seed: Annotated[int | None, typer.Option(help="Random seed, for a repeatable run.")] = None,
 ) -> None:
-    """Round-trip records through a real broker (obtained like the tests do) and report."""
-    try:
-        broker = obtain_broker()
-    except SpanstreamError as exc:
-        raise _fail(exc) from exc
-    try:
-        where = "started for this run" if broker.started_here else "already available"
-        _out.print(f"broker: {broker.bootstrap_servers} ({broker.source.value}, {where})")
-        result = smoke_round_trip(broker.bootstrap_servers, count=count)
-    except SpanstreamError as exc:
-        raise _fail(exc) from exc
-    finally:
-        broker.stop()
-    per_partition = ", ".join(f"p{p}: {n}" for p, n in result.per_partition)
-    _out.print(
-        f"smoke round trip on topic {result.topic}: produced {result.produced} "
-        f"in {result.produce_s:.2f} s, consumed {result.consumed} in {result.consume_s:.2f} s "
-        f"({per_partition})",
-        soft_wrap=True,
+    """Run a simulated Flink deployment that reports traces to Kafka, and consume them live.
+
+    Three jobs on four task managers report Checkpoint spans (with per-task children),
+    JobInitialization, JobFailure and custom spans through metric groups and the Kafka
+    reporter; a SpanConsumer rebuilds them and shows checkpoint health per job. The broker
+    comes from $KAFKA_BOOTSTRAP_SERVERS, else Docker, else a local Apache Kafka (stopped at the
+    end if the demo started it).
+    """
+    options = DemoOptions(
+        duration_s=duration_s,
+        config_path=config,
+        app_spans_per_s=app_spans_per_s,
+        seed=seed,
     )
-    _out.print(
-        f"exact set: {'yes' if result.exact_set else 'NO'}; "
-        f"per-partition order: {'yes' if result.partition_order else 'NO'}; "
-        f"result: {'OK' if result.ok else 'FAILED'}",
-        soft_wrap=True,
-    )
-    if not result.ok:
-        raise typer.Exit(1)
+    with exit_on_error():
+        code = run_demo(options, _out)
+    raise typer.Exit(int(code))
+
+
+# -- tail ---------------------------------------------------------------------------------------
+
+
+def _start_position(from_beginning: bool, since: str | None) -> Literal["earliest", "latest"] | int:
+    if from_beginning and since is not None:
+        raise UsageError("--from-beginning and --since are exclusive; give one of them")
+    if from_beginning:
+        return "earliest"
+    if since is not None:
+        return parse_instant(since, option="--since")
+    return "latest"
+
+
+@app.command(
+    "tail",
+    epilog=(
+        "Examples: spanstream tail flink-traces | "
+        "spanstream tail flink-traces --from-beginning --name Checkpoint --attr "
+        "checkpointStatus=FAILED | spanstream tail flink-traces --since 10m --json --max 100 "
+        "--timeout 30s"
+    ),
+)
+def tail(
+    topic: Annotated[str, typer.Argument(help="The span topic, e.g. flink-traces.")],
+    bootstrap_servers: BootstrapServers = None,
+    from_beginning: Annotated[
+        bool, typer.Option("--from-beginning", help="Start at the topic's first record.")
+    ] = False,
+    since: Since = None,
+    name: Annotated[
+        list[str] | None,
+        typer.Option("--name", help="Only spans whose name matches this glob (repeatable)."),
+    ] = None,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", help="Only spans whose scope matches this glob (repeatable)."),
+    ] = None,
+    attr: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--attr",
+            help="Only spans with attribute key=value, e.g. '<job_name>=etl' (repeatable).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    max_spans: Annotated[
+        int | None, typer.Option("--max", min=1, help="Stop after printing this many spans.")
+    ] = None,
+    timeout: Annotated[
+        str | None,
+        typer.Option("--timeout", help="Stop after this long (30s, 5m); exit 1 if --max not met."),
+    ] = None,
+) -> None:
+    """Follow a topic and print each rebuilt span on one line (or as JSON).
+
+    New spans only by default; --from-beginning or --since to read older ones. Filters apply
+    to top-level spans; a span's children are counted on its line (and nested in --json).
+    """
+    with exit_on_error():
+        options = TailOptions(
+            topic=topic,
+            start=_start_position(from_beginning, since),
+            span_filter=SpanFilter.parse(names=name or (), scopes=scope or (), attrs=attr or ()),
+            as_json=as_json,
+            max_spans=max_spans,
+            timeout_s=None if timeout is None else parse_duration_s(timeout, option="--timeout"),
+        )
+        code = run_tail(options, default_broker_address(bootstrap_servers), _out)
+    raise typer.Exit(int(code))
 
 
 def main() -> None:
     """Run the ``spanstream`` command."""
-    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     app()

@@ -1,0 +1,523 @@
+"""``spanstream demo``: a simulated Flink deployment reporting to Kafka, consumed live.
+
+The run, in order: read the reporter configuration (the packaged ``demo.yaml`` or ``--config``);
+obtain a broker as everything in the project does (``$KAFKA_BOOTSTRAP_SERVERS``, else Docker,
+else the local Apache Kafka broker), unless the configuration names one; open the reporters
+(the Kafka reporter creates the topic); start a :class:`~spanstream.consumer.SpanConsumer` at the
+run's start time; run :class:`FlinkSimulation` for ``duration_s`` while a live table shows
+checkpoint health per job; flush the reporter; let the consumer catch up; print the counters.
+
+The demo counts its own spans by the ``<demo_run>`` variable it adds to the Kafka reporter's
+``scope.variables.additional``, so spans of other runs on a shared topic do not confuse it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Mapping, MutableMapping
+from contextlib import ExitStack
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+from rich import box
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from spanstream.broker import BOOTSTRAP_ENV, Broker, obtain_broker
+from spanstream.cli._exit import ExitCode, UsageError
+from spanstream.cli._health import HealthBoard, JobHealth, percentile
+from spanstream.cli._kafka import RDKAFKA_LOG, BrokerAddress, check_reachable
+from spanstream.cli._simulation import FlinkSimulation
+from spanstream.consumer import ConsumerStats, SpanConsumer
+from spanstream.producer import (
+    KafkaReporterStats,
+    KafkaTraceReporter,
+    ReporterRegistry,
+    load_config,
+)
+from spanstream.schemas import ConfigError
+
+__all__ = ["DEFAULT_TOPIC", "DemoOptions", "DemoResult", "default_config_path", "run_demo"]
+
+DEFAULT_TOPIC: Final = "flink-traces"
+RUN_VARIABLE: Final = "demo_run"
+_PREFIX: Final = "traces.reporter."
+_KAFKA_FACTORIES: Final = ("kafka", "KafkaTraceReporterFactory")
+_PLAIN_REPORT_EVERY_S: Final = 2.0
+
+
+def default_config_path() -> Path:
+    """The packaged ``demo.yaml``."""
+    return Path(str(resources.files("spanstream.cli").joinpath("demo.yaml")))
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    """How ``spanstream demo`` runs."""
+
+    duration_s: float = 20.0
+    config_path: Path | None = None
+    app_spans_per_s: float = 150.0
+    task_managers: int = 4
+    drain_timeout_s: float = 30.0
+    seed: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    """What the demo counted at the end."""
+
+    reporter: KafkaReporterStats
+    consumer: ConsumerStats
+    consumed: int
+    """Distinct spans of this run the consumer read back."""
+    other_spans: int
+    """Spans on the topic from other producers (not this run), read meanwhile."""
+    reported: int
+    """Top-level spans the simulation handed to its metric groups."""
+
+    @property
+    def lost(self) -> int:
+        """Spans accepted by the reporter but not consumed back."""
+        return self.reporter.accepted - self.consumed
+
+    @property
+    def ok(self) -> bool:
+        """Every span the reporter was given was delivered and consumed back, once each."""
+        r = self.reporter
+        return (
+            r.delivered == self.consumed
+            and r.accepted == r.delivered
+            and r.rejected == 0
+            and r.pending == 0
+        )
+
+
+# -- configuration --------------------------------------------------------------------------
+
+
+def _kafka_reporter_names(flat: Mapping[str, object]) -> list[str]:
+    names = []
+    for key, value in flat.items():
+        if key.startswith(_PREFIX) and key.endswith(".factory.class"):
+            name = key[len(_PREFIX) : -len(".factory.class")]
+            if isinstance(value, str) and value.strip().endswith(_KAFKA_FACTORIES):
+                names.append(name)
+    return names
+
+
+def _with_run_variable(value: object, run_id: str) -> object:
+    if isinstance(value, Mapping):
+        return {**value, RUN_VARIABLE: run_id}
+    text = str(value or "").strip().strip(",")
+    return f"{text},{RUN_VARIABLE}:{run_id}" if text else f"{RUN_VARIABLE}:{run_id}"
+
+
+def prepare_config(path: Path, *, run_id: str) -> tuple[dict[str, object], str, str, str | None]:
+    """Read the demo's reporter configuration and tag it with the run.
+
+    Returns:
+        The flat configuration, the Kafka reporter's name, its topic, and its
+        ``bootstrap.servers`` when the file sets them (else ``None``: the demo obtains a broker).
+
+    Raises:
+        UsageError: the file cannot be read or configures no Kafka reporter.
+        ConfigError: the file is not a YAML mapping.
+    """
+    try:
+        flat = load_config(path)
+    except OSError as exc:
+        raise UsageError(f"--config: cannot read {path}: {exc.strerror or exc}") from exc
+    names = _kafka_reporter_names(flat)
+    if not names:
+        raise UsageError(
+            f"--config: {path} configures no Kafka trace reporter; add "
+            "'traces.reporter.kafka.factory.class: kafka'"
+        )
+    name = names[0]
+    prefix = f"{_PREFIX}{name}."
+    variables_key = prefix + "scope.variables.additional"
+    flat[variables_key] = _with_run_variable(flat.get(variables_key), run_id)
+    topic = str(flat.get(prefix + "topic", DEFAULT_TOPIC))
+    servers = flat.get(prefix + "bootstrap.servers") or flat.get(
+        prefix + "producer.bootstrap.servers"
+    )
+    return flat, name, topic, str(servers).strip() if servers else None
+
+
+# -- the consumer side ------------------------------------------------------------------------
+
+
+class _DemoConsumer:
+    """A SpanConsumer on its own thread, feeding the health board."""
+
+    def __init__(self, consumer: SpanConsumer, run_id: str) -> None:
+        self._consumer = consumer
+        self._run_id = run_id
+        self.lock = threading.Lock()
+        self.board = HealthBoard()
+        self.span_ids: set[bytes] = set()
+        self.other_spans = 0
+        self.stats = ConsumerStats()
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="spanstream-demo-consumer")
+
+    @property
+    def consumed(self) -> int:
+        """Distinct spans of this run read so far."""
+        return len(self.span_ids)
+
+    def start(self) -> None:
+        """Start consuming on the thread."""
+        self._thread.start()
+
+    def _run(self) -> None:
+        consumer = self._consumer
+        run_key = f"<{RUN_VARIABLE}>"
+        try:
+            while not self._stop.is_set():
+                batch = consumer.poll_batch(max_spans=5000, timeout_s=0.2)
+                with self.lock:
+                    for record in batch:
+                        span = record.span
+                        if span.attributes.get(run_key) == self._run_id:
+                            if span.span_id not in self.span_ids:
+                                self.span_ids.add(span.span_id)
+                                self.board.observe(span)
+                        else:
+                            self.other_spans += 1
+                    self.stats = consumer.stats()
+                batch.ack()
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            self.error = exc
+        finally:
+            consumer.close()
+            with self.lock:
+                self.stats = consumer.stats()
+
+    def stop(self) -> None:
+        """Stop the thread (the consumer commits and leaves its group)."""
+        self._stop.set()
+        self._thread.join(30.0)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the thread still runs."""
+        return self._thread.is_alive()
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+_STATE_STYLE: Final = {
+    "healthy": "green",
+    "slow": "yellow",
+    "failing": "red",
+    "restarting": "bold red",
+    "waiting": "dim",
+}
+
+
+def format_bytes(size: float | None) -> str:
+    """``12.3 MiB``-style sizes.
+
+    >>> format_bytes(3 * 1024 * 1024)
+    '3.0 MiB'
+    """
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(value) < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):,.1f}"
+
+
+def health_table(jobs: list[JobHealth], *, title: str) -> Table:
+    """The checkpoint-health table: one row per job (about 100 columns wide)."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0))
+    table.add_column("job", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    for heading in (
+        "ckpts\nok",
+        "ckpts\nfailed",
+        "last\nckpt",
+        "last\nms",
+        "p50\nms",
+        "p95\nms",
+        "incr\nMiB",
+        "full\nMiB",
+        "job\nfails",
+        "app\nspans",
+    ):
+        table.add_column(heading, justify="right", no_wrap=True)
+    for job in jobs:
+        durations = job.durations_millis()
+        last = job.last
+        p50, p95 = percentile(durations, 0.5), percentile(durations, 0.95)
+        table.add_row(
+            job.job,
+            Text(job.state, style=_STATE_STYLE.get(job.state, "")),
+            str(job.completed),
+            str(job.failed),
+            "-" if last is None else f"#{last.checkpoint_id}",
+            "-" if last is None else f"{last.duration_millis:,}",
+            "-" if p50 is None else f"{p50:,.0f}",
+            "-" if p95 is None else f"{p95:,.0f}",
+            "-" if last is None else _mib(last.checkpointed_size_bytes),
+            "-" if last is None else _mib(last.full_size_bytes),
+            str(job.failures),
+            f"{sum(job.other_spans.values()):,}",
+        )
+    return table
+
+
+def _counters_line(reporter: KafkaReporterStats, consumed: int, elapsed_s: float) -> str:
+    return (
+        f"t={elapsed_s:5.1f}s  reporter: accepted {reporter.accepted:,}, delivered "
+        f"{reporter.delivered:,}, dropped {reporter.dropped_total:,}, pending {reporter.pending:,}"
+        f"  |  consumer: {consumed:,} spans"
+    )
+
+
+def _plain_line(jobs: list[JobHealth]) -> str:
+    parts = []
+    for job in jobs:
+        last = job.last
+        last_text = "-" if last is None else f"#{last.checkpoint_id} {last.duration_millis} ms"
+        parts.append(f"{job.job}: {job.state}, {job.completed} ok/{job.failed} failed, {last_text}")
+    return "; ".join(parts)
+
+
+def summary_table(result: DemoResult) -> Table:
+    """The end-of-run counters: reporter, consumer, and the verdict."""
+    r, c = result.reporter, result.consumer
+    table = Table(title="summary", title_justify="left", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("count", justify="right")
+    table.add_column("detail")
+    dropped = ", ".join(f"{k} {v}" for k, v in sorted(r.dropped.items()) if v) or "none"
+    failed = ", ".join(f"{k} {v}" for k, v in sorted(r.failed.items()) if v) or "none"
+    table.add_row("spans reported", f"{result.reported:,}", "by the simulated jobs' metric groups")
+    table.add_row("reporter accepted", f"{r.accepted:,}", "taken into the hand-off queue")
+    table.add_row(
+        "reporter delivered",
+        f"{r.delivered:,}",
+        f"acknowledged by the broker ({format_bytes(r.delivered_bytes)})",
+    )
+    table.add_row("reporter dropped", f"{r.dropped_total:,}", dropped)
+    table.add_row("reporter failed", f"{r.failed_total:,}", failed)
+    table.add_row("consumer consumed", f"{result.consumed:,}", "distinct spans of this run rebuilt")
+    table.add_row("consumer bad records", f"{c.bad_records:,}", "records that were not spans")
+    table.add_row("consumer duplicates", f"{c.duplicate_spans:,}", "redelivered span ids")
+    if result.other_spans:
+        table.add_row("other spans", f"{result.other_spans:,}", "on the topic from other producers")
+    return table
+
+
+# -- the run --------------------------------------------------------------------------------
+
+
+def _obtain(
+    servers: str | None, console: Console, stack: ExitStack
+) -> tuple[BrokerAddress, Broker | None]:
+    if servers is not None:
+        address = BrokerAddress(servers, "bootstrap.servers in the demo's configuration")
+        console.print(f"broker: {servers} (from the configuration)", highlight=False)
+        check_reachable(address)
+        return address, None
+    with console.status(
+        "obtaining a Kafka broker (the first local start resolves Kafka from Maven Central)..."
+    ):
+        broker = obtain_broker()
+    stack.callback(broker.stop)
+    if broker.started_here:
+        where = "started for this run; stopped at the end"
+    else:
+        where = "already running; left running"
+    console.print(
+        f"broker: {broker.bootstrap_servers} ({broker.source.value}, {where})", highlight=False
+    )
+    origin = (
+        f"${BOOTSTRAP_ENV}" if broker.source.value == "env" else f"the {broker.source.value} broker"
+    )
+    address = BrokerAddress(broker.bootstrap_servers, origin)
+    check_reachable(address, timeout_s=10.0)
+    return address, broker
+
+
+def _open_registry(flat: MutableMapping[str, object], name: str, servers: str) -> ReporterRegistry:
+    flat.setdefault(f"{_PREFIX}{name}.bootstrap.servers", servers)
+    try:
+        return ReporterRegistry.from_config(flat)
+    except ConfigError as exc:
+        raise UsageError(f"the demo's reporter configuration: {exc}") from exc
+
+
+def run_demo(options: DemoOptions, console: Console) -> ExitCode:
+    """Run the demo end to end and print its summary; returns the exit code."""
+    run_id = uuid.uuid4().hex[:8]
+    config_path = options.config_path or default_config_path()
+    flat, name, topic, servers = prepare_config(config_path, run_id=run_id)
+    run_start_millis = time.time_ns() // 1_000_000
+    with ExitStack() as stack:
+        address, broker = _obtain(servers, console, stack)
+        registry = _open_registry(flat, name, address.bootstrap_servers)
+        stack.callback(registry.close)
+        # Typed as object: KafkaTraceReporter.close returns the pending count, which mypy finds
+        # incompatible with the TraceReporter protocol's close() -> None.
+        reporter: object = registry.reporter(name)
+        if not isinstance(reporter, KafkaTraceReporter):
+            raise UsageError(f"--config: reporter {name!r} is not a KafkaTraceReporter")
+        config: dict[str, Any] = {"logger": RDKAFKA_LOG}
+        consumer = SpanConsumer(
+            topic,
+            bootstrap_servers=address.bootstrap_servers,
+            group_id=f"spanstream-demo-{run_id}",
+            start=run_start_millis,
+            config=config,
+        )
+        stack.callback(consumer.close)  # idempotent; the reader's thread closes it normally
+        reader = _DemoConsumer(consumer, run_id)
+        with console.status(f"joining consumer group for topic {topic}..."):
+            consumer.wait_for_assignment(timeout_s=30.0)
+        reader.start()
+        stack.callback(reader.stop)
+        console.print(
+            f"config: {config_path}  topic: {topic}  run: {run_id}  "
+            f"duration: {options.duration_s:g} s",
+            highlight=False,
+            soft_wrap=True,
+        )
+        simulation = FlinkSimulation(
+            registry,
+            duration_s=options.duration_s,
+            task_managers=options.task_managers,
+            app_spans_per_s=options.app_spans_per_s,
+            seed=options.seed,
+        )
+        result = _run_live(options, console, simulation, reporter, reader)
+        console.print(summary_table(result))
+        if result.ok:
+            console.print(
+                f"[bold green]OK[/]: every delivered span was consumed "
+                f"({result.consumed:,} of {result.reporter.delivered:,}), none lost, "
+                f"{result.consumer.duplicate_spans} duplicates.",
+                highlight=False,
+            )
+        else:
+            console.print(
+                f"[bold red]FAILED[/]: the reporter accepted {result.reporter.accepted:,} spans, "
+                f"delivered {result.reporter.delivered:,}; the consumer read back "
+                f"{result.consumed:,}.",
+                highlight=False,
+            )
+        if reader.error is not None:
+            console.print(f"[red]consumer error:[/] {reader.error}", highlight=False)
+        console.print(
+            f"explore the topic: spanstream tail {topic} --from-beginning --max 5; "
+            f"spanstream stats {topic} --since 10m",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if broker is not None and broker.started_here:
+            console.print(
+                "(the broker this demo started is stopped now; `spanstream broker start` keeps "
+                "one running for tail/stats/export)",
+                highlight=False,
+                soft_wrap=True,
+            )
+    return ExitCode.OK if result.ok and reader.error is None else ExitCode.FAILURE
+
+
+def _run_live(
+    options: DemoOptions,
+    console: Console,
+    simulation: FlinkSimulation,
+    reporter: KafkaTraceReporter,
+    reader: _DemoConsumer,
+) -> DemoResult:
+    stop = threading.Event()
+    started = time.monotonic()
+    sim_thread = threading.Thread(
+        target=simulation.run, args=(stop,), name="spanstream-demo-simulation", daemon=True
+    )
+
+    def view(phase: str) -> Group:
+        with reader.lock:
+            jobs = reader.board.jobs()
+            table = health_table(jobs, title=f"checkpoint health per job ({phase})")
+            consumed = reader.consumed
+        line = _counters_line(reporter.snapshot(), consumed, time.monotonic() - started)
+        return Group(table, Text(line))
+
+    def done_draining() -> bool:
+        snapshot = reporter.snapshot()
+        return snapshot.pending == 0 and reader.consumed >= snapshot.delivered
+
+    sim_thread.start()
+    try:
+        if console.is_terminal:
+            with Live(view("running"), console=console, refresh_per_second=4) as live:
+                while sim_thread.is_alive():
+                    sim_thread.join(0.25)
+                    live.update(view("running"))
+                reporter.flush(30.0)
+                deadline = time.monotonic() + options.drain_timeout_s
+                while not done_draining() and time.monotonic() < deadline and reader.alive:
+                    time.sleep(0.1)
+                    live.update(view("draining"))
+                live.update(view("done"))
+        else:
+            next_line = started + _PLAIN_REPORT_EVERY_S
+            while sim_thread.is_alive():
+                sim_thread.join(0.25)
+                if time.monotonic() >= next_line:
+                    next_line += _PLAIN_REPORT_EVERY_S
+                    _print_plain(console, reader, reporter, started)
+            reporter.flush(30.0)
+            deadline = time.monotonic() + options.drain_timeout_s
+            while not done_draining() and time.monotonic() < deadline and reader.alive:
+                time.sleep(0.1)
+            _print_plain(console, reader, reporter, started)
+            with reader.lock:
+                console.print(health_table(reader.board.jobs(), title="checkpoint health per job"))
+    finally:
+        stop.set()
+        sim_thread.join()
+    reader.stop()
+    with reader.lock:
+        return DemoResult(
+            reporter=reporter.snapshot(),
+            consumer=reader.stats,
+            consumed=reader.consumed,
+            other_spans=reader.other_spans,
+            reported=simulation.counts.total,
+        )
+
+
+def _print_plain(
+    console: Console, reader: _DemoConsumer, reporter: KafkaTraceReporter, started: float
+) -> None:
+    with reader.lock:
+        jobs = reader.board.jobs()
+        consumed = reader.consumed
+    console.print(
+        _counters_line(reporter.snapshot(), consumed, time.monotonic() - started),
+        highlight=False,
+        soft_wrap=True,
+    )
+    if jobs:
+        console.print("  " + _plain_line(jobs), highlight=False, soft_wrap=True)

@@ -1,0 +1,90 @@
+"""``spanstream demo`` run as a subprocess against the session's real broker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SPANSTREAM = [sys.executable, "-m", "spanstream.cli"]
+
+
+def run_cli(
+    *args: str, bootstrap: str, timeout_s: float = 240.0
+) -> subprocess.CompletedProcess[str]:
+    """Run ``spanstream ARGS`` with the session broker in $KAFKA_BOOTSTRAP_SERVERS."""
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "COLUMNS": "160"}
+    return subprocess.run(
+        [*SPANSTREAM, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+def _config(tmp_path: Path, topic: str) -> Path:
+    path = tmp_path / "traces.yaml"
+    path.write_text(
+        "traces.reporter.kafka.factory.class: kafka\n"
+        f"traces.reporter.kafka.topic: {topic}\n"
+        "traces.reporter.kafka.scope.variables.additional: region:test\n"
+    )
+    return path
+
+
+def test_demo_delivers_and_consumes_every_span(kafka_bootstrap, new_topic, tmp_path):
+    """A short demo ends by itself with exit 0, the counters, and every span consumed once."""
+    topic = new_topic()
+    done = run_cli(
+        "demo",
+        "--duration-s",
+        "6",
+        "--config",
+        str(_config(tmp_path, topic)),
+        "--seed",
+        "3",
+        bootstrap=kafka_bootstrap,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert f"topic: {topic}" in out
+    for row in (
+        "reporter accepted",
+        "reporter delivered",
+        "reporter dropped",
+        "consumer consumed",
+        "consumer bad records",
+        "consumer duplicates",
+    ):
+        assert row in out
+    assert "OK: every delivered span was consumed" in out
+    for job in ("clickstream-etl", "fraud-detection", "sessionizer"):
+        assert job in out
+    assert "Traceback" not in done.stderr
+
+
+def test_demo_counts_only_its_own_run_on_a_shared_topic(kafka_bootstrap, new_topic, tmp_path):
+    """A second run on a topic that already holds spans still counts exactly its own."""
+    config = str(_config(tmp_path, new_topic()))
+    first = run_cli("demo", "--duration-s", "2", "--config", config, bootstrap=kafka_bootstrap)
+    assert first.returncode == 0, first.stdout + first.stderr
+    second = run_cli("demo", "--duration-s", "2", "--config", config, bootstrap=kafka_bootstrap)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "OK: every delivered span was consumed" in second.stdout
+
+
+def test_demo_with_unreachable_broker_exits_3_naming_it(tmp_path):
+    """No broker at the configured address: one line naming it and how to start one; exit 3."""
+    path = tmp_path / "traces.yaml"
+    path.write_text(
+        "traces.reporter.kafka.factory.class: kafka\n"
+        "traces.reporter.kafka.bootstrap.servers: 127.0.0.1:1\n"
+    )
+    done = run_cli("demo", "--config", str(path), bootstrap="127.0.0.1:1")
+    assert done.returncode == 3
+    assert "127.0.0.1:1" in done.stderr
+    assert "spanstream broker start" in done.stderr
+    assert "Traceback" not in done.stderr
