@@ -331,7 +331,12 @@ class SpanConsumer:
         if not records:
             self._processed_all(last)
             return SpanBatch((), _nothing)
-        marks = [(key, self._tracker.deliver(key, offset)) for key, offset in last.items()]
+        # Partitions revoked while the batch was gathered are someone else's to commit now.
+        marks = [
+            (key, self._tracker.deliver(key, offset))
+            for key, offset in last.items()
+            if key in self._assigned
+        ]
         return SpanBatch(tuple(records), partial(self._ack_marks, marks))
 
     def commit(self) -> dict[TopicPartitionKey, int]:
@@ -592,7 +597,10 @@ class SpanConsumer:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Runs inside consume(); an exception here would surface there, so none escapes.
         self._counters.partitions_assigned += len(partitions)
-        self._assigned.update((tp.topic, tp.partition) for tp in partitions)
+        keys = {(tp.topic, tp.partition) for tp in partitions}
+        # A partition coming back starts clean: ranges delivered before it was revoked are moot.
+        self._tracker.forget(keys)
+        self._assigned.update(keys)
         if self._start_ms is None or not partitions:
             return  # librdkafka assigns them, starting at the committed offsets or the reset
         try:
