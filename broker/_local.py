@@ -640,18 +640,28 @@ class LocalKafka:
 
     # -- leases ------------------------------------------------------------------------------
 
+    # Ownership: a cluster started through obtain_broker (a test session, the demo) records
+    # its starter in owner.pid and is stopped by the last user to leave; one started by
+    # `spanstream broker start` has no owner and keeps running until `spanstream broker stop`.
+    # owner.pid holding 0 means "handed over: whoever releases last stops it".
+
     def claim_ownership(self) -> None:
         """Record this process as the one that started the cluster and will stop it."""
         (self.cluster_dir / "owner.pid").write_text(f"{os.getpid()}\n")
 
+    def _owner_gone(self) -> bool:
+        owner = read_pid(self.cluster_dir / "owner.pid")
+        if owner is None or owner == os.getpid():
+            return False
+        return owner == 0 or not pid_alive(owner)
+
     def adopt_if_orphaned(self) -> bool:
-        """Take over a running cluster whose recorded owner process has died; return whether.
+        """Take over a running cluster whose owner has died or handed it over; return whether.
 
         A cluster started by ``spanstream broker start`` has no owner and is never adopted.
         """
         with file_lock(self.cluster_dir / ".lock"):
-            owner = read_pid(self.cluster_dir / "owner.pid")
-            if owner is None or owner == os.getpid() or pid_alive(owner):
+            if not self._owner_gone():
                 return False
             self.claim_ownership()
             return True
@@ -664,10 +674,11 @@ class LocalKafka:
             (leases / str(os.getpid())).touch()
 
     def release_lease(self, *, stop_if_last: bool) -> bool:
-        """Drop this process's lease and, if asked, stop the cluster when it was the last one.
+        """Drop this process's lease; stop the cluster if it is ours and nobody else uses it.
 
-        With ``stop_if_last``, the cluster stops when no live process holds a lease any more.
-        Returns whether the cluster was stopped.
+        It is ours with ``stop_if_last`` (this process started it), or when its owner has
+        died or handed it over. An owner leaving while other live processes hold leases hands
+        it over, so the last of them stops it. Returns whether the cluster was stopped.
 
         Releasing and stopping happen under the same lock as :meth:`acquire_lease`, so a second
         test session that has just taken a lease never sees its broker stopped under it.
@@ -682,11 +693,14 @@ class LocalKafka:
                 else:
                     with contextlib.suppress(OSError):
                         lease.unlink()
-            if stop_if_last and not others:
-                self._terminate(list(self.nodes), timeout_s=30.0)
-                self._forget_run()
-                return True
-            return False
+            if not (stop_if_last or self._owner_gone()):
+                return False
+            if others:
+                (self.cluster_dir / "owner.pid").write_text("0\n")
+                return False
+            self._terminate(list(self.nodes), timeout_s=30.0)
+            self._forget_run()
+            return True
 
     def __repr__(self) -> str:
         return f"LocalKafka({self.cluster_dir}, nodes={len(self.nodes)}, {self.bootstrap_servers})"

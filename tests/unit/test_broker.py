@@ -347,3 +347,17 @@ def test_a_broker_whose_starting_session_died_is_adopted(tmp_path: Path) -> None
     (kafka.cluster_dir / "owner.pid").write_text("999999999\n")
     assert kafka.adopt_if_orphaned()
     assert (kafka.cluster_dir / "owner.pid").read_text().strip() == str(os.getpid())
+
+
+def test_an_owner_leaving_first_hands_the_broker_to_the_last_user(tmp_path: Path) -> None:
+    """The starter leaving while another session holds a lease hands ownership over."""
+    kafka = LocalKafka(tmp_path, base_port=_free_base_port())
+    kafka.acquire_lease()
+    kafka.claim_ownership()
+    (kafka.cluster_dir / "leases" / str(os.getppid())).touch()  # another live user
+    assert not kafka.release_lease(stop_if_last=True)
+    assert (kafka.cluster_dir / "owner.pid").read_text().strip() == "0"
+    (kafka.cluster_dir / "leases" / str(os.getppid())).unlink()
+    kafka.acquire_lease()  # now as the session that merely reused it
+    assert kafka.release_lease(stop_if_last=False)  # the last user stops it
+    assert not (kafka.cluster_dir / "owner.pid").exists()
