@@ -139,6 +139,30 @@ class _RateLimiter:
         return self._suppressed.pop(key, 0)
 
 
+class _LibrdkafkaLog:
+    """librdkafka's log lines, rate-limited per level and facility.
+
+    A broker that is down makes librdkafka log every reconnection attempt; one line per
+    facility every few seconds (with the count of the lines held back) says the same.
+    """
+
+    __slots__ = ("_limiter",)
+
+    def __init__(self) -> None:
+        self._limiter = _RateLimiter(_LOG_INTERVAL_S)
+
+    def log(self, level: int, msg: str, *args: object) -> None:
+        """Called by confluent-kafka as ``logger.log(level, "%s [%s] %s", fac, name, text)``."""
+        facility = str(args[0]) if args else ""
+        suppressed = self._limiter.allow(f"{level}:{facility}")
+        if suppressed is None:
+            return
+        if suppressed:
+            msg += " (%d similar lines not logged)"
+            args = (*args, suppressed)
+        _LIBRDKAFKA_LOG.log(level, msg, *args)
+
+
 class _TopicMissingError(Exception):
     """The topic does not exist and ``topic.create`` is off."""
 
@@ -457,7 +481,7 @@ class KafkaTraceReporter:
         self._producer_conf = dict(conf)
         conf["on_delivery"] = self._on_delivery
         conf["error_cb"] = self._on_client_error
-        conf["logger"] = _LIBRDKAFKA_LOG
+        conf["logger"] = _LibrdkafkaLog()
         try:
             return Producer(conf)
         except (KafkaException, ValueError, TypeError) as exc:
@@ -472,7 +496,7 @@ class KafkaTraceReporter:
                 for key, value in self._producer_conf.items()
                 if key.startswith(_ADMIN_PREFIXES)
             }
-            conf["logger"] = _LIBRDKAFKA_LOG
+            conf["logger"] = _LibrdkafkaLog()
             self._admin_client = AdminClient(conf)  # type: ignore[arg-type]  # logger is allowed
         return self._admin_client
 
