@@ -78,7 +78,7 @@ def test_regex_subscription_reads_matching_topics(kafka_bootstrap, new_topic):
     pattern = "^(" + first.replace(".", r"\.") + "|" + second.replace(".", r"\.") + ")$"
     with _consumer(kafka_bootstrap, pattern, _group()) as consumer:
         records = list(consumer.iter_records(idle_timeout_s=IDLE_S))
-    assert sorted(r.topic for r in records) == [first] * 3 + [second] * 4
+    assert sorted(r.topic for r in records) == sorted([first] * 3 + [second] * 4)
 
 
 def test_latest_start_skips_records_written_before_joining(kafka_bootstrap, new_topic):
