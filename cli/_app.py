@@ -19,10 +19,12 @@ from spanstream.broker import (
 )
 from spanstream.cli._demo import DemoOptions, run_demo
 from spanstream.cli._exit import EXIT_CODES_HELP, UsageError, exit_on_error
+from spanstream.cli._export import run_export
 from spanstream.cli._kafka import default_broker_address
 from spanstream.cli._spans import SpanFilter
+from spanstream.cli._stats import run_stats
 from spanstream.cli._tail import TailOptions, run_tail
-from spanstream.cli._timerange import TIME_HELP, parse_duration_s, parse_instant
+from spanstream.cli._timerange import TIME_HELP, TimeRange, parse_duration_s, parse_instant
 
 __all__ = ["app", "main"]
 
@@ -261,6 +263,83 @@ def tail(
             timeout_s=None if timeout is None else parse_duration_s(timeout, option="--timeout"),
         )
         code = run_tail(options, default_broker_address(bootstrap_servers), _out)
+    raise typer.Exit(int(code))
+
+
+# -- stats and export ------------------------------------------------------------------------
+
+
+@app.command(
+    "stats",
+    epilog=(
+        "Examples: spanstream stats flink-traces --since 1h | "
+        "spanstream stats flink-traces --since 2026-11-25T16:00Z --until 2026-11-25T17:00Z --json"
+        " | spanstream stats flink-traces --plot checkpoints.png"
+    ),
+)
+def stats(
+    topic: Annotated[str, typer.Argument(help="The span topic, e.g. flink-traces.")],
+    bootstrap_servers: BootstrapServers = None,
+    since: Since = None,
+    until: Until = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            help="Draw checkpoint durations and sizes over time per job to this PNG/SVG/PDF "
+            "(needs the 'plot' extra: matplotlib).",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Summarise checkpoints, initializations and failures per job over a time range.
+
+    Reads the records whose timestamps fall in [--since, --until) (the whole topic by
+    default) once, then prints a table each for checkpoints (counts, p50/p95/max duration,
+    sizes), job initializations, job failures and other spans.
+    """
+    with exit_on_error():
+        time_range = TimeRange.parse(since, until)
+        code = run_stats(
+            default_broker_address(bootstrap_servers),
+            topic,
+            time_range,
+            as_json=as_json,
+            plot_path=plot,
+            console=_out,
+        )
+    raise typer.Exit(int(code))
+
+
+@app.command(
+    "export",
+    epilog=(
+        "Examples: spanstream export flink-traces --out spans.parquet --since 1h | "
+        "spanstream export flink-traces --out spans.csv --since 2026-11-25T16:00Z --until 30m"
+    ),
+)
+def export(
+    topic: Annotated[str, typer.Argument(help="The span topic, e.g. flink-traces.")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="The file to write: .parquet or .csv.", dir_okay=False),
+    ],
+    bootstrap_servers: BootstrapServers = None,
+    since: Since = None,
+    until: Until = None,
+) -> None:
+    """Write a topic's spans over a time range to Parquet or CSV, one row per span.
+
+    Nested spans get rows of their own (parent_span_id, depth). Parquet keeps attributes in
+    one map column; CSV gets a column per attribute key (attr.<key>). Needs the 'analytics'
+    extra (pyarrow).
+    """
+    with exit_on_error():
+        time_range = TimeRange.parse(since, until)
+        code = run_export(
+            default_broker_address(bootstrap_servers), topic, time_range, out=out, console=_out
+        )
     raise typer.Exit(int(code))
 
 

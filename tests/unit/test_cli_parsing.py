@@ -184,3 +184,21 @@ def test_top_level_help_documents_exit_codes():
     """The exit codes are in --help."""
     result = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
     assert "3 Kafka broker unreachable" in result.output
+
+
+def test_plot_without_matplotlib_names_the_extra(monkeypatch, tmp_path):
+    """--plot without the 'plot' extra: one line saying what to install."""
+    from spanstream.cli._stats import plot_checkpoints
+    from spanstream.schemas import ExtraMissingError
+
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)
+    with pytest.raises(ExtraMissingError, match=r"spanstream\[plot\]"):
+        plot_checkpoints([], tmp_path / "x.png")
+
+
+def test_unreachable_broker_exits_3_naming_the_address_and_the_fix():
+    """No broker at the address: exit 3, the address, and how to start one."""
+    result = runner.invoke(app, ["stats", "t", "-b", "127.0.0.1:1"], env={"COLUMNS": "300"})
+    assert result.exit_code == 3
+    assert "no Kafka broker answers at 127.0.0.1:1 (--bootstrap-servers)" in result.output
+    assert "spanstream broker start" in result.output

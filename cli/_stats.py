@@ -1,0 +1,259 @@
+"""``spanstream stats``: checkpoint, initialization and failure summaries over a time range."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from spanstream.cli._exit import ExitCode, UsageError
+from spanstream.cli._health import HealthBoard, JobHealth, percentile
+from spanstream.cli._kafka import BrokerAddress, check_reachable
+from spanstream.cli._reading import RangeReader
+from spanstream.cli._timerange import TimeRange
+from spanstream.schemas import ExtraMissingError
+
+__all__ = ["plot_checkpoints", "run_stats", "stats_document"]
+
+
+def _fmt(value: float | None, *, scale: float = 1.0, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    return f"{value / scale:,.{digits}f}"
+
+
+_MIB = 1024 * 1024
+
+
+def checkpoint_table(jobs: list[JobHealth]) -> Table:
+    """Checkpoints per job: counts, duration quantiles, sizes."""
+    table = Table(title="checkpoints", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("job", no_wrap=True)
+    for heading in (
+        "completed",
+        "failed",
+        "p50 ms",
+        "p95 ms",
+        "max ms",
+        "mean incr MiB",
+        "last full MiB",
+        "last id",
+    ):
+        table.add_column(heading, justify="right", no_wrap=True)
+    for job in jobs:
+        if not job.completed and not job.failed:
+            continue
+        durations = job.durations_millis()
+        completed = [c for c in job.checkpoints if c.completed]
+        incremental = (
+            sum(c.checkpointed_size_bytes for c in completed) / len(completed)
+            if completed
+            else None
+        )
+        last = job.last_completed
+        table.add_row(
+            job.job,
+            str(job.completed),
+            str(job.failed),
+            _fmt(percentile(durations, 0.5)),
+            _fmt(percentile(durations, 0.95)),
+            _fmt(max(durations) if durations else None),
+            _fmt(incremental, scale=_MIB, digits=1),
+            _fmt(None if last is None else last.full_size_bytes, scale=_MIB, digits=1),
+            "-" if last is None else str(last.checkpoint_id),
+        )
+    return table
+
+
+def initialization_table(jobs: list[JobHealth]) -> Table:
+    """Job initializations per job: count, statuses, durations, restores."""
+    table = Table(title="initializations", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("job", no_wrap=True)
+    table.add_column("count", justify="right")
+    table.add_column("statuses")
+    table.add_column("p50 ms", justify="right")
+    table.add_column("max ms", justify="right")
+    table.add_column("restored from checkpoints")
+    for job in jobs:
+        if not job.initializations:
+            continue
+        durations = job.initialization_durations_millis
+        statuses = ", ".join(f"{k} {v}" for k, v in sorted(job.initialization_statuses.items()))
+        restored = ", ".join(f"#{i}" for i in job.restored_from[-5:]) or "none (fresh starts)"
+        table.add_row(
+            job.job,
+            str(job.initializations),
+            statuses,
+            _fmt(percentile(durations, 0.5)),
+            _fmt(max(durations)),
+            restored,
+        )
+    return table
+
+
+def failure_table(jobs: list[JobHealth]) -> Table:
+    """Job failures per job: count, restartable, global, labels."""
+    table = Table(title="failures", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("job", no_wrap=True)
+    table.add_column("count", justify="right")
+    table.add_column("restartable", justify="right")
+    table.add_column("global", justify="right")
+    table.add_column("labels")
+    for job in jobs:
+        if not job.failures:
+            continue
+        labels = ", ".join(f"{k} ({v})" for k, v in job.failure_labels.most_common(4))
+        table.add_row(
+            job.job,
+            str(job.failures),
+            str(job.restartable_failures),
+            str(job.global_failures),
+            labels or "-",
+        )
+    return table
+
+
+def other_table(jobs: list[JobHealth]) -> Table:
+    """Custom (non-system) spans per job and name."""
+    table = Table(title="other spans", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("job", no_wrap=True)
+    table.add_column("span", no_wrap=True)
+    table.add_column("count", justify="right")
+    for job in jobs:
+        for name, count in sorted(job.other_spans.items()):
+            table.add_row(job.job, name, f"{count:,}")
+    return table
+
+
+def stats_document(
+    reader: RangeReader, board: HealthBoard, time_range: TimeRange
+) -> dict[str, Any]:
+    """What ``--json`` prints: the range, the counts and every job's summary."""
+    stats = reader.stats
+    return {
+        "topic": reader.topic,
+        "since_ms": time_range.since_millis,
+        "until_ms": time_range.until_millis,
+        "spans": board.spans,
+        "bad_records": stats.bad_records,
+        "duplicates": stats.duplicate_spans,
+        "jobs": [job.to_dict() for job in board.jobs()],
+    }
+
+
+def plot_checkpoints(jobs: list[JobHealth], path: Path) -> int:
+    """Draw checkpoint durations and checkpointed sizes over time, a line per job.
+
+    Returns:
+        How many checkpoints were drawn.
+
+    Raises:
+        ExtraMissingError: matplotlib (the ``plot`` extra) is not installed.
+    """
+    try:
+        import matplotlib as mpl
+
+        mpl.use("Agg")
+        import matplotlib.dates as mdates
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ExtraMissingError("spanstream stats --plot", "plot") from exc
+    import datetime as dt
+
+    figure, (durations_ax, sizes_ax) = plt.subplots(2, 1, sharex=True, figsize=(11, 7))
+    drawn = 0
+    for job in jobs:
+        points = list(job.checkpoints)
+        if not points:
+            continue
+        drawn += len(points)
+        times = [dt.datetime.fromtimestamp(p.end_ts_millis / 1000, tz=dt.UTC) for p in points]
+        ok = [(t, p) for t, p in zip(times, points, strict=True) if p.completed]
+        (line,) = durations_ax.plot(
+            [t for t, _ in ok], [p.duration_millis for _, p in ok], marker=".", label=job.job
+        )
+        failed = [(t, p) for t, p in zip(times, points, strict=True) if not p.completed]
+        if failed:
+            durations_ax.scatter(
+                [t for t, _ in failed],
+                [p.duration_millis for _, p in failed],
+                marker="x",
+                color=line.get_color(),
+            )
+        sizes_ax.plot(
+            [t for t, _ in ok],
+            [p.checkpointed_size_bytes / _MIB for _, p in ok],
+            marker=".",
+            color=line.get_color(),
+            label=f"{job.job} (incremental)",
+        )
+        sizes_ax.plot(
+            [t for t, _ in ok],
+            [p.full_size_bytes / _MIB for _, p in ok],
+            linestyle="--",
+            color=line.get_color(),
+            label=f"{job.job} (full)",
+        )
+    durations_ax.set_ylabel("checkpoint duration (ms)")
+    durations_ax.set_title("Checkpoint duration per job (x: failed)")
+    durations_ax.legend(loc="upper left", fontsize="small")
+    sizes_ax.set_ylabel("size (MiB)")
+    sizes_ax.set_title("Checkpointed (incremental) and full size per job")
+    sizes_ax.legend(loc="upper left", fontsize="small", ncols=2)
+    time_format = mdates.DateFormatter("%H:%M:%S", tz=dt.UTC)  # type: ignore[no-untyped-call]
+    sizes_ax.xaxis.set_major_formatter(time_format)
+    sizes_ax.set_xlabel("checkpoint end (UTC)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return drawn
+
+
+def run_stats(
+    address: BrokerAddress,
+    topic: str,
+    time_range: TimeRange,
+    *,
+    as_json: bool,
+    plot_path: Path | None,
+    console: Console,
+) -> ExitCode:
+    """Read the range, summarise it, print tables (or JSON), draw the plot if asked."""
+    if plot_path is not None and plot_path.suffix.lower() not in {".png", ".svg", ".pdf"}:
+        raise UsageError(f"--plot: {plot_path} should end in .png, .svg or .pdf")
+    check_reachable(address)
+    reader = RangeReader(address, topic, time_range)
+    board = HealthBoard(keep_checkpoints=None)
+    status = Console(stderr=True)
+    with status.status(f"reading {reader.total_records:,} records of {topic}..."):
+        for record in reader:
+            board.observe(record.span)
+    if as_json:
+        console.out(json.dumps(stats_document(reader, board, time_range), indent=2))
+    else:
+        stats = reader.stats
+        console.print(
+            f"topic {topic}, records from {time_range.describe()}: {board.spans:,} spans, "
+            f"{stats.bad_records:,} bad records, {stats.duplicate_spans:,} duplicates",
+            highlight=False,
+            soft_wrap=True,
+        )
+        jobs = board.jobs()
+        for table in (
+            checkpoint_table(jobs),
+            initialization_table(jobs),
+            failure_table(jobs),
+            other_table(jobs),
+        ):
+            if table.row_count:
+                console.print(table)
+    if plot_path is not None:
+        drawn = plot_checkpoints(board.jobs(), plot_path)
+        Console(stderr=True).print(
+            f"plotted {drawn:,} checkpoints to {plot_path}", highlight=False, soft_wrap=True
+        )
+    return ExitCode.OK
