@@ -29,20 +29,20 @@ from spanstream.schemas._decoder import span_from_record
 from spanstream.schemas._schema_history import default_history
 
 TRACKER = "org.apache.flink.runtime.checkpoint.CheckpointStatsTracker"
-T0 = 1_732_000_000_000
+T0 = 1_732_000_000_000  # the spans start 7 ms apart, as in a busy job; sizes vary by KiBs
 
 
 def checkpoint_span(i: int, *, with_children: bool) -> Span:
     """A Checkpoint span with 7 attributes (plus, optionally, 2 tasks x 2 subtasks)."""
     builder = (
         Span.builder(TRACKER, "Checkpoint")
-        .set_start_ts_millis(T0 + 1000 * i)
-        .set_end_ts_millis(T0 + 1000 * i + 250 + i % 100)
+        .set_start_ts_millis(T0 + 7 * i)
+        .set_end_ts_millis(T0 + 7 * i + 250 + i % 100)
         .set_attributes(
             {
                 "checkpointId": i,
                 "fullSize": 123_456_789,
-                "checkpointedSize": 4_567_890 + i,
+                "checkpointedSize": 4_567_890 + 1024 * i,
                 "checkpointStatus": "COMPLETED",
                 "checkpointType": "CHECKPOINT",
                 "isUnaligned": False,
@@ -62,7 +62,7 @@ def checkpoint_span(i: int, *, with_children: bool) -> Span:
                         {"jobVertexId": vertex, "subtaskId": subtask}
                     )
                 )
-            builder.add_child(task_builder.set_start_ts_millis(T0 + 1000 * i))
+            builder.add_child(task_builder.set_start_ts_millis(T0 + 7 * i))
     return builder.build()
 
 

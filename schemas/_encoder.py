@@ -8,7 +8,8 @@ their union branch) and string values such as scope variables. The output is byt
 fastavro's ``schemaless_writer`` for the same schema and span (property-tested).
 
 The caches are plain dicts, each cleared when it grows past a bound, so memory stays bounded
-whatever the spans carry; strings longer than :data:`MAX_CACHED_CHARS` are never cached.
+whatever the spans carry; strings longer than :data:`MAX_CACHED_CHARS` are never cached. Any
+thread may encode: a dict's get, set and clear are each atomic, and a lost entry is a miss.
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ _LOW14: Final = tuple(
     bytes(((z & 0x7F) | 0x80, ((z >> 7) & 0x7F) | 0x80)) for z in range(_SMALL_LIMIT)
 )
 # The rest of a larger value (z >> 14): timestamps share it for about 8 seconds at a time.
+# Attribute longs get their own cache, so values that never repeat cannot evict the times'.
 _high: dict[int, bytes] = {}
+_high_values: dict[int, bytes] = {}
 
 _pack_double: Final = struct.Struct("<d").pack
 
@@ -84,20 +87,28 @@ _values: dict[str, bytes] = {}
 
 def clear_caches() -> None:
     """Empty every cache of encoded strings (tests use it; nothing else needs to)."""
-    for cache in (_high, _keys_str, _keys_long, _keys_double, _keys_true, _keys_false):
+    for cache in (
+        _high,
+        _high_values,
+        _keys_str,
+        _keys_long,
+        _keys_double,
+        _keys_true,
+        _keys_false,
+    ):
         cache.clear()
     _names.clear()
     _values.clear()
 
 
-def _high_miss(high: int) -> bytes:
+def _high_miss(high: int, cache: dict[int, bytes] = _high) -> bytes:
     """Encode and cache ``z >> 14`` of a zig-zag value ``z`` of 2**14 or more."""
     if high >> (64 - 14):
         raise EncodeError("a long attribute or timestamp is outside the signed 64-bit range")
     tail = _varint(high)
-    if len(_high) >= MAX_CACHED_STRINGS:
-        _high.clear()
-    _high[high] = tail
+    if len(cache) >= MAX_CACHED_STRINGS:
+        cache.clear()
+    cache[high] = tail
     return tail
 
 
@@ -209,6 +220,7 @@ def _write(span: Span, parts: list[bytes], depth: int) -> None:  # noqa: PLR0912
         keys_str = _keys_str
         keys_long = _keys_long
         values = _values
+        high_values = _high_values
         for key, value in attributes.items():
             # `type(v) is T` on a local: mypy does not narrow it, hence the ignores below.
             value_type = type(value)
@@ -223,7 +235,7 @@ def _write(span: Span, parts: list[bytes], depth: int) -> None:  # noqa: PLR0912
                 else:
                     append(_LOW14[z & 0x3FFF])
                     z >>= 14
-                    append(high.get(z) or _high_miss(z))
+                    append(high_values.get(z) or _high_miss(z, high_values))
             elif value_type is float:
                 append(_keys_double.get(key) or _key_miss(_keys_double, key, _DOUBLE))
                 append(_pack_double(value))

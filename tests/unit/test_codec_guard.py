@@ -136,3 +136,17 @@ def test_decoding_a_seven_attribute_span_calls_only_multi_byte_varint_helpers() 
     python, _ = _calls(lambda: decode_span(message))
     # two timestamps, checkpointedSize and fullSize take several bytes; checkpointId=3 one
     assert python == ["decode_span", "decode_body", "_read_span"] + ["_varint_rest"] * 4 + ["make"]
+
+
+def test_decoded_spans_are_built_through_their_slots() -> None:
+    """The decoder's fast Span factory is in use (it falls back if Span's fields change)."""
+    from types import MappingProxyType
+
+    from spanstream.schemas import _decoder
+
+    assert _decoder._new_span is not Span
+    span = decode_span(encode_span(_checkpoint(1, children=(_checkpoint(2),))))
+    assert type(span) is Span
+    assert type(span.attributes) is MappingProxyType
+    assert type(span.children) is tuple
+    assert span == _checkpoint(1, children=(_checkpoint(2),))
