@@ -221,6 +221,7 @@ _STATE_STYLE: Final = {
     "slow": "yellow",
     "failing": "red",
     "restarting": "bold red",
+    "restored": "cyan",
     "waiting": "dim",
 }
 

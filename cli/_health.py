@@ -103,7 +103,8 @@ class JobHealth:
         """The job's state in one word.
 
         ``restarting`` (failed, not initialized since), ``failing`` (last checkpoint failed),
-        ``slow`` (last checkpoint over twice the median), ``healthy``, or ``waiting``.
+        ``restored`` (initialized again since its last checkpoint), ``slow`` (last checkpoint
+        over twice the median), ``healthy``, or ``waiting`` (no checkpoint yet).
         """
         if self.last_failure_ts_millis is not None and (
             self.last_initialization_ts_millis is None
@@ -113,6 +114,9 @@ class JobHealth:
         last = self.last
         if last is None:
             return "waiting"
+        initialized = self.last_initialization_ts_millis
+        if initialized is not None and initialized > last.end_ts_millis and self.failures:
+            return "restored"
         if not last.completed:
             return "failing"
         median = statistics.median(self.durations_millis())

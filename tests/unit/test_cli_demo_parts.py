@@ -112,7 +112,7 @@ def _checkpoint(checkpoint_id, duration, *, status="COMPLETED", job="etl"):
 
 
 def test_health_board_states():
-    """healthy, then slow (over twice the median), failing, restarting, healthy again."""
+    """healthy, slow (over twice the median), failing, restarting, restored, healthy again."""
     board = HealthBoard()
     for i in range(1, 4):
         board.observe(_checkpoint(i, 100))
@@ -132,7 +132,8 @@ def test_health_board_states():
             extra_attributes={"<job_name>": "etl"}
         )
     )
-    board.observe(_checkpoint(6, 100))
+    assert board.job("etl").state == "restored"
+    board.observe(_checkpoint(8, 100))
     health = board.job("etl")
     assert health.state == "healthy"
     assert (health.completed, health.failed, health.failures) == (5, 1, 1)
