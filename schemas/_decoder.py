@@ -83,6 +83,16 @@ def _varint_rest(data: bytes, pos: int, first: int) -> tuple[int, int]:
     return _varint_loop(data, pos, first)
 
 
+def _length(data: bytes, pos: int, first: int, what: str) -> tuple[int, int]:
+    """Finish reading a string length (zig-zag) whose first byte is ``first``; reject negatives."""
+    size = first
+    if size & 0x80:
+        size, pos = _varint_rest(data, pos, size)
+    if size & 1:
+        raise BodyError("malformed", f"{what}: negative length")
+    return size, pos
+
+
 def _read_long(data: bytes, pos: int) -> tuple[int, int]:
     z = data[pos]
     pos += 1
@@ -175,20 +185,16 @@ def _read_span(data: bytes, pos: int, depth: int) -> tuple[Span, int]:  # noqa: 
     pos = ids_end
     size = data[pos]
     pos += 1
-    if size & 0x80:
-        size, pos = _varint_rest(data, pos, size)
-    if size & 1:
-        raise BodyError("malformed", "scope with a negative length")
+    if size & 0x81:  # a multi-byte or negative length: off the common path
+        size, pos = _length(data, pos, size, "scope")
     end = pos + (size >> 1)
     if end > size_left:
         raise BodyError("truncated", "the scope is cut short")
     scope = data[pos:end].decode()
     size = data[end]
     pos = end + 1
-    if size & 0x80:
-        size, pos = _varint_rest(data, pos, size)
-    if size & 1:
-        raise BodyError("malformed", "name with a negative length")
+    if size & 0x81:  # a multi-byte or negative length: off the common path
+        size, pos = _length(data, pos, size, "name")
     end = pos + (size >> 1)
     if end > size_left:
         raise BodyError("truncated", "the name is cut short")
@@ -216,10 +222,8 @@ def _read_span(data: bytes, pos: int, depth: int) -> tuple[Span, int]:  # noqa: 
             for _ in range(count):
                 size = data[pos]
                 pos += 1
-                if size & 0x80:
-                    size, pos = _varint_rest(data, pos, size)
-                if size & 1:
-                    raise BodyError("malformed", "attribute key with a negative length")
+                if size & 0x81:  # a multi-byte or negative length: off the common path
+                    size, pos = _length(data, pos, size, "attribute key")
                 end = pos + (size >> 1)
                 if end > size_left:
                     raise BodyError("truncated", "an attribute key is cut short")
@@ -229,10 +233,8 @@ def _read_span(data: bytes, pos: int, depth: int) -> tuple[Span, int]:  # noqa: 
                 if branch == 0:
                     size = data[pos]
                     pos += 1
-                    if size & 0x80:
-                        size, pos = _varint_rest(data, pos, size)
-                    if size & 1:
-                        raise BodyError("malformed", f"attribute {key!r}: negative string length")
+                    if size & 0x81:  # a multi-byte or negative length: off the common path
+                        size, pos = _length(data, pos, size, f"attribute {key!r}: string")
                     end = pos + (size >> 1)
                     if end > size_left:
                         raise BodyError("truncated", f"attribute {key!r}: string cut short")
