@@ -1,6 +1,6 @@
 """Run every side-by-side benchmark against a real broker and print one table.
 
-    ./run bench              # the full run (about 10 minutes on 2 cores)
+    ./run bench              # the full run (about 6 minutes on 2 cores)
     ./run bench --quick      # tiny sizes: checks that everything runs, figures mean nothing
 
 The broker comes from ``spanstream.broker.obtain_broker()``: ``$KAFKA_BOOTSTRAP_SERVERS`` when
@@ -8,6 +8,11 @@ set, else the local Apache Kafka the project starts (and stops again if it start
 benchmark runs in its own subprocess, so every RSS figure belongs to one workload; each writes
 one JSON object, and all of them (with the machine) are saved to ``--json-out``
 (``build/bench/results.json`` by default).
+
+The jobs whose figures are compared with each other (caller cost, publish, consume) run
+``--rounds`` times (3), round-robin, and each figure is the median of its rounds: on a shared
+machine a burst of load then hits every row alike instead of one of them. Latency and RSS run
+once.
 """
 
 from __future__ import annotations
@@ -44,30 +49,67 @@ class Job:
     script: str
     args: tuple[str, ...]
     timeout_s: float = 600.0
+    every_round: bool = True
+    """Run in every round (a figure compared with another row's), or once."""
 
 
 JOBS: tuple[Job, ...] = (
-    Job("caller_otel_noop", "bench_caller.py", ("--impl", "otel-noop")),
-    Job("caller_otel", "bench_caller.py", ("--impl", "otel", "--otel-message", "per-span")),
-    Job("caller_otel_batch", "bench_caller.py", ("--impl", "otel", "--otel-message", "per-batch")),
-    Job("caller_spanstream", "bench_caller.py", ("--impl", "spanstream")),
-    Job("publish_raw", "bench_publish.py", ("--impl", "raw")),
+    Job("caller_otel_noop", "bench_caller.py", ("--impl", "otel-noop", "--repeats", "9")),
+    Job(
+        "caller_otel",
+        "bench_caller.py",
+        ("--impl", "otel", "--otel-message", "per-span", "--repeats", "9"),
+    ),
+    Job(
+        "caller_otel_batch",
+        "bench_caller.py",
+        ("--impl", "otel", "--otel-message", "per-batch", "--repeats", "9"),
+    ),
+    Job("caller_spanstream", "bench_caller.py", ("--impl", "spanstream", "--repeats", "9")),
+    Job("publish_raw", "bench_publish.py", ("--impl", "raw", "--repeats", "1")),
     Job(
         "publish_otel",
         "bench_publish.py",
-        ("--impl", "otel", "--otel-message", "per-span", "--spans", "30000"),
+        ("--impl", "otel", "--otel-message", "per-span", "--spans", "20000", "--repeats", "1"),
     ),
     Job(
         "publish_otel_batch",
         "bench_publish.py",
-        ("--impl", "otel", "--otel-message", "per-batch", "--spans", "50000"),
+        ("--impl", "otel", "--otel-message", "per-batch", "--spans", "50000", "--repeats", "1"),
     ),
-    Job("publish_spanstream", "bench_publish.py", ("--impl", "spanstream")),
-    Job("consume", "bench_consume.py", ()),
-    Job("latency", "bench_latency.py", ()),
-    Job("rss_up", "bench_rss.py", ("--mode", "up")),
-    Job("rss_down", "bench_rss.py", ("--mode", "down")),
+    Job("publish_spanstream", "bench_publish.py", ("--impl", "spanstream", "--repeats", "1")),
+    Job("consume", "bench_consume.py", ("--repeats", "1")),
+    Job("latency", "bench_latency.py", (), every_round=False),
+    Job("rss_up", "bench_rss.py", ("--mode", "up"), every_round=False),
+    Job("rss_down", "bench_rss.py", ("--mode", "down"), every_round=False),
 )
+
+
+def merge_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result from a job's rounds: the median of every number, all() of every flag.
+
+    Rounds that failed are left out; when every round failed, the first error is kept.
+    """
+    good = [r for r in rounds if "error" not in r]
+    if not good:
+        return rounds[0] if rounds else {"error": "not run"}
+    if len(good) == 1:
+        return good[0]
+
+    def merge(values: list[Any]) -> Any:
+        first = values[0]
+        if all(isinstance(v, bool) for v in values):
+            return all(values)
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            return h.median([float(v) for v in values])
+        if all(isinstance(v, dict) for v in values):
+            keys = [k for k in first if all(k in v for v in values)]
+            return {k: merge([v[k] for v in values]) for k in keys}
+        return first
+
+    merged: dict[str, Any] = merge(good)
+    merged["rounds"] = len(good)
+    return merged
 
 
 def _run_job(job: Job, *, bootstrap: str, quick: bool, workdir: Path) -> dict[str, Any]:
@@ -329,7 +371,9 @@ def build_rows(r: dict[str, Any]) -> list[Row]:
     return rows
 
 
-def render(rows: list[Row], machine: dict[str, Any], broker: str, wall_s: float) -> str:
+def render(
+    rows: list[Row], machine: dict[str, Any], broker: str, wall_s: float, *, rounds: int = 1
+) -> str:
     """The table (Markdown, so it can go straight into the README) and the machine."""
     header = ("measure", "spanstream", "reference", "reference value", "ratio", "target", "met")
     lines = [
@@ -358,8 +402,9 @@ def render(rows: list[Row], machine: dict[str, Any], broker: str, wall_s: float)
             f"protobuf {m['protobuf']}."
         ),
         (
-            f"Broker: {broker}. Load average before the run: {m.get('load_average', 'n/a')}. "
-            f"Whole run: {wall_s / 60:.1f} min."
+            f"Broker: {broker}. Load average (1, 5, 15 min) before the run: "
+            f"{m.get('load_average', 'n/a')}, after: {m.get('load_average_after', 'n/a')}. "
+            f"Compared figures: median of {rounds} round(s). Whole run: {wall_s / 60:.1f} min."
         ),
     ]
     return "\n".join(lines)
@@ -383,9 +428,16 @@ def main(argv: list[str] | None = None) -> None:
         "--only", action="append", metavar="KEY", help="run only these jobs (repeatable)"
     )
     p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="run the compared jobs this many times, round-robin, and take medians",
+    )
+    p.add_argument(
         "--json-out", type=Path, default=HERE.parent / "build" / "bench" / "results.json"
     )
     args = p.parse_args(argv)
+    rounds = 1 if args.quick else max(1, args.rounds)
     jobs = [j for j in JOBS if not args.only or j.key in args.only]
 
     from spanstream.broker import obtain_broker
@@ -394,22 +446,39 @@ def main(argv: list[str] | None = None) -> None:
     machine["load_average"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     started = time.monotonic()
     broker = obtain_broker()
-    results: dict[str, Any] = {}
+    per_round: dict[str, list[dict[str, Any]]] = {job.key: [] for job in jobs}
     try:
         with tempfile.TemporaryDirectory(prefix="spanstream-bench-") as tmp:
-            for job in jobs:
-                results[job.key] = _run_job(
-                    job, bootstrap=broker.bootstrap_servers, quick=args.quick, workdir=Path(tmp)
-                )
+            # Round-robin, so that a burst of load elsewhere on the machine hits every row alike.
+            for number in range(rounds):
+                h.log(f"round {number + 1} of {rounds}")
+                for job in jobs:
+                    if number == 0 or job.every_round:
+                        per_round[job.key].append(
+                            _run_job(
+                                job,
+                                bootstrap=broker.bootstrap_servers,
+                                quick=args.quick,
+                                workdir=Path(tmp),
+                            )
+                        )
         description = _broker_description(broker)
     finally:
         broker.stop()
     wall_s = time.monotonic() - started
-    table = render(build_rows(results), machine, description, wall_s)
+    machine["load_average_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    results = {key: merge_rounds(values) for key, values in per_round.items()}
+    table = render(build_rows(results), machine, description, wall_s, rounds=rounds)
     args.json_out.parent.mkdir(parents=True, exist_ok=True)
     args.json_out.write_text(
         json.dumps(
-            {"machine": machine, "broker": description, "results": results, "wall_s": wall_s},
+            {
+                "machine": machine,
+                "broker": description,
+                "results": results,
+                "rounds": per_round,
+                "wall_s": wall_s,
+            },
             indent=2,
             sort_keys=True,
         )

@@ -125,3 +125,19 @@ def test_render_prints_the_machine_under_the_table(bench):
     assert text.startswith("| measure |")
     for key in ("cpu_model", "python", "librdkafka", "confluent_kafka"):
         assert str(machine[key]) in text
+
+
+def test_rounds_merge_to_the_median_of_each_figure_and_all_of_each_flag(bench):
+    """A job run in several rounds reports the median of every number; failed rounds drop out."""
+    run_all = bench("run_all")
+    rounds = [
+        {"spans_per_s": 100.0, "raw": {"spans_per_s": 10}, "flat": True},
+        {"error": "timed out"},
+        {"spans_per_s": 300.0, "raw": {"spans_per_s": 30}, "flat": False},
+        {"spans_per_s": 200.0, "raw": {"spans_per_s": 20}, "flat": True},
+    ]
+    merged = run_all.merge_rounds(rounds)
+    assert merged["spans_per_s"] == 200.0
+    assert merged["raw"] == {"spans_per_s": 20.0}
+    assert merged["flat"] is False
+    assert merged["rounds"] == 3
