@@ -372,11 +372,15 @@ class KafkaTraceReporter:
         config = self._config
         if timeout_s is None:
             timeout_s = config.close_timeout_s if config is not None else 0.0
-        deadline = time.monotonic() + max(0.0, timeout_s)
+        timeout_s = max(0.0, timeout_s)
+        deadline = time.monotonic() + timeout_s
+        # The last tenth of the time (at most a second) is kept for the sender to purge what
+        # librdkafka still holds and count it, so the counters are final when close returns.
+        grace_s = min(1.0, timeout_s / 10)
         pending = 0
         try:
             if was_open:
-                pending = self.flush(max(0.0, deadline - time.monotonic()))
+                pending = self.flush(max(0.0, deadline - grace_s - time.monotonic()))
                 self._stopping = True
                 self._wake.set()
                 thread = self._thread
@@ -676,6 +680,11 @@ class KafkaTraceReporter:
                 reason = f"topic {config.topic!r} does not exist and topic.create is off"
             except _TopicRejectedError as exc:
                 reason = f"the broker refused to create topic {config.topic!r}: {exc}"
+            # Serve librdkafka's error and log callbacks meanwhile: an authentication or TLS
+            # failure is counted in client_errors and logged, not hidden behind this reason.
+            producer = self._producer
+            if producer is not None:
+                producer.poll(0)
             suppressed = self._drop_log.allow("topic")
             if suppressed is not None:
                 _LOG.warning(

@@ -103,7 +103,7 @@ def test_spans_queued_while_the_broker_is_down_arrive_once_it_is_up(own_broker: 
     """Down at first: the queue keeps the first spans, drops and counts the rest; up: delivered.
 
     Then down again after it was up: spans reported meanwhile are delivered after the restart,
-    and nothing arrives twice.
+    and nothing arrives twice. Then down for good: close() drops and counts what is pending.
     """
     topic = "outage-traces"
     prefix = "traces.reporter.kafka."
@@ -163,6 +163,19 @@ def test_spans_queued_while_the_broker_is_down_arrive_once_it_is_up(own_broker: 
         assert stats.accepted == (
             stats.delivered + stats.failed_total + stats.dropped_after_accept + stats.pending
         )
+
+        # 4. Down for good: close() returns by its deadline with what was still pending (in
+        # librdkafka by now), and those spans are counted dropped "closed".
+        own_broker.stop()
+        for i in range(500):
+            group.add_span(Span.builder("app.Job", "Lost").set_attribute("i", i))
+        assert kafka.flush(0.5) == 500
+        assert kafka.close(3.0) == 500
+        assert kafka.flush(30) == 0  # the sender's last accounting, should it lag on a busy box
+        stats = kafka.snapshot()
+        assert stats.dropped == {"queue-full": 5_000 - QUEUE_MAX_SPANS, "closed": 500}
+        assert stats.delivered == QUEUE_MAX_SPANS + 1_000
+        assert (stats.pending, stats.in_flight) == (0, 0)
     finally:
         registry.close()
 
