@@ -265,9 +265,12 @@ class LocalKafka:
         """Return the pid of node ``node_id``'s JVM when it is running, else None."""
         node = self.node(node_id)
         pid = read_pid(node.pid_path)
-        if pid is None or not pid_alive(pid, cmdline_marker=str(node.properties_path)):
+        if pid is None:
             return None
-        return pid
+        child = _children.get(pid)
+        if child is not None:  # spawned by this process: its Popen knows best
+            return pid if child.poll() is None else None
+        return pid if pid_alive(pid, cmdline_marker=str(node.properties_path)) else None
 
     def brokers_in_metadata(self, *, timeout_s: float = 2.0) -> tuple[int, ...]:
         """Return the broker ids a metadata request lists (empty when nothing answers)."""
@@ -333,6 +336,7 @@ class LocalKafka:
             )
             cluster_id = self._cluster_id()
             whole = len(to_start) == len(self.nodes)
+            movable = whole and not self._explicit_port
             for attempt in range(3):
                 if whole:
                     self._settle_ports()
@@ -347,22 +351,37 @@ class LocalKafka:
                     for port in node.all_ports()
                     if not port_is_free(node.host, port)
                 ]
-                if not busy:
-                    break
-                if not whole or self._explicit_port or attempt == 2:
+                if busy:
+                    if movable and attempt < 2:
+                        continue
                     raise BrokerError(
                         f"cannot start Kafka nodes of {self.cluster_dir}: port(s) {busy} on "
                         f"{self.host} are used by another program"
                     )
-            started = [self._spawn(node, libs=libs) for node in to_start]
-            try:
-                self._wait_until_ready(timeout_s=timeout_s, started=to_start)
-            except BrokerError:
-                for pid in started:
-                    signal_group(pid, signal.SIGKILL)
-                    wait_for_exit(pid, timeout_s=10)
-                raise
-            return True
+                started = [self._spawn(node, libs=libs) for node in to_start]
+                try:
+                    self._wait_until_ready(timeout_s=timeout_s, started=to_start)
+                except BrokerError:
+                    for pid in started:
+                        signal_group(pid, signal.SIGKILL)
+                        wait_for_exit(pid, timeout_s=10)
+                        _children.pop(pid, None)
+                    # Lost a race for the ports with another starting broker: move on.
+                    if movable and attempt < 2 and self._lost_ports(to_start):
+                        _log.warning("%s lost its ports to another broker; retrying", self.name)
+                        continue
+                    raise
+                return True
+            raise AssertionError("unreachable: every attempt returns or raises")
+
+    def _lost_ports(self, nodes: Sequence[NodeLayout]) -> bool:
+        """Tell whether a node failed because another program bound its port first."""
+        return any(
+            "Address already in use" in path.read_text(errors="replace")
+            for node in nodes
+            for path in (node.log_dir / "server.log", node.log_dir / "stdout.log")
+            if path.is_file()
+        )
 
     def start_node(self, node_id: int, *, timeout_s: float = 120.0) -> None:
         """Start one (stopped or killed) node again and wait until it is back in the metadata."""

@@ -68,8 +68,9 @@ def pid_alive(pid: int, *, cmdline_marker: str | None = None) -> bool:
         if stat[stat.rindex(")") + 2] in "ZX":
             return False
         if cmdline_marker is not None:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            return cmdline_marker in cmdline
+            raw = (proc / "cmdline").read_bytes()
+            # Empty while a just-spawned process is still inside exec(): cannot tell, so alive.
+            return not raw or cmdline_marker in raw.replace(b"\0", b" ").decode(errors="replace")
     except (OSError, ValueError, IndexError):
         return False
     return True
