@@ -609,7 +609,11 @@ class SpanConsumer:
             _LOG.exception("could not resolve the start time; using committed offsets or latest")
             for tp in partitions:
                 tp.offset = OFFSET_INVALID
-        consumer.incremental_assign(partitions)
+        try:
+            consumer.incremental_assign(partitions)
+        except KafkaException:
+            # confluent-kafka assigns the partitions itself when the callback did not.
+            _LOG.exception("could not assign %s at the start time", partitions)
 
     def _position_by_time(
         self, consumer: Consumer, partitions: list[TopicPartition], when_ms: int
