@@ -95,3 +95,17 @@ def test_acknowledged_records_survive_killing_the_partition_leader(
     consumed = _consume_all(bootstrap, topic, len(before) + len(after))
     assert sorted(v for values in consumed.values() for v in values) == sorted(before + after)
     assert consumed == produced
+
+
+def test_rolling_restart_keeps_every_record_and_every_node(
+    kafka_cluster: LocalKafka, new_cluster_topic: Callable[..., str]
+) -> None:
+    """Restarting the nodes one after another loses nothing and ends with all three running."""
+    topic = new_cluster_topic(partitions=3, replication=3, config={"min.insync.replicas": "2"})
+    values = [f"r-{i:04d}".encode() for i in range(500)]
+    produced = _produce(kafka_cluster.bootstrap_servers, topic, values)
+
+    kafka_cluster.restart_all()
+
+    assert kafka_cluster.status().brokers_in_metadata == (1, 2, 3)
+    assert _consume_all(kafka_cluster.bootstrap_servers, topic, len(values)) == produced
