@@ -14,7 +14,14 @@ from types import ModuleType
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-MODULES = ["bench_caller", "bench_publish", "bench_consume", "bench_latency", "bench_rss"]
+MODULES = [
+    "bench_caller",
+    "bench_publish",
+    "bench_consume",
+    "bench_latency",
+    "bench_rss",
+    "profile_paths",
+]
 
 
 @pytest.fixture
