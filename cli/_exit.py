@@ -69,8 +69,9 @@ _STDERR = Console(stderr=True, soft_wrap=True)
 
 
 def print_error(message: str) -> None:
-    """Print ``error: message`` on standard error, as one (soft-wrapped) line."""
-    _STDERR.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    """Print ``error: message`` on standard error, as one line (line breaks become spaces)."""
+    one_line = " ".join(message.split())
+    _STDERR.print(f"[bold red]error:[/] {escape(one_line)}", highlight=False)
 
 
 def _exit_code_of(exc: SpanstreamError) -> ExitCode:

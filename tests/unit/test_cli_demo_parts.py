@@ -160,3 +160,15 @@ def test_percentile_interpolates():
     """p50 of an even count is the mean of the middle two; empty is None."""
     assert percentile([1, 2, 3, 4], 0.5) == 2.5
     assert percentile([], 0.5) is None
+
+
+def test_demo_with_malformed_yaml_exits_2_with_one_line(tmp_path):
+    """A config file that is not YAML: exit 2, one 'error:' line naming the file."""
+    path = tmp_path / "traces.yaml"
+    path.write_text("a: [\n")
+    result = CliRunner().invoke(app, ["demo", "--config", str(path)], env={"COLUMNS": "500"})
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: ")
+    assert str(path) in lines[0]
