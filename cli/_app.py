@@ -28,6 +28,13 @@ from spanstream.cli._timerange import TIME_HELP, TimeRange, parse_duration_s, pa
 
 __all__ = ["app", "main"]
 
+
+def _examples(*lines: str, note: str = "") -> str:
+    """A command's epilog: its examples, one per line (rich help keeps blank-line paragraphs)."""
+    text = "Examples:\n\n" + "\n\n".join(f"  {line}" for line in lines)
+    return f"{text}\n\n{note}" if note else text
+
+
 app = typer.Typer(
     name="spanstream",
     help=(
@@ -95,7 +102,9 @@ def _main_options(
 # -- broker -------------------------------------------------------------------------------------
 
 
-@broker_app.command("start", epilog="Example: spanstream broker start --nodes 3")
+@broker_app.command(
+    "start", epilog=_examples("spanstream broker start", "spanstream broker start --nodes 3")
+)
 def broker_start(
     nodes: Nodes = 1,
     timeout_s: Annotated[float, typer.Option(help="Seconds to wait for the broker.")] = 180.0,
@@ -113,7 +122,7 @@ def broker_start(
     _out.print(f"{kafka.bootstrap_servers}  (local Apache Kafka, {nodes} node(s), {verb})")
 
 
-@broker_app.command("stop", epilog="Example: spanstream broker stop")
+@broker_app.command("stop", epilog=_examples("spanstream broker stop"))
 def broker_stop(nodes: Nodes = 1) -> None:
     """Stop the local broker (or cluster) started from this project's state folder."""
     kafka = LocalKafka(nodes=nodes)
@@ -122,7 +131,7 @@ def broker_stop(nodes: Nodes = 1) -> None:
     _out.print(f"stopped {kafka.cluster_dir}")
 
 
-@broker_app.command("status", epilog="Example: spanstream broker status")
+@broker_app.command("status", epilog=_examples("spanstream broker status"))
 def broker_status(nodes: Nodes = 1) -> None:
     """Show the local broker's nodes; exit 1 unless it is running."""
     if os.environ.get(BOOTSTRAP_ENV):
@@ -151,10 +160,11 @@ def broker_status(nodes: Nodes = 1) -> None:
 
 @app.command(
     "demo",
-    epilog=(
-        "Examples: spanstream demo | spanstream demo --duration-s 60 | "
-        "spanstream demo --config my-traces.yaml. "
-        "Exit code 0 only when every span was delivered and consumed back."
+    epilog=_examples(
+        "spanstream demo",
+        "spanstream demo --duration-s 60",
+        "spanstream demo --config my-traces.yaml",
+        note="Exit code 0 only when every span was delivered and consumed back.",
     ),
 )
 def demo(
@@ -210,11 +220,11 @@ def _start_position(from_beginning: bool, since: str | None) -> Literal["earlies
 
 @app.command(
     "tail",
-    epilog=(
-        "Examples: spanstream tail flink-traces | "
-        "spanstream tail flink-traces --from-beginning --name Checkpoint --attr "
-        "checkpointStatus=FAILED | spanstream tail flink-traces --since 10m --json --max 100 "
-        "--timeout 30s"
+    epilog=_examples(
+        "spanstream tail flink-traces",
+        "spanstream tail flink-traces --from-beginning --name Checkpoint "
+        "--attr checkpointStatus=FAILED",
+        "spanstream tail flink-traces --since 10m --json --max 100 --timeout 30s",
     ),
 )
 def tail(
@@ -271,10 +281,10 @@ def tail(
 
 @app.command(
     "stats",
-    epilog=(
-        "Examples: spanstream stats flink-traces --since 1h | "
-        "spanstream stats flink-traces --since 2026-11-25T16:00Z --until 2026-11-25T17:00Z --json"
-        " | spanstream stats flink-traces --plot checkpoints.png"
+    epilog=_examples(
+        "spanstream stats flink-traces --since 1h",
+        "spanstream stats flink-traces --since 2026-11-25T16:00Z --until 2026-11-25T17:00Z --json",
+        "spanstream stats flink-traces --plot checkpoints.png",
     ),
 )
 def stats(
@@ -314,9 +324,9 @@ def stats(
 
 @app.command(
     "export",
-    epilog=(
-        "Examples: spanstream export flink-traces --out spans.parquet --since 1h | "
-        "spanstream export flink-traces --out spans.csv --since 2026-11-25T16:00Z --until 30m"
+    epilog=_examples(
+        "spanstream export flink-traces --out spans.parquet --since 1h",
+        "spanstream export flink-traces --out spans.csv --since 2026-11-25T16:00Z --until 30m",
     ),
 )
 def export(

@@ -172,7 +172,20 @@ def test_usage_mistakes_exit_2_with_one_line(args, message):
     assert result.output.count("error:") == 1
 
 
-@pytest.mark.parametrize("command", [[], ["demo"], ["tail"], ["broker"], ["broker", "start"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["demo"],
+        ["tail"],
+        ["stats"],
+        ["export"],
+        ["broker"],
+        ["broker", "start"],
+        ["broker", "stop"],
+        ["broker", "status"],
+    ],
+)
 def test_every_command_has_help_with_an_example(command):
     """--help works everywhere and shows an example (or, for groups, the commands)."""
     result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
