@@ -81,6 +81,10 @@ class DemoResult:
     """Spans on the topic from other producers (not this run), read meanwhile."""
     reported: int
     """Top-level spans the simulation handed to its metric groups."""
+    latency_p50_millis: float | None = None
+    """Median time from a span's end (when it was reported) to its rebuild by the consumer."""
+    latency_p99_millis: float | None = None
+    """99th percentile of the same."""
 
     @property
     def lost(self) -> int:
@@ -164,6 +168,8 @@ class _DemoConsumer:
         self.board = HealthBoard()
         self.span_ids: set[bytes] = set()
         self.other_spans = 0
+        self.latencies_millis: list[int] = []
+        """Per span of this run: when it was rebuilt minus its end time (when it was reported)."""
         self.stats = ConsumerStats()
         self.error: BaseException | None = None
         self._stop = threading.Event()
@@ -183,13 +189,17 @@ class _DemoConsumer:
         run_key = f"<{RUN_VARIABLE}>"
         try:
             while not self._stop.is_set():
-                batch = consumer.poll_batch(max_spans=5000, timeout_s=0.2)
+                # A short wait: poll_batch gathers until max_spans or the timeout, and the
+                # end-to-end latency the summary shows should not be this loop's.
+                batch = consumer.poll_batch(max_spans=5000, timeout_s=0.02)
+                now_millis = time.time_ns() // 1_000_000
                 with self.lock:
                     for record in batch:
                         span = record.span
                         if span.attributes.get(run_key) == self._run_id:
                             if span.span_id not in self.span_ids:
                                 self.span_ids.add(span.span_id)
+                                self.latencies_millis.append(now_millis - span.end_ts_millis)
                                 self.board.observe(span)
                         else:
                             self.other_spans += 1
@@ -323,6 +333,12 @@ def summary_table(result: DemoResult) -> Table:
     table.add_row("consumer consumed", f"{result.consumed:,}", "distinct spans of this run rebuilt")
     table.add_row("consumer bad records", f"{c.bad_records:,}", "records that were not spans")
     table.add_row("consumer duplicates", f"{c.duplicate_spans:,}", "redelivered span ids")
+    if result.latency_p50_millis is not None:
+        table.add_row(
+            "end-to-end latency",
+            f"{result.latency_p50_millis:,.0f} ms",
+            f"median, p99 {result.latency_p99_millis or 0:,.0f} ms: span reported -> rebuilt",
+        )
     if result.other_spans:
         table.add_row("other spans", f"{result.other_spans:,}", "on the topic from other producers")
     return table
@@ -500,12 +516,15 @@ def _run_live(
         sim_thread.join()
     reader.stop()
     with reader.lock:
+        latencies = reader.latencies_millis
         return DemoResult(
             reporter=reporter.snapshot(),
             consumer=reader.stats,
             consumed=reader.consumed,
             other_spans=reader.other_spans,
             reported=simulation.counts.total,
+            latency_p50_millis=percentile(latencies, 0.5),
+            latency_p99_millis=percentile(latencies, 0.99),
         )
 
 
