@@ -66,6 +66,9 @@ class RangeReader:
             start=since if since is not None else "earliest",
             config=config,
         ) as consumer:
+            # Joining the group can take seconds (the broker's initial rebalance delay): the
+            # idle clock starts once partitions are assigned.
+            consumer.wait_for_assignment(timeout_s=60.0)
             last_seen = time.monotonic()
             try:
                 while remaining:
