@@ -486,7 +486,10 @@ class SpanConsumer:
             message.partition(),  # type: ignore[arg-type]
             message.offset(),  # type: ignore[arg-type]
             message.key(),
-            record_headers(headers) if headers else (),
+            # librdkafka hands a list of (str, bytes | None): already the record's shape.
+            (tuple(headers) if type(headers) is list else record_headers(headers))  # type: ignore[arg-type]
+            if headers
+            else (),
             timestamp_ms if timestamp_type else None,
         )
 
