@@ -74,3 +74,22 @@ def test_aware_datetime_converts_exactly_to_epoch_ms():
     """A timezone-aware datetime becomes exact epoch milliseconds."""
     when = dt.datetime(2026, 11, 25, 12, 0, 0, 123_000, tzinfo=dt.timezone(dt.timedelta(hours=1)))
     assert to_epoch_ms(when, key="start") == 1_795_604_400_123
+
+
+def test_client_errors_are_counted_and_logged_once_a_minute(caplog):
+    """A broker that is down reports errors constantly: all are counted, each kind logged once,
+    and a user's error_cb still sees every one."""
+    from confluent_kafka import KafkaError
+
+    from spanstream.consumer._consumer import _ErrorLog
+    from spanstream.consumer._stats import ConsumerCounters
+
+    counters = ConsumerCounters()
+    seen = []
+    log = _ErrorLog(counters, seen.append)
+    for _ in range(50):
+        log(KafkaError(KafkaError._TRANSPORT))
+    log(KafkaError(KafkaError._ALL_BROKERS_DOWN))
+    assert counters.kafka_errors == 51
+    assert len(seen) == 51
+    assert len([r for r in caplog.records if r.name == "spanstream.consumer"]) == 2
