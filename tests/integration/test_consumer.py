@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import ConsumerGroupState, Producer
 
 from spanstream.consumer import ConsumerClosedError, SpanConsumer
 from spanstream.schemas import ConfigError, Span, encode_span
@@ -280,3 +280,23 @@ def test_passthrough_properties_reach_librdkafka(kafka_bootstrap, new_topic):
     topic = new_topic()
     with pytest.raises(ConfigError, match=r"session\.timeout\.ms"):
         _consumer(kafka_bootstrap, topic, _group(), config={"session.timeout.ms": "soon"})
+
+
+def test_passthrough_client_id_reaches_the_group_and_close_leaves_it(
+    kafka_bootstrap, kafka_admin, new_topic
+):
+    """A passed-through property (client.id) is what the group sees; close() leaves the group
+    at once (it is empty afterwards, not waiting for a session timeout)."""
+    topic = new_topic()
+    group = _group()
+    client_id = f"spanstream-{uuid.uuid4().hex[:6]}"
+    consumer = _consumer(kafka_bootstrap, topic, group, config={"client.id": client_id})
+    try:
+        assert consumer.wait_for_assignment(timeout_s=30)
+        described = kafka_admin.describe_consumer_groups([group])[group].result(timeout=30)
+        assert [member.client_id for member in described.members] == [client_id]
+    finally:
+        consumer.close()
+    described = kafka_admin.describe_consumer_groups([group])[group].result(timeout=30)
+    assert described.members == []
+    assert described.state == ConsumerGroupState.EMPTY
