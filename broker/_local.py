@@ -278,7 +278,20 @@ class LocalKafka:
         if not any(port_accepts(n.host, n.broker_port) for n in self.nodes):
             return ()
         metadata = _metadata(_admin(self.bootstrap_servers), timeout_s=timeout_s)
-        return () if metadata is None else tuple(sorted(metadata.brokers))
+        return self._our_brokers(metadata)
+
+    def _our_brokers(self, metadata: ClusterMetadata | None) -> tuple[int, ...]:
+        """The broker ids in ``metadata`` if it comes from this cluster (by its cluster id).
+
+        Another program (a broker of another state folder) may answer on these ports.
+        """
+        if metadata is None:
+            return ()
+        path = self.cluster_dir / "cluster.id"
+        ours = path.read_text().strip() if path.is_file() else None
+        if ours is not None and metadata.cluster_id != ours:
+            return ()
+        return tuple(sorted(metadata.brokers))
 
     def status(self) -> ClusterStatus:
         """Return the state of every node and the brokers the cluster reports."""
@@ -530,8 +543,7 @@ class LocalKafka:
             if admin is None and any(port_accepts(n.host, n.broker_port) for n in self.nodes):
                 admin = _admin(self.bootstrap_servers)
             if admin is not None:
-                metadata = _metadata(admin, timeout_s=2.0)
-                seen = () if metadata is None else tuple(sorted(metadata.brokers))
+                seen = self._our_brokers(_metadata(admin, timeout_s=2.0))
                 if expected.issubset(seen):
                     return
             time.sleep(0.2)
