@@ -213,6 +213,7 @@ class SpanConsumer:
         # A bad record met while filling a batch (raise policy), raised by the next call.
         self._pending_error: DecodeError | None = None
         self._closed = False
+        self._bad_logged: dict[str, float] = {}
         self._decode = decode_span
         self._consumer.subscribe(
             list(self._topics),
@@ -510,7 +511,16 @@ class SpanConsumer:
                 raise
             counters.dead_lettered += 1
         counters.bad_records_by_reason[error.reason] += 1
-        _LOG.warning("bad record (%s policy): %s", self._policy.value, error)
+        now = time.monotonic()
+        if now - self._bad_logged.get(error.reason, -math.inf) >= _ERROR_LOG_INTERVAL_S:
+            # A flood of poison is counted in full and logged once a minute per reason.
+            self._bad_logged[error.reason] = now
+            _LOG.warning(
+                "bad record (%s policy; %d so far): %s",
+                self._policy.value,
+                counters.bad_records_by_reason[error.reason],
+                error,
+            )
         if self._policy is BadRecordPolicy.RAISE:
             raise error from exc
 
