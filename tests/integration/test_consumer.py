@@ -285,8 +285,7 @@ def test_passthrough_properties_reach_librdkafka(kafka_bootstrap, new_topic):
 def test_passthrough_client_id_reaches_the_group_and_close_leaves_it(
     kafka_bootstrap, kafka_admin, new_topic
 ):
-    """A passed-through property (client.id) is what the group sees; close() leaves the group
-    at once (it is empty afterwards, not waiting for a session timeout)."""
+    """A passed-through client.id is what the group sees; close() leaves the group empty."""
     topic = new_topic()
     group = _group()
     client_id = f"spanstream-{uuid.uuid4().hex[:6]}"

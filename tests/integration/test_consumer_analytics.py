@@ -73,8 +73,7 @@ def _publish(bootstrap: str, topic: str, spans: list[Span]) -> None:
 
 
 def test_consumed_system_traces_read_as_typed_views(kafka_bootstrap, new_topic):
-    """Checkpoint, JobInitialization and JobFailure spans read back through their typed views;
-    other spans have none."""
+    """Consumed Flink system traces read through their typed views; other spans have none."""
     topic = new_topic(partitions=1)
     _publish(kafka_bootstrap, topic, _system_spans())
     batch = _consume_all(kafka_bootstrap, topic, 4)

@@ -56,8 +56,7 @@ def test_children_are_flattened_with_parent_and_depth():
 
 
 def test_record_metadata_and_times_are_columns():
-    """A record's topic, partition, offset and timestamp repeat on each of its rows; times are
-    UTC millisecond timestamps and the duration is in ms."""
+    """Each row carries its record's topic, partition, offset; times are UTC ms timestamps."""
     table = to_arrow([_record(_tree())])
     first = table.slice(0, 1).to_pylist()[0]
     assert (first["topic"], first["partition"], first["offset"]) == ("traces", 2, 7)
@@ -126,8 +125,7 @@ def test_parquet_round_trip(tmp_path):
 
 
 def test_checkpoint_health_per_job():
-    """Checkpoint spans are summarised per job: count, failure rate, duration percentiles,
-    sizes over time; other spans and redelivered copies are ignored."""
+    """Checkpoint spans summarise per job; other spans and redelivered copies are ignored."""
     spans = [
         checkpoint_span(
             checkpoint_id=i,
@@ -176,8 +174,7 @@ def test_checkpoint_health_per_job():
     ],
 )
 def test_without_the_extra_the_error_names_it(monkeypatch, call, missing):
-    """With pyarrow or pandas not importable, the analytics helpers raise ExtraMissingError
-    naming the 'analytics' extra."""
+    """Without pyarrow or pandas, the helpers raise ExtraMissingError naming the extra."""
     monkeypatch.setitem(sys.modules, missing, None)  # makes `import <missing>` fail
     with pytest.raises(ExtraMissingError, match=r"spanstream\[analytics\]") as error:
         call()

@@ -77,8 +77,7 @@ def test_aware_datetime_converts_exactly_to_epoch_ms():
 
 
 def test_client_errors_are_counted_and_logged_once_a_minute(caplog):
-    """A broker that is down reports errors constantly: all are counted, each kind logged once,
-    and a user's error_cb still sees every one."""
+    """Client errors are all counted and passed on, and logged once a minute per kind."""
     from confluent_kafka import KafkaError
 
     from spanstream.consumer._consumer import _ErrorLog
