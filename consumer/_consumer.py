@@ -97,6 +97,8 @@ class SpanConsumer:
     Iterate it for one :class:`SpanRecord` at a time, or call :meth:`poll_batch` for batches;
     use it as a context manager (or call :meth:`close`) so that what was processed is committed
     and the group is left cleanly. See the module documentation for the delivery guarantee.
+    A consumer belongs to one thread: iterate, poll, acknowledge and commit from the same one
+    (run one consumer per thread, or per process, to scale out within a group).
 
     Args:
         topics: topic names, or patterns starting with ``^`` (a regex, as librdkafka reads it).
@@ -570,6 +572,9 @@ class SpanConsumer:
     def _ack_marks(self, marks: Sequence[tuple[TopicPartitionKey, PendingMark]]) -> None:
         for key, mark in marks:
             self._tracker.ack(key, mark)
+        if not self._closed:
+            # Store now, so the next interval commit covers the batch even if polling pauses.
+            self._store_ready()
 
     def _store_ready(self) -> None:
         ready = self._tracker.take_ready()
