@@ -39,6 +39,8 @@ from spanstream.producer._registry import (
     load_config,
 )
 from spanstream.producer._reporter import TraceReporter, TraceReporterFactory
+from spanstream.producer._shutdown import close_on_exit
+from spanstream.producer._span_limits import SpanLimits
 
 __all__ = [
     "CONTENT_TYPE",
@@ -62,10 +64,12 @@ __all__ = [
     "ReporterRegistry",
     "ReporterSetup",
     "ReporterStats",
+    "SpanLimits",
     "SpanScope",
     "TraceFilter",
     "TraceReporter",
     "TraceReporterFactory",
+    "close_on_exit",
     "flatten_config",
     "load_config",
 ]

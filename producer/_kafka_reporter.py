@@ -58,6 +58,7 @@ from spanstream.producer._kafka_config import (
     is_secret_key,
     redact,
 )
+from spanstream.producer._span_limits import SpanLimits
 from spanstream.schemas import SCHEMA_FINGERPRINT, ConfigError, Span, encode_span
 
 __all__ = [
@@ -208,6 +209,7 @@ class KafkaTraceReporter:
         self._key_of: Callable[[Span], bytes | None] = _no_key
         self._fixed_record_bytes = _RECORD_OVERHEAD_BYTES
         self._max_record_bytes = 0
+        self._limits: SpanLimits | None = None  # the span.max.* keys, when any is set
         self._topic_ready = False
         self._state = "new"  # new -> open -> closing -> closed
         self._stopping = False
@@ -281,6 +283,8 @@ class KafkaTraceReporter:
                 raise RuntimeError(f"a KafkaTraceReporter opens once; this one is {self._state}")
             self._state = "opening"
         try:
+            limits = SpanLimits.from_metric_config(config)
+            self._limits = limits if limits.active else None
             self._open(KafkaReporterConfig.from_metric_config(config))
         except BaseException:
             with self._lock:
@@ -748,7 +752,10 @@ class KafkaTraceReporter:
                 dropped["encode-error"] = dropped.get("encode-error", 0) + 1
                 self._log_drop("encode-error")
                 continue
-            if len(value) + (len(key) if key is not None else 0) + fixed_bytes > max_bytes:
+            # Over the record size, or over a span.max.* limit (checked only when one is set).
+            if len(value) + (len(key) if key is not None else 0) + fixed_bytes > max_bytes or (
+                self._limits is not None and self._limits.violation(span) is not None
+            ):
                 dropped["too-large"] = dropped.get("too-large", 0) + 1
                 self._log_drop("too-large")
                 continue

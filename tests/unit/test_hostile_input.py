@@ -24,9 +24,16 @@ import math
 
 import pytest
 
-from spanstream.producer import InMemoryTraceReporter, ReporterRegistry, ReporterSetup
+from spanstream.producer import (
+    InMemoryTraceReporter,
+    MetricConfig,
+    ReporterRegistry,
+    ReporterSetup,
+)
+from spanstream.producer._span_limits import SpanLimits
 from spanstream.schemas import (
     MAX_SPAN_DEPTH,
+    ConfigError,
     EncodeError,
     Span,
     SpanBuilder,
@@ -273,3 +280,71 @@ def test_an_exception_with_a_huge_message_is_recorded_and_reraised():
         raise RuntimeError("x" * TEN_MB)
     (span,) = reporter.spans
     assert len(str(span.attributes["exception.message"])) >= TEN_MB
+
+
+# -- the configurable limits (the Kafka reporter's span.max.* keys) ----------------------------
+
+
+def _limits(**values: object) -> SpanLimits:
+    return SpanLimits.from_metric_config(MetricConfig(values, prefix="traces.reporter.kafka."))
+
+
+def _chain(levels: int) -> Span:
+    root = Span.builder("s", "root")
+    current = root
+    for _ in range(levels):
+        child = Span.builder("s", "c")
+        current.add_child(child)
+        current = child
+    return root.build()
+
+
+def test_no_span_limit_is_active_by_default():
+    """Without span.max.* keys nothing beyond the contract is checked (and nothing costs)."""
+    limits = _limits()
+    assert limits == SpanLimits()
+    assert not limits.active
+    assert limits.violation(_chain(MAX_SPAN_DEPTH)) is None
+
+
+def test_span_max_depth_limits_the_levels_of_children():
+    """span.max.depth=3: three levels below the root pass, four do not."""
+    limits = _limits(**{"span.max.depth": "3"})
+    assert limits.active
+    assert limits.violation(_chain(3)) is None
+    assert "span.max.depth" in (limits.violation(_chain(4)) or "")
+
+
+def test_span_max_children_limits_the_children_of_any_span():
+    """span.max.children=10: a grandchild with 11 children breaks it."""
+    limits = _limits(**{"span.max.children": 10})
+    ok = Span.builder("s", "r").add_children(Span.builder("s", "c") for _ in range(10)).build()
+    wide = Span.builder("s", "w").add_children(Span.builder("s", "c") for _ in range(11))
+    nested = Span.builder("s", "r").add_child(Span.builder("s", "m").add_child(wide)).build()
+    assert limits.violation(ok) is None
+    assert "11 children" in (limits.violation(nested) or "")
+
+
+def test_span_max_attribute_value_bytes_counts_utf8_bytes():
+    """The limit is on UTF-8 bytes: 10 three-byte characters are 30 bytes."""
+    limits = _limits(**{"span.max.attribute.value.bytes": "29"})
+    assert limits.violation(Span.builder("s", "n").set_attribute("k", "x" * 29).build()) is None
+    assert limits.violation(Span.builder("s", "n").set_attribute("k", "€" * 10).build())
+    assert limits.violation(Span.builder("s", "n").set_attribute("k", 10**18).build()) is None
+    child = Span.builder("s", "c").set_attribute("blob", "x" * TEN_MB)
+    assert "'blob'" in (limits.violation(Span.builder("s", "n").add_child(child).build()) or "")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("span.max.depth", MAX_SPAN_DEPTH + 1),
+        ("span.max.depth", -1),
+        ("span.max.children", "many"),
+        ("span.max.attribute.value.bytes", -5),
+    ],
+)
+def test_a_bad_span_limit_is_a_config_error_naming_the_key(key, value):
+    """Out of range or not an integer: ConfigError with the full key."""
+    with pytest.raises(ConfigError, match=f"traces.reporter.kafka.{key}"):
+        _limits(**{key: value})

@@ -1,0 +1,145 @@
+"""Hostile input through the Kafka reporter: counted drops, and never an undecodable record.
+
+What the builder refuses is covered by ``tests/unit/test_hostile_input.py``. Here the values
+that reach the reporter (10 MB strings, 100,000 children, hand-made spans outside the contract,
+trees too deep to build, the configurable ``span.max.*`` limits) end as documented: delivered,
+or dropped and counted (``too-large``, ``encode-error``), or counted by the registry; and every
+record on the topic decodes.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from spanstream.schemas import Span, new_span_id, new_trace_id
+
+_RELIABILITY = Path(__file__).resolve().parents[2] / "benchmarks" / "reliability"
+TEN_MB = 10 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def chaos() -> Iterator[ModuleType]:
+    sys.path.insert(0, str(_RELIABILITY))
+    try:
+        import _chaos
+
+        yield _chaos
+    finally:
+        sys.path.remove(str(_RELIABILITY))
+
+
+def _hand_made(**overrides: object) -> Span:
+    fields: dict[str, object] = {
+        "scope": "s",
+        "name": "hand-made",
+        "start_ts_millis": 0,
+        "end_ts_millis": 0,
+        "attributes": {},
+        "children": (),
+        "trace_id": new_trace_id(),
+        "span_id": new_span_id(),
+    }
+    fields.update(overrides)
+    return Span(**fields)  # type: ignore[arg-type]
+
+
+def _deep_builder(levels: int):
+    root = Span.builder("s", "deep")
+    current = root
+    for _ in range(levels):
+        child = Span.builder("s", "d")
+        current.add_child(child)
+        current = child
+    return root
+
+
+def test_hostile_spans_are_delivered_or_counted_and_every_record_decodes(
+    chaos, kafka_bootstrap, new_topic
+):
+    """Good spans (NaN and infinities included) arrive; the rest is counted by reason."""
+    topic = new_topic(partitions=1)
+    registry, reporter = chaos.reporter_registry(kafka_bootstrap, topic)
+    group = registry.root_group()
+    try:
+        for i in range(100):
+            group.add_span(Span.builder("s", "good").set_attribute("i", i))
+        group.add_span(
+            Span.builder("s", "special-doubles")
+            .set_attribute("nan", math.nan)
+            .set_attribute("inf", math.inf)
+            .set_attribute("-inf", -math.inf)
+        )
+        # Over record.max.bytes (1 MB): dropped too-large.
+        group.add_span(Span.builder("s", "ten-mb").set_attribute("blob", "x" * TEN_MB))
+        group.add_span(
+            Span.builder("s", "wide").add_children(Span.builder("s", "c") for _ in range(100_000))
+        )
+        # Outside the contract, made by hand: the encoder refuses them, dropped encode-error.
+        deep = _hand_made()
+        for _ in range(10_000):
+            deep = _hand_made(children=(deep,))
+        for span in (
+            deep,
+            _hand_made(attributes={"k": [1, 2]}),
+            _hand_made(attributes={1: "int key"}),
+            _hand_made(start_ts_millis=2**64),
+            _hand_made(attributes={"k": "\ud800"}),
+        ):
+            group.add_span(span)
+        # Too deep to build: the registry counts the failure; the reporter never sees it.
+        group.add_span(_deep_builder(10_000))
+        assert reporter.flush(60) == 0
+        stats = reporter.snapshot()
+        failures = registry.stats()["kafka"].failures
+    finally:
+        registry.close()
+    assert stats.delivered == 101
+    assert stats.failed_total == 0
+    assert dict(stats.dropped) == {"too-large": 2, "encode-error": 5}
+    assert stats.notified == 101 + 2 + 5
+    assert failures == 1
+    read = chaos.read_back(kafka_bootstrap, topic)
+    assert read.records == 101
+    assert read.bad_records == 0
+
+
+def test_span_max_limits_drop_what_breaks_them_as_too_large(chaos, kafka_bootstrap, new_topic):
+    """span.max.depth / children / attribute.value.bytes: breaking spans dropped too-large."""
+    topic = new_topic(partitions=1)
+    registry, reporter = chaos.reporter_registry(
+        kafka_bootstrap,
+        topic,
+        **{
+            "span.max.depth": "8",
+            "span.max.children": "1000",
+            "span.max.attribute.value.bytes": "1024",
+        },
+    )
+    group = registry.root_group()
+    try:
+        group.add_span(
+            Span.builder("s", "within")
+            .set_attribute("v", "x" * 1024)
+            .add_children(Span.builder("s", "c") for _ in range(999))
+            .add_child(_deep_builder(7))  # the 1,000th child: 8 levels below the root
+        )
+        group.add_span(Span.builder("s", "long-value").set_attribute("v", "x" * 1025))
+        group.add_span(
+            Span.builder("s", "wide").add_children(Span.builder("s", "c") for _ in range(1001))
+        )
+        group.add_span(_deep_builder(9))
+        assert reporter.flush(60) == 0
+        stats = reporter.snapshot()
+    finally:
+        registry.close()
+    assert stats.delivered == 1
+    assert dict(stats.dropped) == {"too-large": 3}
+    read = chaos.read_back(kafka_bootstrap, topic)
+    assert read.records == 1
+    assert read.bad_records == 0

@@ -1,0 +1,268 @@
+"""A topic seeded with 10% poison: every good span delivered once, every bad record counted or
+dead-lettered, and the consumer never stops.
+
+30,000 good spans interleaved with 3,000 hostile records of every kind (random bytes,
+truncations, forged huge lengths, wrong fingerprints, valid Avro of another schema with its own
+and with the span schema's fingerprint, the Confluent framing, empty values and tombstones,
+random mutations that no longer decode). Read with the ``skip`` policy and with the
+``dead-letter`` policy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import random
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import fastavro
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from spanstream.consumer import DLQ_REASON_HEADER, BadRecordPolicy, SpanConsumer
+from spanstream.schemas import (
+    SCHEMA_FINGERPRINT,
+    SINGLE_OBJECT_MARKER,
+    DecodeError,
+    Span,
+    decode_span,
+    encode_span,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+_RELIABILITY = Path(__file__).resolve().parents[2] / "benchmarks" / "reliability"
+GOOD = 30_000
+BAD = 3_000
+IDLE_S = 15.0
+
+_OTHER_SCHEMA = fastavro.parse_schema(
+    {
+        "type": "record",
+        "name": "Payment",
+        "namespace": "com.example",
+        "fields": [
+            {"name": "id", "type": "long"},
+            {"name": "amount", "type": "double"},
+            {"name": "currency", "type": "string"},
+        ],
+    }
+)
+
+
+def _create_topic(admin: AdminClient, name: str, *, partitions: int) -> str:
+    admin.create_topics([NewTopic(name, partitions, 1)], operation_timeout=60)[name].result(60)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        topic = admin.list_topics(name, timeout=10).topics.get(name)
+        if (
+            topic is not None
+            and topic.error is None
+            and len(topic.partitions) == partitions
+            and all(p.leader >= 0 for p in topic.partitions.values())
+        ):
+            return name
+        time.sleep(0.1)
+    raise TimeoutError(f"topic {name} has no leaders")
+
+
+def _delete_topic(admin: AdminClient, name: str) -> None:
+    with contextlib.suppress(Exception):
+        admin.delete_topics([name], operation_timeout=30)[name].result(30)
+
+
+@pytest.fixture(scope="module")
+def fuzz() -> Iterator[ModuleType]:
+    sys.path.insert(0, str(_RELIABILITY))
+    try:
+        import fuzz_decoder
+
+        yield fuzz_decoder
+    finally:
+        sys.path.remove(str(_RELIABILITY))
+
+
+def _good(seq: int, run_id: str) -> Span:
+    return (
+        Span.builder("org.example.Job", "Checkpoint")
+        .set_start_ts_millis(1_700_000_000_000 + seq)
+        .set_attributes({"seq": seq, "run": run_id, "ratio": seq / 7, "ok": seq % 2 == 0})
+        .add_child(Span.builder("org.example.Job", "Task").set_attribute("seq", seq))
+        .build()
+    )
+
+
+def _other_avro(rng: random.Random) -> bytes:
+    buffer = io.BytesIO()
+    record = {"id": rng.randrange(2**40), "amount": rng.random() * 100, "currency": "EUR"}
+    fastavro.schemaless_writer(buffer, _OTHER_SCHEMA, record)
+    return buffer.getvalue()
+
+
+def _poison(rng: random.Random, valid: bytes, fuzz: ModuleType) -> tuple[str, bytes | None]:
+    """One hostile record of a random kind; None is a tombstone (a record without a value)."""
+    kind = rng.choice(
+        [
+            "random",
+            "truncated",
+            "forged-length",
+            "wrong-fingerprint",
+            "other-schema",
+            "other-schema-our-fingerprint",
+            "confluent-framing",
+            "empty",
+            "tombstone",
+            "mutation",
+        ]
+    )
+    if kind == "random":
+        return kind, rng.randbytes(rng.randrange(1, 2000))
+    if kind == "truncated":
+        return kind, valid[: rng.randrange(len(valid))]
+    if kind == "forged-length":
+        huge = fuzz._zigzag_varint(rng.choice([2**62, 2**40, 2**31, 10**9]))
+        return kind, valid[: 10 + 24] + huge + rng.randbytes(16)
+    if kind == "wrong-fingerprint":
+        return kind, SINGLE_OBJECT_MARKER + rng.randbytes(8) + valid[10:]
+    if kind == "other-schema":
+        fingerprint = fastavro.schema.fingerprint(
+            fastavro.schema.to_parsing_canonical_form(_OTHER_SCHEMA), "CRC-64-AVRO"
+        )
+        return kind, SINGLE_OBJECT_MARKER + bytes.fromhex(fingerprint)[::-1] + _other_avro(rng)
+    if kind == "other-schema-our-fingerprint":
+        return kind, SINGLE_OBJECT_MARKER + SCHEMA_FINGERPRINT + _other_avro(rng)
+    if kind == "confluent-framing":
+        return kind, b"\x00" + (1).to_bytes(4, "big") + valid[10:]
+    if kind == "empty":
+        return kind, b""
+    if kind == "tombstone":
+        return kind, None
+    while True:  # a mutation that no longer decodes
+        data = fuzz.mutate(rng, valid, [valid])
+        try:
+            decode_span(data)
+        except DecodeError:
+            return kind, data
+
+
+@pytest.fixture(scope="module")
+def poisoned_topic(
+    kafka_bootstrap: str, kafka_admin, fuzz: ModuleType
+) -> Iterator[tuple[str, str, Counter[str]]]:
+    """The topic (3 partitions) with GOOD spans and BAD poison records interleaved at random."""
+    topic = _create_topic(kafka_admin, f"poison-{uuid.uuid4().hex[:8]}", partitions=3)
+    run_id = uuid.uuid4().hex[:12]
+    rng = random.Random(8)
+    records: list[tuple[str, bytes | None]] = [
+        ("good", encode_span(_good(seq, run_id))) for seq in range(GOOD)
+    ]
+    kinds: Counter[str] = Counter()
+    for _ in range(BAD):
+        kind, value = _poison(rng, records[rng.randrange(GOOD)][1] or b"", fuzz)
+        if value is not None:
+            with pytest.raises(DecodeError):
+                decode_span(value)
+        kinds[kind] += 1
+        records.insert(rng.randrange(len(records) + 1), (kind, value))
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "linger.ms": 20})
+    for index, (kind, value) in enumerate(records):
+        producer.produce(
+            topic, value, key=str(index % 97).encode(), headers=[("kind", kind.encode())]
+        )
+        if index % 5000 == 0:
+            producer.poll(0)
+    assert producer.flush(60) == 0
+    try:
+        yield topic, run_id, kinds
+    finally:
+        _delete_topic(kafka_admin, topic)
+
+
+def _read(
+    bootstrap: str, topic: str, run_id: str, **options: object
+) -> tuple[Counter[int], SpanConsumer]:
+    seqs: Counter[int] = Counter()
+    consumer = SpanConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"poison-{uuid.uuid4().hex[:8]}",
+        start="earliest",
+        **options,  # type: ignore[arg-type]
+    )
+    with consumer:
+        for record in consumer.iter_records(idle_timeout_s=IDLE_S):
+            assert record.span.attributes["run"] == run_id
+            seqs[record.span.attributes["seq"]] += 1  # type: ignore[index]
+    return seqs, consumer
+
+
+def test_skip_policy_delivers_every_good_span_once_and_counts_every_bad_record(
+    kafka_bootstrap, poisoned_topic
+):
+    """Skip: 30,000 spans once each; 3,000 bad records counted by reason; never stopped."""
+    topic, run_id, kinds = poisoned_topic
+    seqs, consumer = _read(kafka_bootstrap, topic, run_id, bad_records=BadRecordPolicy.SKIP)
+    stats = consumer.stats()
+    print(json.dumps({"kinds": kinds, "by_reason": dict(stats.bad_records_by_reason)}))
+    assert set(seqs) == set(range(GOOD))
+    assert all(count == 1 for count in seqs.values())
+    assert stats.spans_delivered == GOOD
+    assert stats.bad_records == BAD
+    assert stats.records_consumed == GOOD + BAD
+
+
+def test_dead_letter_policy_moves_every_bad_record_and_delivers_every_good_span(
+    kafka_bootstrap, kafka_admin, poisoned_topic
+):
+    """Dead-letter: 30,000 spans once each; the 3,000 bad records on the dead-letter topic, each
+    with its reason header; never stopped."""
+    topic, run_id, kinds = poisoned_topic
+    dead = _create_topic(kafka_admin, f"poison-dlq-{uuid.uuid4().hex[:8]}", partitions=1)
+    try:
+        seqs, consumer = _read(
+            kafka_bootstrap,
+            topic,
+            run_id,
+            bad_records=BadRecordPolicy.DEAD_LETTER,
+            dead_letter_topic=dead,
+        )
+        stats = consumer.stats()
+        assert set(seqs) == set(range(GOOD))
+        assert all(count == 1 for count in seqs.values())
+        assert stats.spans_delivered == GOOD
+        assert stats.bad_records == BAD
+        assert stats.dead_lettered == BAD
+        dead_kinds: Counter[str] = Counter()
+        reasons = 0
+        for message in _all_messages(kafka_bootstrap, dead):
+            headers = dict(message.headers() or [])
+            dead_kinds[headers["kind"].decode()] += 1
+            reasons += DLQ_REASON_HEADER in headers
+        assert dead_kinds == kinds
+        assert reasons == BAD
+    finally:
+        _delete_topic(kafka_admin, dead)
+
+
+def _all_messages(bootstrap: str, topic: str) -> list:
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"r-{uuid.uuid4().hex[:8]}"})
+    try:
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=30)
+        consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+        messages = []
+        while len(messages) < high - low:
+            batch = consumer.consume(num_messages=1000, timeout=1.0)
+            messages.extend(message for message in batch if message.error() is None)
+        return messages
+    finally:
+        consumer.close()
