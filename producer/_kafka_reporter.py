@@ -28,10 +28,15 @@ Fork: a reporter does not survive ``fork()``. In the child process every reporte
 the parent is closed (librdkafka's threads do not exist there): spans reported in the child are
 counted as dropped ``closed``, and the parent's queued spans are not sent twice. Open a new reporter
 in the child to report from it.
+
+Exit: a reporter still open when the interpreter exits is closed by an ``atexit`` hook, with its
+``close.timeout.s`` deadline, so that queued spans are delivered rather than lost with the sender
+thread (a daemon thread, which never keeps the application alive on its own).
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import math
 import os
@@ -329,6 +334,7 @@ class KafkaTraceReporter:
             self._max_queued = config.queue_max_spans
         self._thread.start()
         _LIVE_REPORTERS.add(self)
+        _close_reporters_at_exit_once()
 
     def flush(self, timeout_s: float | None = None) -> int:
         """Wait until every accepted span has an outcome, or until ``timeout_s`` has passed.
@@ -1002,6 +1008,32 @@ def _config_error(
 # -- fork -------------------------------------------------------------------------------------
 
 _LIVE_REPORTERS: Final[weakref.WeakSet[KafkaTraceReporter]] = weakref.WeakSet()
+
+
+_AT_EXIT_REGISTERED: list[bool] = []
+
+
+def _close_reporters_at_exit_once() -> None:
+    # Registered at the first open rather than at import, so that an application's own exit
+    # hooks registered before that open run after the reporters have closed (atexit is LIFO).
+    if not _AT_EXIT_REGISTERED:
+        _AT_EXIT_REGISTERED.append(True)
+        atexit.register(_close_reporters_at_exit)
+
+
+def _close_reporters_at_exit() -> None:
+    for reporter in list(_LIVE_REPORTERS):
+        try:
+            pending = reporter.close()
+        except Exception:  # noqa: BLE001 - one reporter failing must not stop the others
+            _LOG.exception("Kafka trace reporter %r: error while closing at exit", reporter)
+            continue
+        if pending:
+            _LOG.warning(
+                "Kafka trace reporter %r: %d spans still pending at exit were dropped",
+                reporter._name(),
+                pending,
+            )
 
 
 def _close_reporters_in_child() -> None:

@@ -7,6 +7,9 @@ the same registry receives the very same built spans (same ids), so the comparis
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 import uuid
@@ -412,3 +415,31 @@ def test_close_delivers_what_is_queued(
     assert kafka.close(60) == 0
     assert kafka.snapshot().delivered == 2_000
     assert len(read_topic(kafka_bootstrap, topic)) == 2_000
+
+
+def test_spans_of_a_process_that_exits_without_close_are_delivered(
+    kafka_bootstrap: str, new_topic: NewTopic
+):
+    """A process that reports and exits without closing still gets its spans to the topic."""
+    topic = new_topic(partitions=1)
+    script = textwrap.dedent(
+        f"""
+        from spanstream.producer import KafkaTraceReporter, MetricConfig
+        from spanstream.schemas import Span
+
+        reporter = KafkaTraceReporter()
+        reporter.open(MetricConfig(
+            {{"bootstrap.servers": "{kafka_bootstrap}", "topic": "{topic}",
+              "topic.create": "false"}}
+        ))
+        for i in range(1000):
+            span = Span.builder("app.Job", "Exit").set_attribute("i", i).build()
+            reporter.notify_of_added_span(span)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    values = [decode_span(m.value()).attributes["i"] for m in read_topic(kafka_bootstrap, topic)]
+    assert values == list(range(1000))

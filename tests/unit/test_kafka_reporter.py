@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
 import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 from types import FrameType
@@ -346,3 +348,30 @@ def test_headers_name_content_type_fingerprint_and_version():
     assert headers[HEADER_SCHEMA_FINGERPRINT] == SCHEMA_FINGERPRINT.hex().encode()
     assert headers[HEADER_PRODUCER].startswith(b"spanstream/")
     assert headers["env"] == b"prod"
+
+
+@pytest.mark.timeout(120)
+def test_a_reporter_left_open_is_closed_at_exit():
+    """At interpreter exit an open reporter is closed (within close.timeout.s) and counts it."""
+    script = textwrap.dedent(
+        f"""
+        import atexit
+        from spanstream.producer import KafkaTraceReporter, MetricConfig
+        from spanstream.schemas import Span
+
+        reporter = KafkaTraceReporter()
+        # Registered before open(): atexit runs it after the reporter's own exit hook.
+        atexit.register(lambda: print("dropped", dict(reporter.snapshot().dropped)))
+        reporter.open(MetricConfig(
+            {{"bootstrap.servers": "{UNREACHABLE}", "open.timeout.s": 0, "close.timeout.s": 0.3}}
+        ))
+        for _ in range(3):
+            reporter.notify_of_added_span(Span.builder("app.Job", "Step").build())
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=100, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "dropped {'closed': 3}" in done.stdout
+    assert "3 spans still pending at exit were dropped" in done.stderr
