@@ -9,6 +9,9 @@ duplicated, dropped by the reporter (and why), the worst ``add_span`` latency an
 from __future__ import annotations
 
 import json
+import queue
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -265,3 +268,57 @@ class Figures:
     def to_json(self) -> str:
         """The figures as one JSON object."""
         return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+
+CHILD = Path(__file__).resolve().parent / "reporting_child.py"
+
+
+class ChildProcess:
+    """``reporting_child.py`` run as a subprocess; its JSON stdout lines read on a thread."""
+
+    def __init__(self, bootstrap: str, topic: str, stderr_path: Path, *properties: str) -> None:
+        self._stderr = stderr_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, str(CHILD), bootstrap, topic, *properties],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+        )
+        self.lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(json.loads(line))
+        self.lines.put(None)
+
+    def send(self, command: str) -> None:
+        """Write one command line to the child."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+
+    def until(self, event: str, *, timeout_s: float = 180.0) -> dict[str, Any]:
+        """Return the next line of ``event`` (earlier lines of other events are skipped)."""
+        while True:
+            line = self.lines.get(timeout=timeout_s)
+            if line is None:
+                raise EOFError(f"the child ended before {event!r}")
+            if line["event"] == event:
+                return line
+
+    def rest(self, *, timeout_s: float = 180.0) -> list[dict[str, Any]]:
+        """Every line until the child's stdout ends."""
+        lines = []
+        while (line := self.lines.get(timeout=timeout_s)) is not None:
+            lines.append(line)
+        return lines
+
+    def close(self) -> None:
+        """Kill the child if it still runs, and reap it."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=60)
+        self._stderr.close()

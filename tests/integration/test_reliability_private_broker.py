@@ -13,12 +13,8 @@ loses exactly the spans its last report showed pending, and nothing else.
 
 from __future__ import annotations
 
-import json
-import queue
 import signal
-import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,6 +42,13 @@ def outage() -> Iterator[ModuleType]:
         yield outage
     finally:
         sys.path.remove(str(_RELIABILITY))
+
+
+@pytest.fixture(scope="module")
+def chaos(outage: ModuleType) -> ModuleType:
+    import _chaos  # on the path while the outage fixture is alive
+
+    return _chaos
 
 
 @pytest.fixture(scope="module")
@@ -98,55 +101,6 @@ def test_a_ten_second_outage_at_five_thousand_spans_a_second(outage, single_brok
 
 # -- process death ------------------------------------------------------------------------------
 
-CHILD = _RELIABILITY / "reporting_child.py"
-LINE_WAIT_S = 180.0
-
-
-class _Child:
-    """The reporting child process, its stdout read line by line as JSON on a thread."""
-
-    def __init__(self, bootstrap: str, topic: str, stderr_path: Path, *properties: str) -> None:
-        self._stderr = stderr_path.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, str(CHILD), bootstrap, topic, *properties],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-        )
-        self.lines: queue.Queue[dict | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(json.loads(line))
-        self.lines.put(None)
-
-    def send(self, command: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-
-    def until(self, event: str) -> dict:
-        while True:
-            line = self.lines.get(timeout=LINE_WAIT_S)
-            assert line is not None, f"the child ended before {event!r}"
-            if line["event"] == event:
-                return line
-
-    def rest(self) -> list[dict]:
-        lines = []
-        while (line := self.lines.get(timeout=LINE_WAIT_S)) is not None:
-            lines.append(line)
-        return lines
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=60)
-        self._stderr.close()
-
 
 def _topic(kafka: LocalKafka) -> str:
     name = f"death-{uuid.uuid4().hex[:8]}"
@@ -156,12 +110,12 @@ def _topic(kafka: LocalKafka) -> str:
 
 
 def test_sigterm_closes_the_registry_and_delivers_everything_before_exit(
-    outage, single_broker, tmp_path
+    outage, chaos, single_broker, tmp_path
 ):
     """50,000 spans reported at once, held by a 2 s linger; SIGTERM: exit status 143, close
     returned 0 pending, and all 50,000 are on the topic once."""
     topic = _topic(single_broker)
-    child = _Child(
+    child = chaos.ChildProcess(
         single_broker.bootstrap_servers, topic, tmp_path / "child.err", "producer.linger.ms=2000"
     )
     try:
@@ -184,11 +138,13 @@ def test_sigterm_closes_the_registry_and_delivers_everything_before_exit(
     assert read.duplicated == 0
 
 
-def test_sigkill_loses_exactly_the_spans_last_reported_pending(outage, single_broker, tmp_path):
+def test_sigkill_loses_exactly_the_spans_last_reported_pending(
+    outage, chaos, single_broker, tmp_path
+):
     """5,000 spans delivered, then the broker goes down and 3,000 more wait; SIGKILL: the topic
     holds the 5,000, and the count lost equals the pending count last reported."""
     topic = _topic(single_broker)
-    child = _Child(single_broker.bootstrap_servers, topic, tmp_path / "child.err")
+    child = chaos.ChildProcess(single_broker.bootstrap_servers, topic, tmp_path / "child.err")
     try:
         ready = child.until("ready")
         child.send("publish 5000")
