@@ -40,6 +40,16 @@ from spanstream.broker._properties import (
     render_server_properties,
     server_properties,
 )
+from spanstream.broker._security import (
+    SASL_SSL_LISTENER,
+    SCRAM_MECHANISM,
+    ScramUser,
+    SecureLocalKafka,
+    TlsMaterial,
+    find_free_base_port,
+    generate_tls_material,
+    sasl_ssl_properties,
+)
 
 __all__ = [
     "BOOTSTRAP_ENV",
@@ -50,6 +60,8 @@ __all__ = [
     "KAFKA_VERSION",
     "MAVEN_REPO_ENV",
     "PORTS_PER_NODE",
+    "SASL_SSL_LISTENER",
+    "SCRAM_MECHANISM",
     "STATE_DIR_ENV",
     "Broker",
     "BrokerSource",
@@ -58,14 +70,20 @@ __all__ = [
     "LocalKafka",
     "NodeLayout",
     "NodeStatus",
+    "ScramUser",
+    "SecureLocalKafka",
+    "TlsMaterial",
     "choose_broker_source",
     "default_state_dir",
     "docker_answers",
+    "find_free_base_port",
+    "generate_tls_material",
     "new_cluster_id",
     "node_layouts",
     "obtain_broker",
     "port_is_free",
     "render_server_properties",
     "resolve_kafka_libs",
+    "sasl_ssl_properties",
     "server_properties",
 ]

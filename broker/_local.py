@@ -78,7 +78,12 @@ def new_cluster_id() -> str:
         >>> len(new_cluster_id())
         22
     """
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode("ascii")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode("ascii")
+        # One id in 64 starts with "-", which kafka-storage's parser reads as an option (Kafka's
+        # own Uuid.randomUuid() skips those too).
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 @dataclass(frozen=True, slots=True)
