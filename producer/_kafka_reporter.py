@@ -748,6 +748,7 @@ class KafkaTraceReporter:
         fixed_bytes = self._fixed_record_bytes
         max_bytes = self._max_record_bytes
         dropped = self._dropped
+        limits = self._limits
         produced = 0
         index = 0
         for index, span in enumerate(batch):
@@ -760,7 +761,7 @@ class KafkaTraceReporter:
                 continue
             # Over the record size, or over a span.max.* limit (checked only when one is set).
             if len(value) + (len(key) if key is not None else 0) + fixed_bytes > max_bytes or (
-                self._limits is not None and self._limits.violation(span) is not None
+                limits is not None and limits.violation(span) is not None
             ):
                 dropped["too-large"] = dropped.get("too-large", 0) + 1
                 self._log_drop("too-large")

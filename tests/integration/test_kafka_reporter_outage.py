@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
-from spanstream.broker import PORTS_PER_NODE, LocalKafka, new_cluster_id, port_is_free
+from spanstream.broker import PORTS_PER_NODE, LocalKafka, port_is_free
 from spanstream.producer import (
     InMemoryTraceReporter,
     KafkaTraceReporter,
@@ -53,13 +53,6 @@ def _start(kafka: LocalKafka) -> None:
 def own_broker(tmp_path: Path) -> Iterator[LocalKafka]:
     """A single-node broker private to this test, not started yet; stopped and removed after."""
     kafka = LocalKafka(tmp_path / "state", nodes=1, base_port=_free_base_port(), name="outage")
-    # A cluster id that starts with "-" reads as an option to kafka-storage's argument parser
-    # (1 in 64 of new_cluster_id()): seed one that does not, until the broker module does.
-    cluster_id = new_cluster_id()
-    while cluster_id.startswith("-"):
-        cluster_id = new_cluster_id()
-    kafka.cluster_dir.mkdir(parents=True, exist_ok=True)
-    (kafka.cluster_dir / "cluster.id").write_text(cluster_id + "\n")
     try:
         yield kafka
     finally:
