@@ -81,7 +81,7 @@ INTERESTING_LONGS = (
 )
 
 
-def _zigzag_varint(value: int) -> bytes:
+def zigzag_varint(value: int) -> bytes:
     z = ((value << 1) ^ (value >> 63)) & (2**64 - 1)
     out = bytearray()
     while z >= 0x80:
@@ -187,7 +187,7 @@ def _forged_varint(rng: random.Random, data: bytearray, _: Sequence[bytes]) -> b
         return data
     pos = rng.randrange(len(data))
     value = rng.choice(INTERESTING_LONGS) * rng.choice((1, -1))
-    varint = _zigzag_varint(max(-(2**63), min(2**63 - 1, value)))
+    varint = zigzag_varint(max(-(2**63), min(2**63 - 1, value)))
     if rng.random() < 0.5:
         data[pos : pos + len(varint)] = varint  # overwrite
     else:

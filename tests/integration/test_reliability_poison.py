@@ -11,9 +11,7 @@ random mutations that no longer decode). Read with the ``skip`` policy and with 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
-import random
 import sys
 import time
 import uuid
@@ -22,20 +20,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-import fastavro
 import pytest
-from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from spanstream.consumer import DLQ_REASON_HEADER, BadRecordPolicy, SpanConsumer
-from spanstream.schemas import (
-    SCHEMA_FINGERPRINT,
-    SINGLE_OBJECT_MARKER,
-    DecodeError,
-    Span,
-    decode_span,
-    encode_span,
-)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -43,19 +31,6 @@ _RELIABILITY = Path(__file__).resolve().parents[2] / "benchmarks" / "reliability
 GOOD = 30_000
 BAD = 3_000
 IDLE_S = 15.0
-
-_OTHER_SCHEMA = fastavro.parse_schema(
-    {
-        "type": "record",
-        "name": "Payment",
-        "namespace": "com.example",
-        "fields": [
-            {"name": "id", "type": "long"},
-            {"name": "amount", "type": "double"},
-            {"name": "currency", "type": "string"},
-        ],
-    }
-)
 
 
 def _create_topic(admin: AdminClient, name: str, *, partitions: int) -> str:
@@ -80,105 +55,24 @@ def _delete_topic(admin: AdminClient, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def fuzz() -> Iterator[ModuleType]:
+def poison() -> Iterator[ModuleType]:
     sys.path.insert(0, str(_RELIABILITY))
     try:
-        import fuzz_decoder
+        import poison
 
-        yield fuzz_decoder
+        yield poison
     finally:
         sys.path.remove(str(_RELIABILITY))
 
 
-def _good(seq: int, run_id: str) -> Span:
-    return (
-        Span.builder("org.example.Job", "Checkpoint")
-        .set_start_ts_millis(1_700_000_000_000 + seq)
-        .set_attributes({"seq": seq, "run": run_id, "ratio": seq / 7, "ok": seq % 2 == 0})
-        .add_child(Span.builder("org.example.Job", "Task").set_attribute("seq", seq))
-        .build()
-    )
-
-
-def _other_avro(rng: random.Random) -> bytes:
-    buffer = io.BytesIO()
-    record = {"id": rng.randrange(2**40), "amount": rng.random() * 100, "currency": "EUR"}
-    fastavro.schemaless_writer(buffer, _OTHER_SCHEMA, record)
-    return buffer.getvalue()
-
-
-def _poison(rng: random.Random, valid: bytes, fuzz: ModuleType) -> tuple[str, bytes | None]:
-    """One hostile record of a random kind; None is a tombstone (a record without a value)."""
-    kind = rng.choice(
-        [
-            "random",
-            "truncated",
-            "forged-length",
-            "wrong-fingerprint",
-            "other-schema",
-            "other-schema-our-fingerprint",
-            "confluent-framing",
-            "empty",
-            "tombstone",
-            "mutation",
-        ]
-    )
-    if kind == "random":
-        return kind, rng.randbytes(rng.randrange(1, 2000))
-    if kind == "truncated":
-        return kind, valid[: rng.randrange(len(valid))]
-    if kind == "forged-length":
-        huge = fuzz._zigzag_varint(rng.choice([2**62, 2**40, 2**31, 10**9]))
-        return kind, valid[: 10 + 24] + huge + rng.randbytes(16)
-    if kind == "wrong-fingerprint":
-        return kind, SINGLE_OBJECT_MARKER + rng.randbytes(8) + valid[10:]
-    if kind == "other-schema":
-        fingerprint = fastavro.schema.fingerprint(
-            fastavro.schema.to_parsing_canonical_form(_OTHER_SCHEMA), "CRC-64-AVRO"
-        )
-        return kind, SINGLE_OBJECT_MARKER + bytes.fromhex(fingerprint)[::-1] + _other_avro(rng)
-    if kind == "other-schema-our-fingerprint":
-        return kind, SINGLE_OBJECT_MARKER + SCHEMA_FINGERPRINT + _other_avro(rng)
-    if kind == "confluent-framing":
-        return kind, b"\x00" + (1).to_bytes(4, "big") + valid[10:]
-    if kind == "empty":
-        return kind, b""
-    if kind == "tombstone":
-        return kind, None
-    while True:  # a mutation that no longer decodes
-        data = fuzz.mutate(rng, valid, [valid])
-        try:
-            decode_span(data)
-        except DecodeError:
-            return kind, data
-
-
 @pytest.fixture(scope="module")
 def poisoned_topic(
-    kafka_bootstrap: str, kafka_admin, fuzz: ModuleType
+    kafka_bootstrap: str, kafka_admin: AdminClient, poison: ModuleType
 ) -> Iterator[tuple[str, str, Counter[str]]]:
     """The topic (3 partitions) with GOOD spans and BAD poison records interleaved at random."""
     topic = _create_topic(kafka_admin, f"poison-{uuid.uuid4().hex[:8]}", partitions=3)
-    run_id = uuid.uuid4().hex[:12]
-    rng = random.Random(8)
-    good = [encode_span(_good(seq, run_id)) for seq in range(GOOD)]
-    records: list[tuple[str, bytes | None]] = [("good", value) for value in good]
-    kinds: Counter[str] = Counter()
-    for _ in range(BAD):
-        kind, value = _poison(rng, rng.choice(good), fuzz)
-        if value is not None:
-            with pytest.raises(DecodeError):
-                decode_span(value)
-        kinds[kind] += 1
-        records.insert(rng.randrange(len(records) + 1), (kind, value))
-    producer = Producer({"bootstrap.servers": kafka_bootstrap, "linger.ms": 20})
-    for index, (kind, value) in enumerate(records):
-        producer.produce(
-            topic, value, key=str(index % 97).encode(), headers=[("kind", kind.encode())]
-        )
-        if index % 5000 == 0:
-            producer.poll(0)
-    assert producer.flush(60) == 0
+    run_id, kinds = poison.seed_topic(kafka_bootstrap, topic, good=GOOD, bad=BAD)
+    assert set(kinds) == set(poison.KINDS)
     try:
         yield topic, run_id, kinds
     finally:
