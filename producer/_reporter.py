@@ -23,8 +23,12 @@ class TraceReporter(Protocol):
     def open(self, config: MetricConfig) -> None:
         """Configure the reporter and start whatever it needs."""
 
-    def close(self) -> None:
-        """Release everything; spans notified afterwards are dropped and counted."""
+    def close(self) -> object:
+        """Release everything; spans notified afterwards are dropped and counted.
+
+        The result is the reporter's own (the Kafka reporter returns how many spans were still
+        pending); callers of the protocol ignore it.
+        """
 
     def notify_of_added_span(self, span: Span) -> None:
         """Take one finished span. Never blocks, never raises."""
