@@ -393,9 +393,7 @@ def run_demo(options: DemoOptions, console: Console) -> ExitCode:
         address, broker = _obtain(servers, console, stack)
         registry = _open_registry(flat, name, address.bootstrap_servers)
         stack.callback(registry.close)
-        # Typed as object: KafkaTraceReporter.close returns the pending count, which mypy finds
-        # incompatible with the TraceReporter protocol's close() -> None.
-        reporter: object = registry.reporter(name)
+        reporter = registry.reporter(name)
         if not isinstance(reporter, KafkaTraceReporter):
             raise UsageError(f"--config: reporter {name!r} is not a KafkaTraceReporter")
         config: dict[str, Any] = {"logger": RDKAFKA_LOG}
