@@ -208,6 +208,14 @@ def _version(distribution: str) -> str:
         return "not installed"
 
 
+def _codec_implementation() -> str:
+    try:
+        from spanstream.schemas import _codec
+    except ImportError:
+        return "unknown"
+    return "C accelerator" if getattr(_codec, "SPEEDUPS", False) else "pure Python"
+
+
 def machine_info() -> dict[str, Any]:
     """What the figures were measured on."""
     import confluent_kafka
@@ -224,4 +232,5 @@ def machine_info() -> dict[str, Any]:
         "fastavro": _version("fastavro"),
         "opentelemetry_sdk": _version("opentelemetry-sdk"),
         "protobuf": _version("protobuf"),
+        "spanstream_codec": _codec_implementation(),
     }

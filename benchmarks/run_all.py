@@ -413,7 +413,7 @@ def render(
             f"{m['python']}; confluent-kafka {m['confluent_kafka']} "
             f"(librdkafka {m['librdkafka']}); "
             f"fastavro {m['fastavro']}; opentelemetry-sdk {m['opentelemetry_sdk']}; "
-            f"protobuf {m['protobuf']}."
+            f"protobuf {m['protobuf']}; spanstream codec: {m.get('spanstream_codec', 'n/a')}."
         ),
         (
             f"Broker: {broker}. Load average (1, 5, 15 min) before the run: "
