@@ -33,6 +33,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
 from typing import Any, Final, Self
@@ -86,9 +87,39 @@ _SHARED_KEYS: Final = frozenset({"client.id", "broker.address.family", "client.r
 _DEFAULT_AUTO_COMMIT_INTERVAL_MS: Final = 1000
 _COMMIT_TIMEOUT_S: Final = 30.0
 _METADATA_TIMEOUT_S: Final = 10.0
+_NO_LIMIT: Final = 1 << 62
 
 ConfigValue = str | int | float | bool | Callable[..., Any]
 """A librdkafka property value (callables for ``error_cb``, ``stats_cb``, ``logger``...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Handled:
+    """A record the consumer handled itself: skipped, dead-lettered, or a dropped duplicate."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Raise:
+    """A bad record under the ``raise`` policy, raised at its place in the stream."""
+
+    topic: str
+    partition: int
+    offset: int
+    error: DecodeError
+
+
+@dataclass(frozen=True, slots=True)
+class _Retry:
+    """Dead-lettering the next raw message failed: raise this, then convert it again."""
+
+    error: DeadLetterError
+
+
+_Item = SpanRecord | _Handled | _Raise | _Retry
 
 
 class SpanConsumer:
@@ -208,12 +239,15 @@ class SpanConsumer:
         self._window = DuplicateWindow(size=duplicate_window)
         self._tracker = OffsetTracker()
         self._assigned: set[TopicPartitionKey] = set()
-        self._buffer: list[Message] = []
-        self._pos = 0
-        # The last record handed out by iteration, not yet known to be processed.
-        self._in_flight: tuple[TopicPartitionKey, int] | None = None
-        # A bad record met while filling a batch (raise policy), raised by the next call.
-        self._pending_error: DecodeError | None = None
+        # Consumed messages not converted yet (only after a failed dead-letter write).
+        self._raw: list[Message] = []
+        # The converted messages: records, and markers for the others (see _convert_raw).
+        self._items: list[_Item] = []
+        self._item_pos = 0  # the next item to hand out
+        self._done_upto = 0  # items before this index are processed
+        self._settled = 0  # items before this index were reported to the offset tracker
+        self._chunk_markers = 0  # how many of the items are markers
+        self._delivered = 0
         self._closed = False
         self._bad_logged: dict[str, float] = {}
         self._decode = decode_span
@@ -252,6 +286,7 @@ class SpanConsumer:
 
     def stats(self) -> ConsumerStats:
         """A snapshot of the consumer's counters."""
+        self._counters.spans_delivered = self._delivered
         return self._counters.snapshot()
 
     def __iter__(self) -> Self:
@@ -265,6 +300,16 @@ class SpanConsumer:
             DeadLetterError: a bad record could not be dead-lettered; iterating again retries.
             StopIteration: the consumer was closed.
         """
+        # The hot path: the next converted item is a record.
+        items = self._items
+        pos = self._item_pos
+        if pos < len(items):
+            item = items[pos]
+            if type(item) is SpanRecord:
+                self._done_upto = pos  # the record handed out before is processed now
+                self._item_pos = pos + 1
+                self._delivered += 1
+                return item
         record = self._next_record(None)
         if record is None:
             raise StopIteration
@@ -273,6 +318,16 @@ class SpanConsumer:
     def iter_records(self, *, idle_timeout_s: float | None = None) -> Iterator[SpanRecord]:
         """Iterate records, stopping once none arrived for ``idle_timeout_s`` (never if None)."""
         while True:
+            items = self._items
+            pos = self._item_pos
+            if pos < len(items):
+                item = items[pos]
+                if type(item) is SpanRecord:  # the hot path, as in __next__
+                    self._done_upto = pos
+                    self._item_pos = pos + 1
+                    self._delivered += 1
+                    yield item
+                    continue
             deadline = None if idle_timeout_s is None else time.monotonic() + idle_timeout_s
             record = self._next_record(deadline)
             if record is None:
@@ -293,47 +348,39 @@ class SpanConsumer:
         if max_spans < 1:
             raise ValueError(f"max_spans must be >= 1, got {max_spans}")
         self._check_open()
-        self._release_in_flight()
-        self._raise_pending_error()
+        self._release()
+        self._settle()
         deadline = time.monotonic() + timeout_s
         records: list[SpanRecord] = []
         last: dict[TopicPartitionKey, int] = {}
-        convert = self._convert
         while len(records) < max_spans:
-            if self._pos >= len(self._buffer):
+            items = self._items
+            pos = self._item_pos
+            if pos >= len(items):
+                if self._is_closed():
+                    break
+                if self._raw:
+                    self._convert_raw()
+                    continue
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._closed:
+                if remaining <= 0:
                     break
                 self._fill(remaining)
                 continue
-            message = self._buffer[self._pos]
-            self._pos += 1
-            try:
-                record = convert(message)
-            except DecodeError as exc:
-                if records:
-                    self._pending_error = exc
-                    break
-                self._processed_all(last)
-                self._in_flight = _origin(exc)
-                raise
-            except DeadLetterError:
-                self._pos -= 1
-                if records:
-                    break
-                self._processed_all(last)
-                raise
-            if record is None:
-                if message.error() is None:
-                    last[(str(message.topic()), int(message.partition() or 0))] = int(
-                        message.offset() or 0
-                    )
+            end = min(len(items), pos + max_spans - len(records))
+            if not self._chunk_markers:  # the common case: records only
+                run: list[Any] = items[pos:end]
+                records.extend(run)
+                last.update(self._last_offsets(run))
+                self._item_pos = self._done_upto = self._settled = end
                 continue
-            records.append(record)
-            last[(record.topic, record.partition)] = record.offset
+            stop = self._take_with_markers(items, pos, end, records, last)
+            if stop:
+                break
         if not records:
             self._processed_all(last)
             return SpanBatch((), _nothing)
+        self._delivered += len(records)
         # Partitions revoked while the batch was gathered are someone else's to commit now.
         marks = [
             (key, self._tracker.deliver(key, offset))
@@ -341,6 +388,50 @@ class SpanConsumer:
             if key in self._assigned
         ]
         return SpanBatch(tuple(records), partial(self._ack_marks, marks))
+
+    def _take_with_markers(
+        self,
+        items: list[_Item],
+        pos: int,
+        end: int,
+        records: list[SpanRecord],
+        last: dict[TopicPartitionKey, int],
+    ) -> bool:
+        """Take items[pos:end] into a batch, handling markers; True when the batch must end."""
+        while pos < end:
+            item = items[pos]
+            if type(item) is SpanRecord or type(item) is _Handled:
+                if type(item) is SpanRecord:
+                    records.append(item)
+                last[(item.topic, item.partition)] = item.offset
+                pos += 1
+                continue
+            self._item_pos = self._done_upto = self._settled = pos
+            if records:
+                return True  # the batch ends before a record to raise; the next call raises
+            self._processed_all(last)
+            last.clear()
+            if type(item) is _Raise:
+                # Raised now; processed once the application moves on (like iteration).
+                self._item_pos = pos + 1
+                raise item.error
+            assert type(item) is _Retry
+            items.pop()  # the record it stands for is converted (and dead-lettered) again
+            raise item.error
+        self._item_pos = self._done_upto = self._settled = pos
+        return False
+
+    def _last_offsets(self, run: list[SpanRecord]) -> dict[TopicPartitionKey, int]:
+        """The last offset of each partition in ``run`` (records only, in offset order)."""
+        found: dict[TopicPartitionKey, int] = {}
+        partitions = len(self._assigned) or _NO_LIMIT
+        for record in reversed(run):
+            key = (record.topic, record.partition)
+            if key not in found:
+                found[key] = record.offset
+                if len(found) >= partitions:
+                    break
+        return found
 
     def commit(self) -> dict[TopicPartitionKey, int]:
         """Mark everything delivered so far processed, and commit it synchronously.
@@ -352,7 +443,8 @@ class SpanConsumer:
             CommitError: the commit failed; the offsets stay stored and are retried.
         """
         self._check_open()
-        self._release_in_flight()
+        self._release()
+        self._settle()
         self._tracker.ack_all()
         return self._commit_stored()
 
@@ -386,8 +478,9 @@ class SpanConsumer:
         Records fetched meanwhile are kept and delivered as usual.
         """
         self._check_open()
+        self._release()
         deadline = time.monotonic() + timeout_s
-        while not self._assigned and self._pos >= len(self._buffer):
+        while not self._assigned and self._item_pos >= len(self._items) and not self._raw:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -420,34 +513,35 @@ class SpanConsumer:
     # -- the record path ----------------------------------------------------------------------
 
     def _next_record(self, deadline: float | None) -> SpanRecord | None:
-        if self._closed:
-            return None
-        self._release_in_flight()
-        self._raise_pending_error()
-        convert = self._convert
+        """Hand out the next record (the previous one counts as processed from now on)."""
         while True:
-            buffer = self._buffer
-            while self._pos < len(buffer):
-                message = buffer[self._pos]
-                self._pos += 1
-                try:
-                    record = convert(message)
-                except DecodeError as exc:
-                    self._in_flight = _origin(exc)
-                    raise
-                except DeadLetterError:
-                    self._pos -= 1
-                    raise
-                if record is not None:
-                    self._in_flight = ((record.topic, record.partition), record.offset)
-                    return record
-                if message.error() is None:  # handled bad record or dropped duplicate
-                    self._tracker.processed(
-                        (str(message.topic()), int(message.partition() or 0)),
-                        int(message.offset() or 0),
-                    )
             if self._is_closed():  # close() may have run in a callback or another thread
                 return None
+            items = self._items
+            pos = self._item_pos
+            while pos < len(items):
+                item = items[pos]
+                if type(item) is SpanRecord:
+                    self._done_upto = pos
+                    self._item_pos = pos + 1
+                    self._delivered += 1
+                    return item
+                if type(item) is _Handled:
+                    pos += 1
+                    continue
+                if type(item) is _Raise:
+                    self._done_upto = pos  # processed once the application moves past it
+                    self._item_pos = pos + 1
+                    raise item.error
+                assert type(item) is _Retry
+                items.pop()  # the record it stands for is converted (and dead-lettered) again
+                self._done_upto = self._item_pos = pos
+                raise item.error
+            # Everything handed out so far has been moved past.
+            self._item_pos = self._done_upto = pos
+            if self._raw:
+                self._convert_raw()
+                continue
             if deadline is None:
                 self._fill(self._poll_interval_s)
             else:
@@ -456,59 +550,98 @@ class SpanConsumer:
                     return None
                 self._fill(remaining)
 
-    def _convert(self, message: Message) -> SpanRecord | None:
-        """The record for a message; None when it was handled otherwise (error, bad, dropped).
+    def _convert_raw(self) -> None:  # noqa: PLR0915 - one tight loop on purpose: a call per message costs
+        """Turn the consumed messages into the next items: records, or markers for the others.
+
+        Kafka error events are counted and dropped; a bad record becomes a marker per the policy
+        (and is dead-lettered here); a dropped duplicate becomes a marker. If dead-lettering
+        fails, conversion stops there: a ``_Retry`` marker ends the items and the messages from
+        the failed one on wait in ``_raw`` to be converted again.
+        """
+        self._settle()
+        raw = self._raw
+        self._raw = []
+        items: list[_Item] = []
+        append = items.append
+        decode = self._decode
+        window = self._window
+        ids, order, size = window.ids, window.order, window.size
+        drop_duplicates = self._drop_duplicates
+        make_record = SpanRecord
+        consumed = duplicates = dropped = markers = 0
+        for message in raw:
+            error = message.error()
+            if error is not None:
+                self._on_message_error(error)
+                continue
+            consumed += 1
+            value = message.value()
+            try:
+                span: Span = decode(value if value is not None else b"")
+            except DecodeError as exc:
+                markers += 1
+                try:
+                    append(self._bad_record_item(exc, message))
+                except DeadLetterError as failure:
+                    consumed -= 1  # it is read again
+                    append(_Retry(failure))
+                    self._raw = raw[raw.index(message) :]
+                    break
+                continue
+            span_id = span.span_id
+            if span_id in ids:
+                duplicates += 1
+                if drop_duplicates:
+                    dropped += 1
+                    markers += 1
+                    append(_Handled(message.topic(), message.partition(), message.offset()))  # type: ignore[arg-type]
+                    continue
+            elif size:
+                if len(order) >= size:
+                    ids.discard(order.popleft())
+                order.append(span_id)
+                ids.add(span_id)
+            headers = message.headers()
+            timestamp_type, timestamp_ms = message.timestamp()
+            append(
+                make_record(
+                    span,
+                    message.topic(),  # type: ignore[arg-type]
+                    message.partition(),  # type: ignore[arg-type]
+                    message.offset(),  # type: ignore[arg-type]
+                    message.key(),
+                    # librdkafka hands a list of (str, bytes | None): the record's shape.
+                    (tuple(headers) if type(headers) is list else record_headers(headers))  # type: ignore[arg-type]
+                    if headers
+                    else (),
+                    timestamp_ms if timestamp_type else None,
+                )
+            )
+        counters = self._counters
+        counters.records_consumed += consumed
+        counters.duplicate_spans += duplicates
+        counters.duplicates_dropped += dropped
+        self._items = items
+        self._item_pos = self._done_upto = self._settled = 0
+        self._chunk_markers = markers
+
+    def _bad_record_item(self, exc: DecodeError, message: Message) -> _Handled | _Raise:
+        """Apply the bad-record policy to one message; the marker that stands for it.
 
         Raises:
-            DecodeError: a bad record under the ``raise`` policy (with its origin).
-            DeadLetterError: a bad record that could not be dead-lettered.
+            DeadLetterError: the dead-letter write failed (nothing was counted as handled).
         """
-        error = message.error()
-        if error is not None:
-            self._on_message_error(error)
-            return None
-        counters = self._counters
-        counters.records_consumed += 1
-        value = message.value()
-        try:
-            span: Span = self._decode(value if value is not None else b"")
-        except DecodeError as exc:
-            self._on_bad_record(exc, message)
-            return None
-        if self._window.seen(span.span_id):
-            counters.duplicate_spans += 1
-            if self._drop_duplicates:
-                counters.duplicates_dropped += 1
-                return None
-        counters.spans_delivered += 1
-        headers = message.headers()
-        timestamp_type, timestamp_ms = message.timestamp()
-        return SpanRecord(
-            span,
-            message.topic(),  # type: ignore[arg-type]
-            message.partition(),  # type: ignore[arg-type]
-            message.offset(),  # type: ignore[arg-type]
-            message.key(),
-            # librdkafka hands a list of (str, bytes | None): already the record's shape.
-            (tuple(headers) if type(headers) is list else record_headers(headers))  # type: ignore[arg-type]
-            if headers
-            else (),
-            timestamp_ms if timestamp_type else None,
-        )
-
-    def _on_bad_record(self, exc: DecodeError, message: Message) -> None:
-        error = exc.with_origin(
-            topic=str(message.topic()),
-            partition=int(message.partition() or 0),
-            offset=int(message.offset() or 0),
-        )
+        topic = str(message.topic())
+        partition = int(message.partition() or 0)
+        offset = int(message.offset() or 0)
+        error = exc.with_origin(topic=topic, partition=partition, offset=offset)
+        error.__cause__ = exc
         counters = self._counters
         if self._policy is BadRecordPolicy.DEAD_LETTER:
             assert self._dead_letters is not None
             try:
                 self._dead_letters.send(error, message)
             except DeadLetterError:
-                counters.records_consumed -= 1  # it will be read again
                 counters.dead_letter_failures += 1
                 raise
             counters.dead_lettered += 1
@@ -524,7 +657,8 @@ class SpanConsumer:
                 error,
             )
         if self._policy is BadRecordPolicy.RAISE:
-            raise error from exc
+            return _Raise(topic, partition, offset, error)
+        return _Handled(topic, partition, offset)
 
     def _on_message_error(self, error: KafkaError) -> None:
         if error.fatal():
@@ -533,7 +667,8 @@ class SpanConsumer:
         _LOG.warning("Kafka error while consuming: %s", error)
 
     def _fill(self, timeout_s: float) -> None:
-        """Store processed offsets, then take the next records from librdkafka."""
+        """Store processed offsets, take the next messages from librdkafka, convert them."""
+        self._settle()
         self._store_ready()
         try:
             messages = self._consumer.consume(
@@ -544,26 +679,32 @@ class SpanConsumer:
             raise BrokerError(f"consuming failed: {exc}") from exc
         except RuntimeError as exc:  # the handle was closed under us
             raise ConsumerClosedError(f"the consumer is closed: {exc}") from exc
-        self._buffer = messages
-        self._pos = 0
+        self._raw = messages
+        self._convert_raw()
 
     # -- offsets ------------------------------------------------------------------------------
 
-    def _release_in_flight(self) -> None:
-        in_flight = self._in_flight
-        if in_flight is not None:
-            self._in_flight = None
-            self._tracker.processed(in_flight[0], in_flight[1])
+    def _release(self) -> None:
+        """Count everything handed out so far as processed (the application moved on)."""
+        self._done_upto = self._item_pos
 
-    def _raise_pending_error(self) -> None:
-        error = self._pending_error
-        if error is not None:
-            self._pending_error = None
-            self._in_flight = (
-                (str(error.topic), int(error.partition or 0)),
-                int(error.offset or 0),
-            )
-            raise error
+    def _settle(self) -> None:
+        """Tell the tracker the last processed offset of each partition among settled items."""
+        start, end = self._settled, self._done_upto
+        if end <= start:
+            return
+        self._settled = end
+        processed: dict[TopicPartitionKey, int] = {}
+        partitions = len(self._assigned) or _NO_LIMIT
+        for item in reversed(self._items[start:end]):
+            if isinstance(item, _Retry):
+                continue
+            key = (item.topic, item.partition)
+            if key not in processed:
+                processed[key] = item.offset
+                if len(processed) >= partitions:
+                    break
+        self._processed_all(processed)
 
     def _processed_all(self, last: Mapping[TopicPartitionKey, int]) -> None:
         for key, offset in last.items():
@@ -704,22 +845,29 @@ class SpanConsumer:
 
     def _drop_partitions(self, keys: set[TopicPartitionKey]) -> None:
         self._assigned.difference_update(keys)
+        self._drop_pending(keys)
         self._tracker.forget(keys)
-        self._drop_buffered(keys)
-        error = self._pending_error
-        if error is not None and (error.topic, error.partition) in keys:
-            self._pending_error = None
 
-    def _drop_buffered(self, keys: set[TopicPartitionKey]) -> None:
-        rest = self._buffer[self._pos :]
-        self._buffer = [m for m in rest if (m.topic(), m.partition()) not in keys]
-        self._pos = 0
+    def _drop_pending(self, keys: set[TopicPartitionKey]) -> None:
+        """Forget converted and raw messages of these partitions that were not handed out."""
+        self._settle()
+        rest: list[_Item] = [
+            item
+            for item in self._items[self._item_pos :]
+            # A retry marker goes too: the raw message it stands for is filtered below.
+            if not isinstance(item, _Retry) and (item.topic, item.partition) not in keys
+        ]
+        self._items = rest
+        self._item_pos = self._done_upto = self._settled = 0
+        self._chunk_markers = sum(1 for item in rest if type(item) is not SpanRecord)
+        self._raw = [m for m in self._raw if (m.topic(), m.partition()) not in keys]
 
     # -- replay -------------------------------------------------------------------------------
 
     def _seek(self, positions: dict[TopicPartitionKey, int]) -> dict[TopicPartitionKey, int]:
         self._check_open()
-        self._release_in_flight()
+        self._release()
+        self._settle()
         self._store_ready()
         keys = set(positions)
         for (topic, partition), offset in positions.items():
@@ -729,11 +877,8 @@ class SpanConsumer:
                 raise BrokerError(
                     f"seek of {topic}[{partition}] to {offset} failed: {exc}"
                 ) from exc
+        self._drop_pending(keys)
         self._tracker.forget(keys)
-        self._drop_buffered(keys)
-        error = self._pending_error
-        if error is not None and (error.topic, error.partition) in keys:
-            self._pending_error = None
         # Reading again on purpose is not redelivery.
         self._window.clear()
         return positions
@@ -753,7 +898,10 @@ class SpanConsumer:
         self._closed = True
         try:
             if release_in_flight:
-                self._release_in_flight()
+                self._release()
+            self._settle()
+            self._items = []
+            self._item_pos = self._done_upto = self._settled = 0
             try:
                 self._commit_stored()
             except CommitError:
@@ -763,10 +911,6 @@ class SpanConsumer:
         finally:
             if self._dead_letters is not None:
                 self._dead_letters.close()
-
-
-def _origin(error: DecodeError) -> tuple[TopicPartitionKey, int]:
-    return (str(error.topic), int(error.partition or 0)), int(error.offset or 0)
 
 
 def _nothing() -> None:

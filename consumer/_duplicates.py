@@ -20,30 +20,34 @@ class DuplicateWindow:
         [False, False, True, False, False]
     """
 
-    __slots__ = ("_ids", "_order", "_size")
+    __slots__ = ("ids", "order", "size")
 
     def __init__(self, *, size: int) -> None:
         if size < 0:
             raise ValueError(f"size must be >= 0, got {size}")
-        self._size = size
-        self._ids: set[bytes] = set()
-        self._order: deque[bytes] = deque()
+        self.size = size
+        """How many ids the window holds at most."""
+        # The consumer's conversion loop inlines seen() over these two (a call per span costs).
+        self.ids: set[bytes] = set()
+        """The ids in the window."""
+        self.order: deque[bytes] = deque()
+        """The same ids, oldest first."""
 
     def seen(self, span_id: bytes) -> bool:
         """Return whether ``span_id`` is in the window; remember it if not."""
-        if span_id in self._ids:
+        if span_id in self.ids:
             return True
-        if self._size:
-            if len(self._order) >= self._size:
-                self._ids.discard(self._order.popleft())
-            self._order.append(span_id)
-            self._ids.add(span_id)
+        if self.size:
+            if len(self.order) >= self.size:
+                self.ids.discard(self.order.popleft())
+            self.order.append(span_id)
+            self.ids.add(span_id)
         return False
 
     def clear(self) -> None:
         """Forget every id (after a deliberate replay, re-reading is not duplication)."""
-        self._ids.clear()
-        self._order.clear()
+        self.ids.clear()
+        self.order.clear()
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self.ids)
