@@ -332,6 +332,17 @@ def build_rows(r: dict[str, Any]) -> list[Row]:
             missing=_why(r, "latency"),
         )
     )
+    rows.append(
+        _ratio_row(
+            "  context: of which add_span -> librdkafka produce(), p99 ms",
+            _get(r, "latency", "to_produce_p99_ms"),
+            "target p99 bound, ms",
+            50.0,
+            target="",
+            check=None,
+            missing=_why(r, "latency"),
+        )
+    )
     up = r.get("rss_up", {})
     second = _get(r, "rss_up", "rss_second_half_peak_bytes")
     first = _get(r, "rss_up", "rss_first_half_peak_bytes")
