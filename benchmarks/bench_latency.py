@@ -8,7 +8,8 @@ subtracts it from the time it sees the span. Both processes share the machine's 
 
 The consumer first has to join its group: the driver sends warm-up spans (negative checkpoint
 ids, not counted) until the consumer has seen one, waits another second, then sends
-``--seconds`` seconds of measured spans.
+``--seconds`` seconds of measured spans. With ``BENCH_LATENCY_DUMP=path`` in the environment
+the consumer also writes every measured latency (ns, in arrival order) to that file.
 """
 
 from __future__ import annotations
