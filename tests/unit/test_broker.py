@@ -154,6 +154,11 @@ def test_cluster_id_is_a_base64url_uuid() -> None:
     assert new_cluster_id() != cluster_id
 
 
+def test_cluster_id_never_starts_with_a_dash() -> None:
+    """kafka-storage would read a leading '-' as an option; one random id in 64 has one."""
+    assert not any(new_cluster_id().startswith("-") for _ in range(2000))
+
+
 # -- the order of obtaining a broker ---------------------------------------------------------
 
 
