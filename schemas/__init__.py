@@ -9,6 +9,7 @@ this package; it depends on neither.
 from spanstream.schemas._codec import (
     SCHEMA_FINGERPRINT,
     SINGLE_OBJECT_MARKER,
+    SPEEDUPS,
     SchemaRegistry,
     SpanCodec,
     decode_span,
@@ -82,6 +83,7 @@ __all__ = [
     "RESTORED_STATE_LOCATIONS",
     "SCHEMA_FINGERPRINT",
     "SINGLE_OBJECT_MARKER",
+    "SPEEDUPS",
     "AttributeValue",
     "BrokerError",
     "CheckpointSpanDetailLevel",

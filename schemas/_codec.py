@@ -10,20 +10,18 @@ whose ``reason`` says which: ``bad-marker``, ``unknown-fingerprint``, ``unknown-
 
 from __future__ import annotations
 
+import dataclasses
 import io
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
+from types import ModuleType
 from typing import Any, Final, Protocol
 
 import fastavro
 
-from spanstream.schemas._decoder import (
-    BodyError,
-    check_body,
-    decode_body,
-    read_resolved,
-    span_from_record,
-)
-from spanstream.schemas._encoder import ENCODER_SCHEMA_CANONICAL_FORM, encode_framed
+from spanstream.schemas import _decoder, _encoder
+from spanstream.schemas._decoder import BodyError, check_body, read_resolved, span_from_record
+from spanstream.schemas._encoder import ENCODER_SCHEMA_CANONICAL_FORM
 from spanstream.schemas._errors import ConfigError, DecodeError, EncodeError, ExtraMissingError
 from spanstream.schemas._framing import (
     CONFLUENT_HEADER_BYTES,
@@ -36,17 +34,77 @@ from spanstream.schemas._framing import (
     single_object_header,
 )
 from spanstream.schemas._schema_history import SchemaHistory, SchemaVersion, default_history
-from spanstream.schemas._span import Span
+from spanstream.schemas._span import MAX_SPAN_DEPTH, Span, SpanTooDeepError
 
 __all__ = [
+    "IMPLEMENTATIONS",
     "SCHEMA_FINGERPRINT",
     "SINGLE_OBJECT_MARKER",
+    "SPEEDUPS",
     "SchemaRegistry",
     "SpanCodec",
     "decode_span",
     "encode_span",
     "encode_spans",
 ]
+
+
+DecodeBody = Callable[[bytes, int], Span]
+EncodeFramed = Callable[[Span, bytes], bytes]
+
+
+def _load_speedups() -> ModuleType | None:
+    """Return the C accelerator, configured; None if not built or ``SPANSTREAM_NO_SPEEDUPS=1``."""
+    if os.environ.get("SPANSTREAM_NO_SPEEDUPS", "") not in ("", "0"):
+        return None
+    try:
+        from spanstream.schemas import _speedups
+    except ImportError:
+        return None
+    names = tuple(field.name for field in dataclasses.fields(Span))
+    if _decoder._new_span is Span:  # Span's fields changed: the C port no longer fits them
+        return None
+    _speedups.configure(
+        Span,
+        names,
+        tuple(getattr(Span, name) for name in names),
+        BodyError,
+        EncodeError,
+        SpanTooDeepError,
+        _decoder._EMPTY,
+        MAX_SPAN_DEPTH,
+    )
+    return _speedups
+
+
+_SPEEDUPS_MODULE: Final = _load_speedups()
+
+IMPLEMENTATIONS: Final[dict[str, tuple[DecodeBody, EncodeFramed]]] = {
+    "python": (_decoder.decode_body, _encoder.encode_framed)
+}
+"""The hand-written codec's implementations by name: ``"python"`` (the reference) and, when the
+optional C accelerator ``spanstream.schemas._speedups`` is built and enabled, ``"c"``."""
+if _SPEEDUPS_MODULE is not None:
+    IMPLEMENTATIONS["c"] = (_SPEEDUPS_MODULE.decode_body, _SPEEDUPS_MODULE.encode_framed)
+
+SPEEDUPS: Final = _SPEEDUPS_MODULE is not None
+"""Whether the codec runs on the C accelerator (built, and not disabled by
+``SPANSTREAM_NO_SPEEDUPS=1``); otherwise on the pure-Python encoder and decoder."""
+
+_active = "c" if SPEEDUPS else "python"
+decode_body, encode_framed = IMPLEMENTATIONS[_active]
+
+
+def use_implementation(name: str) -> str:
+    """Make every codec use the implementation ``name`` (tests and benchmarks); return the old.
+
+    Raises:
+        KeyError: ``name`` is not in :data:`IMPLEMENTATIONS` (``"c"`` when it is not built).
+    """
+    global _active, decode_body, encode_framed
+    decode_body, encode_framed = IMPLEMENTATIONS[name]
+    previous, _active = _active, name
+    return previous
 
 
 class SchemaRegistry(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -22,7 +23,17 @@ from spanstream.schemas import (
     encode_span,
     encode_spans,
 )
+from spanstream.schemas._codec import IMPLEMENTATIONS, use_implementation
 from spanstream.schemas._encoder import _varint
+
+
+@pytest.fixture(scope="module", autouse=True, params=sorted(IMPLEMENTATIONS))
+def implementation(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test here runs against each codec implementation: pure Python, and C when built."""
+    previous = use_implementation(request.param)
+    yield request.param
+    use_implementation(previous)
+
 
 _HEADER = SINGLE_OBJECT_MARKER + SCHEMA_FINGERPRINT
 _IDS = b"\x01" * 16 + b"\x02" * 8

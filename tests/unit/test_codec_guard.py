@@ -15,10 +15,20 @@ from typing import Any
 import pytest
 
 from spanstream.schemas import Span, SpanCodec, _encoder, decode_span, encode_span
+from spanstream.schemas._codec import use_implementation
 from spanstream.schemas._encoder import ENCODER_SCHEMA_CANONICAL_FORM
 from spanstream.schemas._schema_history import default_history
 
 _TRACKER = "org.apache.flink.runtime.checkpoint.CheckpointStatsTracker"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _pure_python() -> Iterator[None]:
+    """These guards count the Python calls of the pure-Python codec (tests/unit/test_speedups.py
+    guards the C accelerator), so they run against that implementation whatever is built."""
+    previous = use_implementation("python")
+    yield
+    use_implementation(previous)
 
 
 def _checkpoint(i: int, *, children: tuple[Span, ...] = ()) -> Span:

@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
 import fastavro
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spanstream.schemas import Span, decode_span, encode_span
-from spanstream.schemas._codec import span_to_record
-from spanstream.schemas._decoder import decode_body, span_from_record
-from spanstream.schemas._encoder import encode_body
+from spanstream.schemas import Span, _codec, decode_span, encode_span
+from spanstream.schemas._codec import IMPLEMENTATIONS, span_to_record, use_implementation
+from spanstream.schemas._decoder import span_from_record
 from spanstream.schemas._schema_history import default_history
+
+
+@pytest.fixture(scope="module", autouse=True, params=sorted(IMPLEMENTATIONS))
+def implementation(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test here runs against each codec implementation: pure Python, and C when built."""
+    previous = use_implementation(request.param)
+    yield request.param
+    use_implementation(previous)
+
+
+def decode_body(data: bytes, offset: int) -> Span:
+    return _codec.decode_body(data, offset)  # the implementation in use
+
+
+def encode_body(span: Span) -> bytes:
+    return _codec.encode_framed(span, b"")  # the implementation in use
+
 
 _WRITER = default_history().current.parsed
 _READER = default_history().current.parsed_plain

@@ -1,0 +1,1017 @@
+/*
+ * spanstream.schemas._speedups: the codec's hot paths in C (optional accelerator).
+ *
+ * A line-by-line port of the pure-Python reference in _decoder.py (decode_body) and
+ * _encoder.py (encode_framed) for the current schema (span.avsc v1). The Python code stays the
+ * reference and the fallback: this module must accept and reject exactly what it does, with
+ * the same DecodeError reasons, and write byte-identical output (tests run both).
+ *
+ * The decoder treats its input as hostile: every length and count is checked against the
+ * bytes that remain before anything is allocated, varints stop at 10 bytes and 64 bits,
+ * strings are strict UTF-8, nesting stops at MAX_SPAN_DEPTH, and every failure is the
+ * Python BodyError(reason, message) the codec turns into a DecodeError.
+ *
+ * configure() must be called once (by spanstream.schemas._codec) before use: it hands over
+ * the Span class, its slot descriptors, the exception classes and the constants.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define N_FIELDS 8
+enum { F_SCOPE, F_NAME, F_START, F_END, F_ATTRIBUTES, F_CHILDREN, F_TRACE, F_SPAN };
+
+#define MIN_ENTRY_BYTES 3 /* key length, union branch, one byte of value at least */
+#define MIN_SPAN_BYTES 30 /* two ids, four one-byte fields, two empty blocks */
+
+static PyTypeObject *span_type = NULL;
+static PyObject *descriptors[N_FIELDS];
+static PyObject *field_names[N_FIELDS];
+static PyObject *body_error = NULL;
+static PyObject *encode_error = NULL;
+static PyObject *too_deep_error = NULL;
+static PyObject *empty_attributes = NULL;
+static PyObject *str_items = NULL;
+static int max_depth = -1;
+
+/* ------------------------------------------------------------------------------------------ */
+/* decoder                                                                                     */
+
+typedef struct {
+    const unsigned char *data;
+    Py_ssize_t size;
+} Reader;
+
+/* Raise BodyError(reason, message); ``cause`` (a reference, stolen; may be NULL) chains. */
+static void
+raise_body_error(const char *reason, PyObject *cause, const char *format, ...)
+{
+    va_list va;
+    va_start(va, format);
+    PyObject *message = PyUnicode_FromFormatV(format, va);
+    va_end(va);
+    PyObject *exc = NULL;
+    if (message != NULL) {
+        exc = PyObject_CallFunction(body_error, "sO", reason, message);
+        Py_DECREF(message);
+    }
+    if (exc == NULL) {
+        Py_XDECREF(cause);
+        return;
+    }
+    if (cause != NULL) {
+        PyException_SetCause(exc, cause); /* steals */
+    }
+    PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    Py_DECREF(exc);
+}
+
+static void
+truncated_in_span(void)
+{
+    raise_body_error("truncated", NULL, "the message ends in the middle of a span");
+}
+
+/* Read an unsigned varint at *pos (at most 10 bytes, at most 64 bits). */
+static int
+read_varint(const Reader *r, Py_ssize_t *pos, uint64_t *out)
+{
+    Py_ssize_t p = *pos;
+    uint64_t z = 0;
+    for (int i = 0;; i++) {
+        if (p >= r->size) {
+            truncated_in_span();
+            return -1;
+        }
+        unsigned char byte = r->data[p++];
+        if (i == 9) {
+            if (byte & 0x80) {
+                raise_body_error(
+                    "malformed", NULL, "varint longer than 10 bytes at offset %zd", p);
+                return -1;
+            }
+            if (byte > 1) {
+                raise_body_error("malformed", NULL, "varint beyond 64 bits at offset %zd", p);
+                return -1;
+            }
+        }
+        z |= (uint64_t)(byte & 0x7F) << (7 * i);
+        if (!(byte & 0x80)) {
+            break;
+        }
+    }
+    *pos = p;
+    *out = z;
+    return 0;
+}
+
+static inline int64_t
+unzigzag(uint64_t z)
+{
+    return (int64_t)((z >> 1) ^ (~(z & 1) + 1));
+}
+
+static int
+read_long(const Reader *r, Py_ssize_t *pos, int64_t *out)
+{
+    uint64_t z;
+    if (read_varint(r, pos, &z) < 0) {
+        return -1;
+    }
+    *out = unzigzag(z);
+    return 0;
+}
+
+/* An array or map block's item count; a negative count is followed by a byte size. */
+static int
+block_count(const Reader *r, Py_ssize_t *pos, uint64_t min_item_bytes, const char *what,
+            uint64_t *out)
+{
+    int64_t signed_count;
+    if (read_long(r, pos, &signed_count) < 0) {
+        return -1;
+    }
+    uint64_t count;
+    if (signed_count < 0) {
+        count = (uint64_t)0 - (uint64_t)signed_count;
+        int64_t ignored;
+        if (read_long(r, pos, &ignored) < 0) {
+            return -1;
+        }
+    }
+    else {
+        count = (uint64_t)signed_count;
+    }
+    uint64_t left = (uint64_t)(r->size - *pos);
+    if (count > left / min_item_bytes) {
+        raise_body_error("truncated", NULL, "%s claims %llu items but only %zd bytes remain",
+                         what, (unsigned long long)count, r->size - *pos);
+        return -1;
+    }
+    *out = count;
+    return 0;
+}
+
+/* A string: zig-zag length (negative is malformed), bounds check, strict UTF-8. */
+static PyObject *
+read_string(const Reader *r, Py_ssize_t *pos, const char *what, const char *the_what,
+            PyObject *key)
+{
+    uint64_t z;
+    if (read_varint(r, pos, &z) < 0) {
+        return NULL;
+    }
+    if (z & 1) {
+        if (key != NULL) {
+            raise_body_error("malformed", NULL, "attribute %R: string: negative length", key);
+        }
+        else {
+            raise_body_error("malformed", NULL, "%s: negative length", what);
+        }
+        return NULL;
+    }
+    uint64_t size = z >> 1;
+    if (size > (uint64_t)(r->size - *pos)) {
+        if (key != NULL) {
+            raise_body_error("truncated", NULL, "attribute %R: string cut short", key);
+        }
+        else {
+            raise_body_error("truncated", NULL, "%s is cut short", the_what);
+        }
+        return NULL;
+    }
+    PyObject *s = PyUnicode_DecodeUTF8((const char *)r->data + *pos, (Py_ssize_t)size, "strict");
+    if (s == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+            PyObject *type, *value, *tb;
+            PyErr_Fetch(&type, &value, &tb);
+            PyErr_NormalizeException(&type, &value, &tb);
+            Py_XDECREF(type);
+            Py_XDECREF(tb);
+            if (value == NULL) {
+                raise_body_error("malformed", NULL, "a string is not UTF-8");
+                return NULL;
+            }
+            raise_body_error("malformed", value, "a string is not UTF-8: %S", value);
+        }
+        return NULL;
+    }
+    *pos += (Py_ssize_t)size;
+    return s;
+}
+
+static PyObject *
+new_span(PyObject *values[N_FIELDS])
+{
+    PyObject *span = span_type->tp_alloc(span_type, 0);
+    if (span == NULL) {
+        return NULL;
+    }
+    for (int i = 0; i < N_FIELDS; i++) {
+        PyObject *descr = descriptors[i];
+        if (Py_TYPE(descr)->tp_descr_set(descr, span, values[i]) < 0) {
+            Py_DECREF(span);
+            return NULL;
+        }
+    }
+    return span;
+}
+
+static PyObject *
+read_attributes(const Reader *r, Py_ssize_t *pos)
+{
+    if (*pos >= r->size) {
+        truncated_in_span();
+        return NULL;
+    }
+    if (r->data[*pos] == 0) {
+        *pos += 1;
+        return Py_NewRef(empty_attributes);
+    }
+    uint64_t count;
+    if (block_count(r, pos, MIN_ENTRY_BYTES, "attributes", &count) < 0) {
+        return NULL;
+    }
+    PyObject *attributes = PyDict_New();
+    if (attributes == NULL) {
+        return NULL;
+    }
+    while (count) {
+        for (uint64_t i = 0; i < count; i++) {
+            PyObject *key = read_string(r, pos, "attribute key", "an attribute key", NULL);
+            if (key == NULL) {
+                goto error;
+            }
+            if (*pos >= r->size) {
+                Py_DECREF(key);
+                truncated_in_span();
+                goto error;
+            }
+            unsigned char branch = r->data[(*pos)++];
+            PyObject *value = NULL;
+            if (branch == 0) {
+                value = read_string(r, pos, NULL, NULL, key);
+            }
+            else if (branch == 2) {
+                int64_t n;
+                if (read_long(r, pos, &n) == 0) {
+                    value = PyLong_FromLongLong(n);
+                }
+            }
+            else if (branch == 4) {
+                if (r->size - *pos < 8) {
+                    truncated_in_span();
+                }
+                else {
+                    double d = PyFloat_Unpack8((const char *)r->data + *pos, 1);
+                    if (!(d == -1.0 && PyErr_Occurred())) {
+                        value = PyFloat_FromDouble(d);
+                        *pos += 8;
+                    }
+                }
+            }
+            else if (branch == 6) {
+                if (*pos >= r->size) {
+                    truncated_in_span();
+                }
+                else {
+                    unsigned char flag = r->data[(*pos)++];
+                    if (flag > 1) {
+                        raise_body_error(
+                            "malformed", NULL, "attribute %R: boolean byte %d", key, (int)flag);
+                    }
+                    else {
+                        value = Py_NewRef(flag ? Py_True : Py_False);
+                    }
+                }
+            }
+            else {
+                raise_body_error(
+                    "malformed", NULL, "attribute %R: union branch byte %d", key, (int)branch);
+            }
+            if (value == NULL) {
+                Py_DECREF(key);
+                goto error;
+            }
+            int failed = PyDict_SetItem(attributes, key, value);
+            Py_DECREF(key);
+            Py_DECREF(value);
+            if (failed) {
+                goto error;
+            }
+        }
+        if (block_count(r, pos, MIN_ENTRY_BYTES, "attributes", &count) < 0) {
+            goto error;
+        }
+    }
+    if (PyDict_GET_SIZE(attributes) == 0) {
+        Py_DECREF(attributes);
+        return Py_NewRef(empty_attributes);
+    }
+    PyObject *proxy = PyDictProxy_New(attributes);
+    Py_DECREF(attributes);
+    return proxy;
+error:
+    Py_DECREF(attributes);
+    return NULL;
+}
+
+static PyObject *read_span(const Reader *r, Py_ssize_t *pos, int depth);
+
+static PyObject *
+read_children(const Reader *r, Py_ssize_t *pos, int depth)
+{
+    if (*pos >= r->size) {
+        truncated_in_span();
+        return NULL;
+    }
+    if (r->data[*pos] == 0) {
+        *pos += 1;
+        return PyTuple_New(0);
+    }
+    uint64_t count;
+    if (block_count(r, pos, MIN_SPAN_BYTES, "children", &count) < 0) {
+        return NULL;
+    }
+    if (count && depth >= max_depth) {
+        raise_body_error(
+            "too-deep", NULL, "children nest deeper than %d levels", max_depth);
+        return NULL;
+    }
+    PyObject *children = PyList_New(0);
+    if (children == NULL) {
+        return NULL;
+    }
+    while (count) {
+        for (uint64_t i = 0; i < count; i++) {
+            PyObject *child = read_span(r, pos, depth + 1);
+            if (child == NULL) {
+                goto error;
+            }
+            int failed = PyList_Append(children, child);
+            Py_DECREF(child);
+            if (failed) {
+                goto error;
+            }
+        }
+        if (block_count(r, pos, MIN_SPAN_BYTES, "children", &count) < 0) {
+            goto error;
+        }
+    }
+    PyObject *tuple = PyList_AsTuple(children);
+    Py_DECREF(children);
+    return tuple;
+error:
+    Py_DECREF(children);
+    return NULL;
+}
+
+static PyObject *
+read_span(const Reader *r, Py_ssize_t *pos, int depth)
+{
+    PyObject *values[N_FIELDS] = {NULL};
+    PyObject *span = NULL;
+    Py_ssize_t p = *pos;
+    if (p > r->size || r->size - p < 24) {
+        raise_body_error("truncated", NULL, "the span ids are cut short");
+        return NULL;
+    }
+    values[F_TRACE] = PyBytes_FromStringAndSize((const char *)r->data + p, 16);
+    if (values[F_TRACE] == NULL) {
+        goto done;
+    }
+    values[F_SPAN] = PyBytes_FromStringAndSize((const char *)r->data + p + 16, 8);
+    if (values[F_SPAN] == NULL) {
+        goto done;
+    }
+    p += 24;
+    values[F_SCOPE] = read_string(r, &p, "scope", "the scope", NULL);
+    if (values[F_SCOPE] == NULL) {
+        goto done;
+    }
+    values[F_NAME] = read_string(r, &p, "name", "the name", NULL);
+    if (values[F_NAME] == NULL) {
+        goto done;
+    }
+    int64_t ts;
+    if (read_long(r, &p, &ts) < 0 || (values[F_START] = PyLong_FromLongLong(ts)) == NULL) {
+        goto done;
+    }
+    if (read_long(r, &p, &ts) < 0 || (values[F_END] = PyLong_FromLongLong(ts)) == NULL) {
+        goto done;
+    }
+    values[F_ATTRIBUTES] = read_attributes(r, &p);
+    if (values[F_ATTRIBUTES] == NULL) {
+        goto done;
+    }
+    values[F_CHILDREN] = read_children(r, &p, depth);
+    if (values[F_CHILDREN] == NULL) {
+        goto done;
+    }
+    span = new_span(values);
+    if (span != NULL) {
+        *pos = p;
+    }
+done:
+    for (int i = 0; i < N_FIELDS; i++) {
+        Py_XDECREF(values[i]);
+    }
+    return span;
+}
+
+static int
+check_configured(void)
+{
+    if (span_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "spanstream.schemas._speedups is not configured");
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(decode_body_doc,
+"decode_body(data, offset, /)\n--\n\n"
+"Decode the current schema's body starting at ``offset``; it must end exactly at the end.\n\n"
+"Raises the configured BodyError (truncated, malformed, too-deep or trailing-bytes).");
+
+static PyObject *
+decode_body(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (check_configured() < 0) {
+        return NULL;
+    }
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "decode_body(data, offset) takes two arguments");
+        return NULL;
+    }
+    PyObject *data = args[0];
+    if (!PyBytes_Check(data)) {
+        PyErr_Format(PyExc_TypeError, "data must be bytes, not %.100s", Py_TYPE(data)->tp_name);
+        return NULL;
+    }
+    Py_ssize_t offset = PyLong_AsSsize_t(args[1]);
+    if (offset == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (offset < 0) {
+        PyErr_SetString(PyExc_ValueError, "offset must not be negative");
+        return NULL;
+    }
+    Reader r = {(const unsigned char *)PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data)};
+    Py_ssize_t pos = offset; /* past the end: read_span reports the ids cut short */
+    PyObject *span = read_span(&r, &pos, 0);
+    if (span == NULL) {
+        return NULL;
+    }
+    if (pos != r.size) {
+        Py_DECREF(span);
+        raise_body_error(
+            "trailing-bytes", NULL, "%zd bytes follow the span", r.size - pos);
+        return NULL;
+    }
+    return span;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* encoder                                                                                     */
+
+typedef struct {
+    char *buf;
+    Py_ssize_t len;
+    Py_ssize_t cap;
+    char small[1024];
+} Writer;
+
+static int
+writer_grow(Writer *w, Py_ssize_t need)
+{
+    if (need > PY_SSIZE_T_MAX / 2 - w->len) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t cap = w->cap * 2;
+    while (cap < w->len + need) {
+        cap *= 2;
+    }
+    char *buf;
+    if (w->buf == w->small) {
+        buf = PyMem_Malloc((size_t)cap);
+        if (buf != NULL) {
+            memcpy(buf, w->small, (size_t)w->len);
+        }
+    }
+    else {
+        buf = PyMem_Realloc(w->buf, (size_t)cap);
+    }
+    if (buf == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    w->buf = buf;
+    w->cap = cap;
+    return 0;
+}
+
+static inline int
+writer_reserve(Writer *w, Py_ssize_t need)
+{
+    if (w->cap - w->len >= need) {
+        return 0;
+    }
+    return writer_grow(w, need);
+}
+
+static inline int
+write_bytes(Writer *w, const char *data, Py_ssize_t size)
+{
+    if (writer_reserve(w, size) < 0) {
+        return -1;
+    }
+    memcpy(w->buf + w->len, data, (size_t)size);
+    w->len += size;
+    return 0;
+}
+
+static inline int
+write_byte(Writer *w, unsigned char byte)
+{
+    if (writer_reserve(w, 1) < 0) {
+        return -1;
+    }
+    w->buf[w->len++] = (char)byte;
+    return 0;
+}
+
+static inline int
+write_varint(Writer *w, uint64_t z)
+{
+    if (writer_reserve(w, 10) < 0) {
+        return -1;
+    }
+    unsigned char *out = (unsigned char *)w->buf + w->len;
+    Py_ssize_t n = 0;
+    while (z > 0x7F) {
+        out[n++] = (unsigned char)((z & 0x7F) | 0x80);
+        z >>= 7;
+    }
+    out[n++] = (unsigned char)z;
+    w->len += n;
+    return 0;
+}
+
+static inline uint64_t
+zigzag(int64_t n)
+{
+    return ((uint64_t)n << 1) ^ (n < 0 ? UINT64_MAX : 0);
+}
+
+static int
+write_int64(Writer *w, int64_t n)
+{
+    return write_varint(w, zigzag(n));
+}
+
+static void
+out_of_range(void)
+{
+    PyErr_SetString(encode_error,
+                    "a long attribute or timestamp is outside the signed 64-bit range");
+}
+
+/* An int-like object (as Python's shifts would take it) as an Avro long. */
+static int
+write_long_object(Writer *w, PyObject *value)
+{
+    int overflow = 0;
+    long long n = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (overflow) {
+        out_of_range();
+        return -1;
+    }
+    if (n == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    return write_int64(w, (int64_t)n);
+}
+
+static int
+write_string(Writer *w, PyObject *s)
+{
+    if (!PyUnicode_CheckExact(s)) {
+        PyErr_Format(encode_error, "expected a str, not %.100s: %R", Py_TYPE(s)->tp_name, s);
+        return -1;
+    }
+    if (PyUnicode_IS_COMPACT_ASCII(s)) {
+        Py_ssize_t size = PyUnicode_GET_LENGTH(s);
+        if (write_int64(w, (int64_t)size) < 0) {
+            return -1;
+        }
+        return write_bytes(w, (const char *)PyUnicode_DATA(s), size);
+    }
+    PyObject *encoded = PyUnicode_AsUTF8String(s);
+    if (encoded == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+            PyObject *type, *value, *tb;
+            PyErr_Fetch(&type, &value, &tb);
+            PyErr_NormalizeException(&type, &value, &tb);
+            PyErr_Format(encode_error, "string %R cannot be encoded as UTF-8: %S", s, value);
+            if (value != NULL) {
+                PyObject *t2, *v2, *tb2;
+                PyErr_Fetch(&t2, &v2, &tb2);
+                PyErr_NormalizeException(&t2, &v2, &tb2);
+                if (v2 != NULL) {
+                    PyException_SetCause(v2, Py_NewRef(value));
+                }
+                PyErr_Restore(t2, v2, tb2);
+            }
+            Py_XDECREF(type);
+            Py_XDECREF(value);
+            Py_XDECREF(tb);
+        }
+        return -1;
+    }
+    Py_ssize_t size = PyBytes_GET_SIZE(encoded);
+    int result = write_int64(w, (int64_t)size);
+    if (result == 0) {
+        result = write_bytes(w, PyBytes_AS_STRING(encoded), size);
+    }
+    Py_DECREF(encoded);
+    return result;
+}
+
+/* A trace or span id: any bytes-like object, as b"".join takes it. */
+static int
+write_buffer(Writer *w, PyObject *value)
+{
+    if (PyBytes_CheckExact(value)) {
+        return write_bytes(w, PyBytes_AS_STRING(value), PyBytes_GET_SIZE(value));
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(value, &view, PyBUF_SIMPLE) < 0) {
+        return -1;
+    }
+    int result = write_bytes(w, (const char *)view.buf, view.len);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static int
+write_double(Writer *w, double d)
+{
+    if (writer_reserve(w, 8) < 0) {
+        return -1;
+    }
+    if (PyFloat_Pack8(d, w->buf + w->len, 1) < 0) {
+        return -1;
+    }
+    w->len += 8;
+    return 0;
+}
+
+static int
+write_entry(Writer *w, PyObject *key, PyObject *value)
+{
+    if (PyUnicode_CheckExact(value)) {
+        if (write_string(w, key) < 0 || write_byte(w, 0) < 0) {
+            return -1;
+        }
+        return write_string(w, value);
+    }
+    if (PyLong_CheckExact(value)) {
+        if (write_string(w, key) < 0 || write_byte(w, 2) < 0) {
+            return -1;
+        }
+        return write_long_object(w, value);
+    }
+    if (PyFloat_CheckExact(value)) {
+        if (write_string(w, key) < 0 || write_byte(w, 4) < 0) {
+            return -1;
+        }
+        return write_double(w, PyFloat_AS_DOUBLE(value));
+    }
+    if (PyBool_Check(value)) {
+        if (write_string(w, key) < 0 || write_byte(w, 6) < 0) {
+            return -1;
+        }
+        return write_byte(w, value == Py_True ? 1 : 0);
+    }
+    /* A subclass of an attribute type: written as its base type, as fastavro would. */
+    if (PyUnicode_Check(value)) {
+        if (write_string(w, key) < 0 || write_byte(w, 0) < 0) {
+            return -1;
+        }
+        PyObject *s = PyObject_Str(value);
+        if (s == NULL) {
+            return -1;
+        }
+        int result = write_string(w, s);
+        Py_DECREF(s);
+        return result;
+    }
+    if (PyLong_Check(value)) {
+        if (write_string(w, key) < 0 || write_byte(w, 2) < 0) {
+            return -1;
+        }
+        PyObject *n = PyNumber_Long(value);
+        if (n == NULL) {
+            return -1;
+        }
+        int result = write_long_object(w, n);
+        Py_DECREF(n);
+        return result;
+    }
+    if (PyFloat_Check(value)) {
+        if (write_string(w, key) < 0 || write_byte(w, 4) < 0) {
+            return -1;
+        }
+        return write_double(w, PyFloat_AS_DOUBLE(value));
+    }
+    PyErr_Format(encode_error,
+                 "attribute %R: values must be str, int, float or bool, not %.100s", key,
+                 Py_TYPE(value)->tp_name);
+    return -1;
+}
+
+static int
+write_attributes(Writer *w, PyObject *attributes)
+{
+    int truth = PyObject_IsTrue(attributes);
+    if (truth <= 0) {
+        return truth;
+    }
+    Py_ssize_t count = PyObject_Size(attributes);
+    if (count < 0 || write_int64(w, (int64_t)count) < 0) {
+        return -1;
+    }
+    if (PyDict_CheckExact(attributes)) {
+        Py_ssize_t i = 0;
+        PyObject *key, *value;
+        while (PyDict_Next(attributes, &i, &key, &value)) {
+            Py_INCREF(key);
+            Py_INCREF(value);
+            int result = write_entry(w, key, value);
+            Py_DECREF(key);
+            Py_DECREF(value);
+            if (result < 0) {
+                return -1;
+            }
+        }
+        return 0;
+    }
+    PyObject *items = PyObject_CallMethodNoArgs(attributes, str_items);
+    if (items == NULL) {
+        return -1;
+    }
+    PyObject *iterator = PyObject_GetIter(items);
+    Py_DECREF(items);
+    if (iterator == NULL) {
+        return -1;
+    }
+    PyObject *item;
+    int result = 0;
+    while ((item = PyIter_Next(iterator)) != NULL) {
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2) {
+            PyErr_SetString(PyExc_ValueError, "attribute items must be (key, value) pairs");
+            result = -1;
+        }
+        else {
+            result = write_entry(w, PyTuple_GET_ITEM(item, 0), PyTuple_GET_ITEM(item, 1));
+        }
+        Py_DECREF(item);
+        if (result < 0) {
+            break;
+        }
+    }
+    Py_DECREF(iterator);
+    if (result == 0 && PyErr_Occurred()) {
+        result = -1;
+    }
+    return result;
+}
+
+static int write_span(Writer *w, PyObject *span, int depth);
+
+static int
+write_children(Writer *w, PyObject *children, int depth)
+{
+    int truth = PyObject_IsTrue(children);
+    if (truth <= 0) {
+        return truth;
+    }
+    if (depth >= max_depth) {
+        PyErr_Format(too_deep_error, "span children nest deeper than %d levels", max_depth);
+        return -1;
+    }
+    Py_ssize_t count = PyObject_Size(children);
+    if (count < 0 || write_int64(w, (int64_t)count) < 0) {
+        return -1;
+    }
+    if (PyTuple_CheckExact(children)) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(children); i++) {
+            if (write_span(w, PyTuple_GET_ITEM(children, i), depth + 1) < 0) {
+                return -1;
+            }
+        }
+        return 0;
+    }
+    PyObject *iterator = PyObject_GetIter(children);
+    if (iterator == NULL) {
+        return -1;
+    }
+    PyObject *child;
+    int result = 0;
+    while ((child = PyIter_Next(iterator)) != NULL) {
+        result = write_span(w, child, depth + 1);
+        Py_DECREF(child);
+        if (result < 0) {
+            break;
+        }
+    }
+    Py_DECREF(iterator);
+    if (result == 0 && PyErr_Occurred()) {
+        result = -1;
+    }
+    return result;
+}
+
+static int
+write_span(Writer *w, PyObject *span, int depth)
+{
+    PyObject *values[N_FIELDS] = {NULL};
+    int result = -1;
+    int exact = Py_TYPE(span) == span_type;
+    for (int i = 0; i < N_FIELDS; i++) {
+        if (exact) {
+            PyObject *descr = descriptors[i];
+            values[i] = Py_TYPE(descr)->tp_descr_get(descr, span, (PyObject *)span_type);
+        }
+        else {
+            values[i] = PyObject_GetAttr(span, field_names[i]);
+        }
+        if (values[i] == NULL) {
+            goto done;
+        }
+    }
+    if (write_buffer(w, values[F_TRACE]) < 0 || write_buffer(w, values[F_SPAN]) < 0 ||
+        write_string(w, values[F_SCOPE]) < 0 || write_string(w, values[F_NAME]) < 0 ||
+        write_long_object(w, values[F_START]) < 0 || write_long_object(w, values[F_END]) < 0 ||
+        write_attributes(w, values[F_ATTRIBUTES]) < 0 || write_byte(w, 0) < 0 ||
+        write_children(w, values[F_CHILDREN], depth) < 0 || write_byte(w, 0) < 0) {
+        goto done;
+    }
+    result = 0;
+done:
+    for (int i = 0; i < N_FIELDS; i++) {
+        Py_XDECREF(values[i]);
+    }
+    return result;
+}
+
+PyDoc_STRVAR(encode_framed_doc,
+"encode_framed(span, header, /)\n--\n\n"
+"Return ``header`` followed by the Avro binary body of ``span``.\n\n"
+"Raises the configured EncodeError (or SpanTooDeepError) when a value does not fit.");
+
+static PyObject *
+encode_framed(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (check_configured() < 0) {
+        return NULL;
+    }
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "encode_framed(span, header) takes two arguments");
+        return NULL;
+    }
+    PyObject *header = args[1];
+    if (!PyBytes_Check(header)) {
+        PyErr_Format(PyExc_TypeError, "header must be bytes, not %.100s",
+                     Py_TYPE(header)->tp_name);
+        return NULL;
+    }
+    Writer w;
+    w.buf = w.small;
+    w.len = 0;
+    w.cap = (Py_ssize_t)sizeof(w.small);
+    PyObject *result = NULL;
+    if (write_bytes(&w, PyBytes_AS_STRING(header), PyBytes_GET_SIZE(header)) == 0 &&
+        write_span(&w, args[0], 0) == 0) {
+        result = PyBytes_FromStringAndSize(w.buf, w.len);
+    }
+    if (w.buf != w.small) {
+        PyMem_Free(w.buf);
+    }
+    if (result == NULL && PyErr_Occurred() && !PyErr_ExceptionMatches(encode_error) &&
+        (PyErr_ExceptionMatches(PyExc_AttributeError) ||
+         PyErr_ExceptionMatches(PyExc_TypeError) || PyErr_ExceptionMatches(PyExc_ValueError) ||
+         PyErr_ExceptionMatches(PyExc_OverflowError))) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        if (tb != NULL && value != NULL) {
+            PyException_SetTraceback(value, tb);
+        }
+        PyErr_Format(encode_error, "span cannot be encoded: %S", value);
+        PyObject *t2, *v2, *tb2;
+        PyErr_Fetch(&t2, &v2, &tb2);
+        PyErr_NormalizeException(&t2, &v2, &tb2);
+        if (v2 != NULL && value != NULL) {
+            PyException_SetCause(v2, Py_NewRef(value));
+        }
+        PyErr_Restore(t2, v2, tb2);
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+    }
+    return result;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* configuration                                                                               */
+
+PyDoc_STRVAR(configure_doc,
+"configure(span_type, field_names, descriptors, body_error, encode_error, too_deep_error,\n"
+"          empty_attributes, max_depth, /)\n--\n\n"
+"Hand over the Span class, its 8 field names and slot descriptors (in Span's positional\n"
+"order), the exception classes, the shared empty attributes proxy and MAX_SPAN_DEPTH.");
+
+static PyObject *
+configure(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "configure() takes 8 arguments");
+        return NULL;
+    }
+    PyObject *type = args[0], *names = args[1], *descrs = args[2];
+    if (!PyType_Check(type)) {
+        PyErr_SetString(PyExc_TypeError, "span_type must be a class");
+        return NULL;
+    }
+    if (!PyTuple_Check(names) || PyTuple_GET_SIZE(names) != N_FIELDS || !PyTuple_Check(descrs) ||
+        PyTuple_GET_SIZE(descrs) != N_FIELDS) {
+        PyErr_SetString(PyExc_TypeError, "field_names and descriptors must be 8-tuples");
+        return NULL;
+    }
+    for (int i = 0; i < N_FIELDS; i++) {
+        PyObject *descr = PyTuple_GET_ITEM(descrs, i);
+        if (!PyUnicode_Check(PyTuple_GET_ITEM(names, i)) ||
+            Py_TYPE(descr)->tp_descr_get == NULL || Py_TYPE(descr)->tp_descr_set == NULL) {
+            PyErr_SetString(PyExc_TypeError, "descriptors must be data descriptors");
+            return NULL;
+        }
+    }
+    for (int i = 3; i < 6; i++) {
+        if (!PyType_Check(args[i]) ||
+            !PyType_IsSubtype((PyTypeObject *)args[i], (PyTypeObject *)PyExc_Exception)) {
+            PyErr_SetString(PyExc_TypeError, "the error classes must be exception classes");
+            return NULL;
+        }
+    }
+    long depth = PyLong_AsLong(args[7]);
+    if (depth == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (depth < 0 || depth > 100000) {
+        PyErr_SetString(PyExc_ValueError, "max_depth out of range");
+        return NULL;
+    }
+    Py_XSETREF(span_type, (PyTypeObject *)Py_NewRef(type));
+    for (int i = 0; i < N_FIELDS; i++) {
+        Py_XSETREF(field_names[i], Py_NewRef(PyTuple_GET_ITEM(names, i)));
+        Py_XSETREF(descriptors[i], Py_NewRef(PyTuple_GET_ITEM(descrs, i)));
+    }
+    Py_XSETREF(body_error, Py_NewRef(args[3]));
+    Py_XSETREF(encode_error, Py_NewRef(args[4]));
+    Py_XSETREF(too_deep_error, Py_NewRef(args[5]));
+    Py_XSETREF(empty_attributes, Py_NewRef(args[6]));
+    max_depth = (int)depth;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"configure", (PyCFunction)(void (*)(void))configure, METH_FASTCALL, configure_doc},
+    {"decode_body", (PyCFunction)(void (*)(void))decode_body, METH_FASTCALL, decode_body_doc},
+    {"encode_framed", (PyCFunction)(void (*)(void))encode_framed, METH_FASTCALL,
+     encode_framed_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    "spanstream.schemas._speedups",
+    "The span codec's hot paths in C; the pure-Python _decoder and _encoder are the reference.",
+    -1,
+    methods,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    if (str_items == NULL) {
+        str_items = PyUnicode_InternFromString("items");
+        if (str_items == NULL) {
+            return NULL;
+        }
+    }
+    return PyModule_Create(&module_def);
+}

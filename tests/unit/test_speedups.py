@@ -1,0 +1,420 @@
+"""The optional C accelerator: in use when built, and indistinguishable from the Python reference.
+
+Every codec test file runs against both implementations (its ``implementation`` fixture); here
+the two are compared directly on the same inputs: hostile bytes must give the same span or the
+same DecodeError reason and message, spans the same bytes or the same error class.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import importlib.util
+import math
+import os
+import random
+import subprocess
+import sys
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+from types import MappingProxyType, ModuleType
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from spanstream.schemas import (
+    MAX_SPAN_DEPTH,
+    SPEEDUPS,
+    EncodeError,
+    Span,
+    SpanTooDeepError,
+    _codec,
+    _decoder,
+    _encoder,
+    decode_span,
+    encode_span,
+)
+from spanstream.schemas._decoder import BodyError
+
+_RELIABILITY = Path(__file__).resolve().parents[2] / "benchmarks" / "reliability"
+_BUILT = importlib.util.find_spec("spanstream.schemas._speedups") is not None
+_DISABLED = os.environ.get("SPANSTREAM_NO_SPEEDUPS", "") not in ("", "0")
+_TRACKER = "org.apache.flink.runtime.checkpoint.CheckpointStatsTracker"
+
+needs_c = pytest.mark.skipif(
+    "c" not in _codec.IMPLEMENTATIONS, reason="the C accelerator is not built (no compiler)"
+)
+
+
+def _checkpoint(i: int, *, children: tuple[Span, ...] = ()) -> Span:
+    attributes = {
+        "checkpointId": i,
+        "checkpointedSize": 4_567_890 + i,
+        "fullSize": 123_456_789,
+        "checkpointStatus": "COMPLETED",
+        "alignmentRatio": 0.25 * i,
+        "isUnaligned": i % 2 == 0,
+        "<job_id>": "9f1c6a2e4b7d4c0e8a3f5b6c7d8e9f01",
+    }
+    start = 1_732_000_000_000 + 1000 * i
+    return Span(
+        _TRACKER, "Checkpoint", start, start + 250, attributes, children, bytes(16), bytes(8)
+    )
+
+
+@pytest.fixture(scope="module")
+def fuzz() -> Iterator[ModuleType]:
+    sys.path.insert(0, str(_RELIABILITY))
+    try:
+        import fuzz_decoder
+
+        yield fuzz_decoder
+    finally:
+        sys.path.remove(str(_RELIABILITY))
+
+
+def _outcome(decode: _codec.DecodeBody, data: bytes, offset: int) -> tuple[str, object]:
+    try:
+        return "span", decode(data, offset)
+    except BodyError as exc:
+        return exc.reason, str(exc)
+
+
+def _both_decode(data: bytes, offset: int = 10) -> None:
+    python = _outcome(_codec.IMPLEMENTATIONS["python"][0], data, offset)
+    c = _outcome(_codec.IMPLEMENTATIONS["c"][0], data, offset)
+    assert c == python, data.hex()
+
+
+def _encoded(encode: _codec.EncodeFramed, span: Span) -> tuple[str, object]:
+    try:
+        return "bytes", encode(span, b"\x01\x02")
+    except EncodeError as exc:
+        return "error", type(exc)
+
+
+def _both_encode(span: Span) -> bytes:
+    python = _encoded(_codec.IMPLEMENTATIONS["python"][1], span)
+    c = _encoded(_codec.IMPLEMENTATIONS["c"][1], span)
+    assert c == python
+    return c[1]  # type: ignore[return-value]
+
+
+def test_ci_runs_the_c_accelerator() -> None:
+    """In CI the extension must build and be in use: a broken build cannot fall back silently."""
+    if os.environ.get("CI", "").lower() != "true" or _DISABLED:
+        pytest.skip("only asserted in CI (CI=true), where the build must succeed")
+    assert _BUILT
+    assert SPEEDUPS
+
+
+def test_a_built_accelerator_is_the_one_in_use() -> None:
+    """When the extension is built and not disabled, SPEEDUPS is true and the codec uses it."""
+    assert (_BUILT and not _DISABLED) == SPEEDUPS
+    assert ("c" in _codec.IMPLEMENTATIONS) == SPEEDUPS
+    if SPEEDUPS:
+        assert _codec._active == "c"
+        assert _codec.decode_body is _codec.IMPLEMENTATIONS["c"][0]
+        assert _codec.encode_framed is _codec.IMPLEMENTATIONS["c"][1]
+
+
+@needs_c
+def test_the_c_path_makes_no_python_call_per_span() -> None:
+    """With the accelerator, decode_span and encode_span run no Python function below them."""
+    calls: list[str] = []
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        if event == "call":
+            calls.append(frame.f_code.co_name)  # type: ignore[attr-defined]
+
+    span = _checkpoint(3, children=(_checkpoint(4),))
+    previous = _codec.use_implementation("c")
+    try:
+        message = encode_span(span)
+        sys.setprofile(profile)
+        try:
+            decoded = decode_span(message)
+            encode_span(decoded)
+        finally:
+            sys.setprofile(None)
+    finally:
+        _codec.use_implementation(previous)
+    assert calls == ["decode_span", "encode_span"]
+    assert decoded == span
+
+
+def test_spanstream_no_speedups_forces_pure_python() -> None:
+    """SPANSTREAM_NO_SPEEDUPS=1 makes a fresh interpreter use the Python codec."""
+    env = {**os.environ, "SPANSTREAM_NO_SPEEDUPS": "1"}
+    code = (
+        "from spanstream.schemas import SPEEDUPS, _codec; "
+        "print(SPEEDUPS, sorted(_codec.IMPLEMENTATIONS))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "False ['python']"
+
+
+def test_use_implementation_rejects_an_unknown_name() -> None:
+    """Only the implementations that exist can be chosen."""
+    with pytest.raises(KeyError):
+        _codec.use_implementation("rust")
+
+
+@needs_c
+def test_decoded_spans_are_exact_span_values() -> None:
+    """The C decoder builds real Spans: a read-only proxy, a tuple of children, bytes ids."""
+    decode = _codec.IMPLEMENTATIONS["c"][0]
+    span = decode(encode_span(_checkpoint(1, children=(_checkpoint(2),))), 10)
+    assert type(span) is Span
+    assert type(span.attributes) is MappingProxyType
+    assert type(span.children) is tuple
+    assert type(span.trace_id) is bytes
+    assert span == _checkpoint(1, children=(_checkpoint(2),))
+    leaf = decode(encode_span(Span("a", "b", 0, 0, {}, (), bytes(16), bytes(8))), 10)
+    assert leaf.attributes is _decoder._EMPTY
+    assert leaf.children == ()
+
+
+@needs_c
+@settings(
+    max_examples=3000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(seed=st.integers(0, 2**32 - 1), which=st.integers(0, 1000))
+def test_mutated_messages_decode_alike(fuzz, seed, which):
+    """On any mutation of a valid message, C and Python give the same span or the same reason."""
+    corpus = [m for m in fuzz.seed_messages() if m[2:10] == fuzz.V1.fingerprint]
+    data = fuzz.mutate(random.Random(seed), corpus[which % len(corpus)], corpus)
+    _both_decode(data)
+
+
+@needs_c
+@settings(max_examples=1000, deadline=None)
+@given(st.binary(max_size=300), st.integers(0, 12))
+def test_random_bodies_decode_alike(body, offset):
+    """Arbitrary bytes after any offset: the same outcome from both decoders."""
+    _both_decode(bytes(offset) + body, offset)
+
+
+_EDGE_BODIES = {
+    # ids, then: scope, name, start, end, attributes, children
+    "varint of 10 bytes, last 1": b"\xff" * 9 + b"\x01",
+    "varint of 10 bytes, last 2": b"\xff" * 9 + b"\x02",
+    "varint of 11 bytes": b"\xff" * 10 + b"\x00",
+    "varint cut at 9 bytes": b"\xff" * 9,
+    "negative single-byte length": b"\x01",
+    "negative multi-byte length": b"\x81\x01",
+    "zero written long": b"\x80\x00",
+}
+
+
+@needs_c
+@pytest.mark.parametrize("label", sorted(_EDGE_BODIES))
+@pytest.mark.parametrize("field", range(6))
+def test_edge_varints_in_every_field_decode_alike(label: str, field: int) -> None:
+    """Boundary varints (10 bytes, 64 bits, negative lengths, padded zeros) at every field."""
+    fields = [b"\x02s", b"\x02n", b"\x02", b"\x04", b"\x02\x02k\x02\x06\x00", b"\x00"]
+    fields[field] = _EDGE_BODIES[label]
+    _both_decode(bytes(10) + bytes(24) + b"".join(fields), 10)
+
+
+@needs_c
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        b"\x01\x0c\x02k\x02\x0e" + b"\x02\x02j\x06\x01" + b"\x00",  # negative count, then a size
+        b"\x80\x00",  # a zero count written in two bytes
+        b"\x02\x02k\x02\x0e\x80\x00",  # a second block of zero written in two bytes
+        b"\x04\x02k\x02\x0e\x02k\x02\x10\x00",  # a duplicate key: the last one wins
+        b"\x03\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01",  # count -2 with a 10-byte size
+        b"\x81\x80\x80\x80\x80\x80\x80\x80\x80\x01\x00",  # count -2**63
+    ],
+)
+def test_odd_attribute_blocks_decode_alike(blocks: bytes) -> None:
+    """Blocked maps as other writers may send them, and forged ones, read the same."""
+    _both_decode(bytes(10) + bytes(24) + b"\x02s\x02n\x02\x04" + blocks + b"\x00", 10)
+
+
+@needs_c
+@pytest.mark.parametrize("levels", [MAX_SPAN_DEPTH - 1, MAX_SPAN_DEPTH, MAX_SPAN_DEPTH + 1, 5000])
+def test_deep_trees_decode_alike(levels: int) -> None:
+    """Nesting at, under and over the limit: the same span or the same too-deep."""
+    level = bytes(24) + b"\x00\x00\x00\x00" + b"\x00" + b"\x02"
+    leaf = bytes(24) + b"\x00\x00\x00\x00" + b"\x00" + b"\x00"
+    _both_decode(bytes(10) + level * levels + leaf + b"\x00" * levels)
+
+
+_VALUES = st.one_of(
+    st.text(max_size=20),
+    st.integers(-(2**64), 2**64),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.sampled_from(["\ud800", "é", "🚀" * 40, "x" * 2000]),
+)
+
+
+def _spans(children: st.SearchStrategy[tuple[Span, ...]]) -> st.SearchStrategy[Span]:
+    return st.builds(
+        Span,
+        st.text(max_size=30),
+        st.text(max_size=10),
+        st.integers(-(2**64), 2**64),
+        st.integers(-(2**63), 2**63 - 1),
+        st.dictionaries(st.text(max_size=10), _VALUES, max_size=8),
+        children,
+        st.binary(min_size=16, max_size=16),
+        st.binary(min_size=8, max_size=8),
+    )
+
+
+_SPANS = st.recursive(
+    _spans(st.just(())),
+    lambda inner: _spans(st.lists(inner, max_size=3).map(tuple)),
+    max_leaves=10,
+)
+
+
+@needs_c
+@settings(max_examples=1000, deadline=None)
+@given(_SPANS)
+def test_spans_encode_alike(span: Span) -> None:
+    """Any span, including out-of-range longs and unencodable strings: same bytes or error."""
+    _both_encode(span)
+
+
+class _Level(enum.IntEnum):
+    HIGH = 3
+
+
+class _Name(str):
+    __slots__ = ()
+
+
+class _Ratio(float):
+    __slots__ = ()
+
+
+@needs_c
+def test_subclass_values_encode_alike() -> None:
+    """Subclasses of the attribute types are written as their base type by both."""
+    attributes = {"level": _Level.HIGH, "name": _Name("x"), "ratio": _Ratio(0.5)}
+    span = Span("a", "b", 0, 0, attributes, (), bytes(16), bytes(8))
+    message = _both_encode(span)
+    assert dict(decode_span(encode_span(span)).attributes) == {
+        "level": 3,
+        "name": "x",
+        "ratio": 0.5,
+    }
+    assert message[2:] == _encoder.encode_body(span)
+
+
+@needs_c
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"k": [1]},
+        {"k": None},
+        {"k": 2**63},
+        {"k": -(2**63) - 1},
+        {"k": "\udfff"},
+        {_Name("sub"): 1},
+        {1: 1},
+    ],
+)
+def test_bad_values_are_the_same_encode_error(attributes: dict[object, object]) -> None:
+    """A value or key that does not fit the schema is an EncodeError from both."""
+    span = Span("a", "b", 0, 0, attributes, (), bytes(16), bytes(8))  # type: ignore[arg-type]
+    _encoder.clear_caches()  # the Python encoder's caches would hide a bad key type
+    assert _both_encode(span) == EncodeError
+
+
+@needs_c
+def test_bad_fields_are_encode_errors_from_both() -> None:
+    """Timestamps, scopes and ids of the wrong type are EncodeErrors, never crashes."""
+    for span in (
+        Span("a", "b", 1.5, 0, {}, (), bytes(16), bytes(8)),  # type: ignore[arg-type]
+        Span(b"a", "b", 0, 0, {}, (), bytes(16), bytes(8)),  # type: ignore[arg-type]
+        Span("a", "\ud800", 0, 0, {}, (), bytes(16), bytes(8)),
+    ):
+        _encoder.clear_caches()
+        assert _both_encode(span) == EncodeError
+
+
+@needs_c
+def test_a_tree_too_deep_is_span_too_deep_from_both() -> None:
+    """Both refuse a hand-made tree deeper than MAX_SPAN_DEPTH with SpanTooDeepError."""
+    span = Span("a.B", "leaf", 0, 0, {}, (), bytes(16), bytes(8))
+    for _ in range(MAX_SPAN_DEPTH):
+        span = Span("a.B", "c", 0, 0, {}, (span,), bytes(16), bytes(8))
+    _both_encode(span)  # exactly at the limit
+    span = Span("a.B", "c", 0, 0, {}, (span,), bytes(16), bytes(8))
+    assert _both_encode(span) == SpanTooDeepError
+
+
+@needs_c
+def test_nan_and_infinities_encode_alike() -> None:
+    """Floats are the same eight little-endian bytes."""
+    values = {"n": math.nan, "i": math.inf, "m": -math.inf, "z": -0.0, "t": 5e-324}
+    _both_encode(Span("a", "b", 0, 0, values, (), bytes(16), bytes(8)))
+
+
+@needs_c
+def test_decoding_and_failing_many_times_does_not_grow_memory() -> None:
+    """No reference is leaked on the success or the error paths (traced memory stays flat)."""
+    decode = _codec.IMPLEMENTATIONS["c"][0]
+    good = encode_span(_checkpoint(5, children=(_checkpoint(6),)))
+    bad = [good[:cut] for cut in range(10, len(good), 7)]
+    bad += [good[:-2] + b"\x07\x00", good + b"\x00", good[:60] + b"\xff" * 12]
+
+    def rounds(n: int) -> None:
+        for _ in range(n):
+            decode(good, 10)
+            for data in bad:
+                with contextlib.suppress(BodyError):
+                    decode(data, 10)
+
+    rounds(50)  # warm up caches and free lists
+    tracemalloc.start()
+    try:
+        rounds(200)
+        before, _ = tracemalloc.get_traced_memory()
+        rounds(2000)
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert after - before < 64 * 1024
+
+
+@needs_c
+def test_encoding_and_failing_many_times_does_not_grow_memory() -> None:
+    """The encoder's error paths release what they hold too."""
+    encode = _codec.IMPLEMENTATIONS["c"][1]
+    good = _checkpoint(7, children=(_checkpoint(8),))
+    bad = [
+        Span("a", "b", 0, 0, {"k": [1], "j": 1}, (), bytes(16), bytes(8)),
+        Span("a", "b", 0, 0, {"k": 1, "big": 2**64}, (good,), bytes(16), bytes(8)),
+        Span("a", "é\ud800", 0, 0, {}, (), bytes(16), bytes(8)),
+    ]
+
+    def rounds(n: int) -> None:
+        for _ in range(n):
+            encode(good, b"h")
+            for span in bad:
+                with contextlib.suppress(EncodeError):
+                    encode(span, b"h")
+
+    rounds(50)
+    tracemalloc.start()
+    try:
+        rounds(200)
+        before, _ = tracemalloc.get_traced_memory()
+        rounds(2000)
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert after - before < 64 * 1024
