@@ -317,9 +317,8 @@ class SecureLocalKafka:
         ]
         try:
             futures = admin.alter_user_scram_credentials(upserts, request_timeout=timeout_s)
-            for name, future in futures.items():
+            for future in futures.values():
                 future.result(timeout=timeout_s)
-                del name
         except Exception as exc:
             # The message names the user at most; a password is not part of the admin's errors.
             raise BrokerError(f"could not create the SCRAM users {sorted(self._users)}") from exc

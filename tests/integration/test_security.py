@@ -23,7 +23,7 @@ from spanstream.broker._security import (
     generate_tls_material,
 )
 from spanstream.consumer import SpanConsumer
-from spanstream.producer import ReporterRegistry
+from spanstream.producer import MetricConfig, ReporterRegistry
 from spanstream.producer._kafka_config import KafkaReporterConfig
 from spanstream.producer._kafka_reporter import KafkaTraceReporter
 from spanstream.schemas import ConfigError, Span
@@ -214,8 +214,6 @@ def test_credentials_never_appear_in_logs_reprs_or_exception_messages(secure_kaf
         texts += [repr(registry), repr(reporter), repr(reporter.snapshot())]
         registry.close()
         # The configuration as parsed, and the errors a bad property beside a password gives.
-        from spanstream.producer import MetricConfig
-
         prefix = "traces.reporter.kafka."
         parsed = KafkaReporterConfig.from_metric_config(
             MetricConfig({k[len(prefix) :]: v for k, v in config.items()}, prefix=prefix)
