@@ -53,7 +53,7 @@ from spanstream.consumer._duplicates import DuplicateWindow
 from spanstream.consumer._errors import CommitError, ConsumerClosedError, DeadLetterError
 from spanstream.consumer._offsets import OffsetTracker, PendingMark, TopicPartitionKey
 from spanstream.consumer._positions import StartPosition, to_epoch_ms
-from spanstream.consumer._records import SpanBatch, SpanRecord, record_headers
+from spanstream.consumer._records import RECORD_SETTERS, SpanBatch, SpanRecord, record_headers
 from spanstream.consumer._stats import ConsumerCounters, ConsumerStats
 from spanstream.schemas import BrokerError, ConfigError, DecodeError, Span, decode_span
 
@@ -567,7 +567,10 @@ class SpanConsumer:
         window = self._window
         ids, order, size = window.ids, window.order, window.size
         drop_duplicates = self._drop_duplicates
-        make_record = SpanRecord
+        new_record = object.__new__
+        set_span, set_topic, set_partition, set_offset, set_key, set_headers, set_ts = (
+            RECORD_SETTERS
+        )
         consumed = duplicates = dropped = markers = 0
         for message in raw:
             error = message.error()
@@ -603,20 +606,22 @@ class SpanConsumer:
                 ids.add(span_id)
             headers = message.headers()
             timestamp_type, timestamp_ms = message.timestamp()
-            append(
-                make_record(
-                    span,
-                    message.topic(),  # type: ignore[arg-type]
-                    message.partition(),  # type: ignore[arg-type]
-                    message.offset(),  # type: ignore[arg-type]
-                    message.key(),
-                    # librdkafka hands a list of (str, bytes | None): the record's shape.
-                    (tuple(headers) if type(headers) is list else record_headers(headers))  # type: ignore[arg-type]
-                    if headers
-                    else (),
-                    timestamp_ms if timestamp_type else None,
-                )
+            # SpanRecord(span, topic, ...) field by field: see RECORD_SETTERS.
+            record = new_record(SpanRecord)
+            set_span(record, span)
+            set_topic(record, message.topic())
+            set_partition(record, message.partition())
+            set_offset(record, message.offset())
+            set_key(record, message.key())
+            # librdkafka hands a list of (str, bytes | None): already the record's shape.
+            set_headers(
+                record,
+                (tuple(headers) if type(headers) is list else record_headers(headers))
+                if headers
+                else (),
             )
+            set_ts(record, timestamp_ms if timestamp_type else None)
+            append(record)
         counters = self._counters
         counters.records_consumed += consumed
         counters.duplicate_spans += duplicates

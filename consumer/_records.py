@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, overload
+from typing import TYPE_CHECKING, Final, Literal, overload
 
 from spanstream.schemas import (
     CheckpointTrace,
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-__all__ = ["Header", "SpanBatch", "SpanRecord", "record_headers"]
+__all__ = ["RECORD_SETTERS", "Header", "SpanBatch", "SpanRecord", "record_headers"]
 
 Header = tuple[str, bytes | None]
 """One Kafka record header: its name and its value (``None`` for a header without a value)."""
@@ -51,6 +52,17 @@ class SpanRecord:
     def system_trace(self) -> CheckpointTrace | JobInitializationTrace | JobFailureTrace | None:
         """The typed view of a Flink system trace (Checkpoint, ...), or ``None`` for other spans."""
         return read_system_trace(self.span)
+
+
+RECORD_SETTERS: Final = tuple(
+    getattr(SpanRecord, field.name).__set__ for field in dataclasses.fields(SpanRecord)
+)
+"""The slot setters of :class:`SpanRecord`'s fields, in field order.
+
+The consumer's conversion loop builds records with ``object.__new__`` and these setters: a
+third cheaper than the frozen dataclass's ``__init__`` (which goes through ``object.__setattr__``
+per field), and SpanRecord has no ``__post_init__`` that this would skip. Only for that loop.
+"""
 
 
 class SpanBatch:

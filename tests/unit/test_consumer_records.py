@@ -46,3 +46,16 @@ def test_batch_is_a_sequence_of_records():
     assert list(batch) == list(records)
     assert batch[1] is records[1]
     assert batch.spans == (records[0].span, records[1].span)
+
+
+def test_record_built_by_slot_setters_equals_the_constructed_one():
+    """The conversion loop's field-by-field construction gives an equal, still frozen record."""
+    from spanstream.consumer._records import RECORD_SETTERS
+
+    expected = _record(3)
+    built = object.__new__(SpanRecord)
+    for setter, field in zip(RECORD_SETTERS, dataclasses.fields(SpanRecord), strict=True):
+        setter(built, getattr(expected, field.name))
+    assert built == expected
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.topic = "other"  # type: ignore[misc]
