@@ -6,7 +6,9 @@ No broker. Each row is the best of ``--repeats`` passes (in CPU time of the one 
 ``--spans`` distinct spans (the
 checkpoint id and timestamps vary; scopes, names, keys and scope variables repeat, as they do
 in a real job). References: fastavro's ``schemaless_writer`` per span on a ready-made dict (what
-issue 7 measured at about 100,000/s), and fastavro's ``schemaless_reader``.
+issue 7 measured at about 100,000/s), and fastavro's ``schemaless_reader``. spanstream's rows
+come once per implementation of the hand-written codec: the C accelerator (``C``, when built)
+and the pure-Python reference (``Python``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 import fastavro
 
 from spanstream.schemas import Span, SpanCodec, decode_span, encode_span, encode_spans
-from spanstream.schemas._codec import span_to_record
+from spanstream.schemas._codec import IMPLEMENTATIONS, span_to_record, use_implementation
 from spanstream.schemas._decoder import span_from_record
 from spanstream.schemas._schema_history import default_history
 
@@ -125,6 +127,15 @@ def measure(spans: Sequence[Span], repeats: int) -> list[tuple[str, str, float]]
         for message in messages:
             decode_span(message)
 
+    def ours(name: str, run: Callable[[], object]) -> float:
+        previous = use_implementation(name)
+        try:
+            return best_rate(run, n, repeats)
+        finally:
+            use_implementation(previous)
+
+    implementations = [("C", "c"), ("Python", "python")]
+    implementations = [(label, name) for label, name in implementations if name in IMPLEMENTATIONS]
     return [
         (
             "encode",
@@ -136,8 +147,14 @@ def measure(spans: Sequence[Span], repeats: int) -> list[tuple[str, str, float]]
             "fastavro incl. Span->dict + header (first cut)",
             best_rate(fastavro_write_from_span, n, repeats),
         ),
-        ("encode", "spanstream encode_span", best_rate(ours_one_by_one, n, repeats)),
-        ("encode", "spanstream encode_spans (batch)", best_rate(ours_batch, n, repeats)),
+        *(
+            row
+            for label, name in implementations
+            for row in (
+                ("encode", f"spanstream encode_span ({label})", ours(name, ours_one_by_one)),
+                ("encode", f"spanstream encode_spans, batch ({label})", ours(name, ours_batch)),
+            )
+        ),
         (
             "decode",
             "fastavro schemaless_reader -> dict (reference)",
@@ -148,7 +165,10 @@ def measure(spans: Sequence[Span], repeats: int) -> list[tuple[str, str, float]]
             "fastavro incl. dict->Span (first cut)",
             best_rate(fastavro_read_to_span, n, repeats),
         ),
-        ("decode", "spanstream decode_span -> Span", best_rate(ours_decode, n, repeats)),
+        *(
+            ("decode", f"spanstream decode_span -> Span ({label})", ours(name, ours_decode))
+            for label, name in implementations
+        ),
     ]
 
 

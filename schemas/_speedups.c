@@ -153,6 +153,43 @@ block_count(const Reader *r, Py_ssize_t *pos, uint64_t min_item_bytes, const cha
     return 0;
 }
 
+/*
+ * Decoded short ASCII strings (scopes, names, attribute keys, repeated values) are kept in a
+ * small direct-mapped cache: a hit returns the same str object (its hash already computed,
+ * which the attributes dict reuses) instead of decoding the bytes again. Bounded: at most
+ * STRING_CACHE_SIZE strings of at most STRING_CACHE_MAX_BYTES characters. Only ASCII bytes
+ * are cached, and a hit compares every byte, so the result is the str a fresh decode gives.
+ * Every access holds the GIL.
+ */
+#define STRING_CACHE_SIZE 1024
+#define STRING_CACHE_MAX_BYTES 64
+static PyObject *string_cache[STRING_CACHE_SIZE];
+
+static PyObject *
+cached_ascii(const unsigned char *bytes, Py_ssize_t size)
+{
+    uint32_t hash = 2166136261u; /* FNV-1a */
+    for (Py_ssize_t i = 0; i < size; i++) {
+        if (bytes[i] & 0x80) {
+            return NULL; /* not ASCII: decoded (and validated) the ordinary way */
+        }
+        hash = (hash ^ bytes[i]) * 16777619u;
+    }
+    PyObject **slot = &string_cache[hash & (STRING_CACHE_SIZE - 1)];
+    PyObject *s = *slot;
+    if (s != NULL && PyUnicode_GET_LENGTH(s) == size &&
+        memcmp(PyUnicode_DATA(s), bytes, (size_t)size) == 0) {
+        return Py_NewRef(s);
+    }
+    s = PyUnicode_New(size, 127);
+    if (s == NULL) {
+        return NULL;
+    }
+    memcpy(PyUnicode_DATA(s), bytes, (size_t)size);
+    Py_XSETREF(*slot, Py_NewRef(s));
+    return s;
+}
+
 /* A string: zig-zag length (negative is malformed), bounds check, strict UTF-8. */
 static PyObject *
 read_string(const Reader *r, Py_ssize_t *pos, const char *what, const char *the_what,
@@ -181,7 +218,17 @@ read_string(const Reader *r, Py_ssize_t *pos, const char *what, const char *the_
         }
         return NULL;
     }
-    PyObject *s = PyUnicode_DecodeUTF8((const char *)r->data + *pos, (Py_ssize_t)size, "strict");
+    const unsigned char *bytes = r->data + *pos;
+    PyObject *s = NULL;
+    if (size <= STRING_CACHE_MAX_BYTES) {
+        s = cached_ascii(bytes, (Py_ssize_t)size);
+        if (s == NULL && PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    if (s == NULL) {
+        s = PyUnicode_DecodeUTF8((const char *)bytes, (Py_ssize_t)size, "strict");
+    }
     if (s == NULL) {
         if (PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
             PyObject *type, *value, *tb;
