@@ -31,7 +31,7 @@ _MAX_INT32: Final = 2**31 - 1
 
 @dataclass(frozen=True, slots=True)
 class SpanLimits:
-    """Limits on a span tree; 0 means no limit (``max_depth`` is always at most 128).
+    """Limits on a span tree; 0 means no limit (``max_depth`` is from 1 to 128).
 
     Example:
         >>> limits = SpanLimits(max_children=2)
@@ -62,7 +62,7 @@ class SpanLimits:
         """
         return cls(
             max_depth=config.get_int(
-                "span.max.depth", MAX_SPAN_DEPTH, minimum=0, maximum=MAX_SPAN_DEPTH
+                "span.max.depth", MAX_SPAN_DEPTH, minimum=1, maximum=MAX_SPAN_DEPTH
             ),
             max_children=config.get_int("span.max.children", 0, minimum=0, maximum=_MAX_INT32),
             max_attribute_value_bytes=config.get_int(

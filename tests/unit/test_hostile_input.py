@@ -340,6 +340,7 @@ def test_span_max_attribute_value_bytes_counts_utf8_bytes():
     [
         ("span.max.depth", MAX_SPAN_DEPTH + 1),
         ("span.max.depth", -1),
+        ("span.max.depth", 0),
         ("span.max.children", "many"),
         ("span.max.attribute.value.bytes", -5),
     ],
