@@ -88,6 +88,7 @@ _DEFAULT_AUTO_COMMIT_INTERVAL_MS: Final = 1000
 _COMMIT_TIMEOUT_S: Final = 30.0
 _METADATA_TIMEOUT_S: Final = 10.0
 _NO_LIMIT: Final = 1 << 62
+_CONVERT_CHUNK: Final = 64
 
 ConfigValue = str | int | float | bool | Callable[..., Any]
 """A librdkafka property value (callables for ``error_cb``, ``stats_cb``, ``logger``...)."""
@@ -559,8 +560,11 @@ class SpanConsumer:
         the failed one on wait in ``_raw`` to be converted again.
         """
         self._settle()
-        raw = self._raw
-        self._raw = []
+        # A few messages at a time: records alive only briefly are reclaimed by reference
+        # counting before the cyclic GC sees them, while a thousand alive at once would be
+        # promoted through its generations and make it scan the whole heap far more often.
+        raw = self._raw[:_CONVERT_CHUNK]
+        self._raw = self._raw[_CONVERT_CHUNK:]
         items: list[_Item] = []
         append = items.append
         decode = self._decode
@@ -588,7 +592,7 @@ class SpanConsumer:
                 except DeadLetterError as failure:
                     consumed -= 1  # it is read again
                     append(_Retry(failure))
-                    self._raw = raw[raw.index(message) :]
+                    self._raw = raw[raw.index(message) :] + self._raw
                     break
                 continue
             span_id = span.span_id
