@@ -150,7 +150,8 @@ class SpanConsumer:
         dead_letter_config: librdkafka producer properties for the dead-letter producer; the
             bootstrap servers and the consumer's security settings are used by default, and
             ``acks=all`` with idempotence is always on.
-        duplicate_window: how many recent span ids are remembered to count redeliveries.
+        duplicate_window: how many recent span ids (at least) are remembered to count
+            redeliveries; memory holds at most twice that.
         drop_duplicates: drop (rather than deliver) spans seen within the window.
         fetch_batch_size: records taken from librdkafka per ``consume()`` call.
         poll_interval_s: the longest a single internal wait lasts (so Ctrl-C and ``close()``
@@ -569,7 +570,7 @@ class SpanConsumer:
         append = items.append
         decode = self._decode
         window = self._window
-        ids, order, size = window.ids, window.order, window.size
+        current, previous, size = window.current, window.previous, window.size
         drop_duplicates = self._drop_duplicates
         new_record = object.__new__
         set_span, set_topic, set_partition, set_offset, set_key, set_headers, set_ts = (
@@ -596,7 +597,7 @@ class SpanConsumer:
                     break
                 continue
             span_id = span.span_id
-            if span_id in ids:
+            if span_id in current or span_id in previous:
                 duplicates += 1
                 if drop_duplicates:
                     dropped += 1
@@ -604,10 +605,11 @@ class SpanConsumer:
                     append(_Handled(message.topic(), message.partition(), message.offset()))  # type: ignore[arg-type]
                     continue
             elif size:
-                if len(order) >= size:
-                    ids.discard(order.popleft())
-                order.append(span_id)
-                ids.add(span_id)
+                if len(current) >= size:
+                    window.remember(span_id)  # rotates the generations
+                    current, previous = window.current, window.previous
+                else:
+                    current.add(span_id)
             headers = message.headers()
             timestamp_type, timestamp_ms = message.timestamp()
             # SpanRecord(span, topic, ...) field by field: see RECORD_SETTERS.

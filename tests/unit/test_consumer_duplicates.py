@@ -12,12 +12,21 @@ def test_second_sighting_is_a_duplicate():
     assert window.seen(b"a") is True
 
 
-def test_window_forgets_the_oldest_id():
-    """Memory is bounded: the oldest id falls out once the window is full."""
-    window = DuplicateWindow(size=2)
-    for span_id in (b"a", b"b", b"c"):
+def test_window_remembers_at_least_size_ids():
+    """The last `size` ids are always remembered, however many came before."""
+    window = DuplicateWindow(size=3)
+    ids = [bytes([i]) for i in range(20)]
+    for span_id in ids:
         window.seen(span_id)
-    assert len(window) == 2
+    assert all(window.seen(span_id) for span_id in ids[-3:])
+
+
+def test_window_memory_is_bounded():
+    """At most 2 * size ids are held; the oldest are forgotten."""
+    window = DuplicateWindow(size=2)
+    for span_id in (b"a", b"b", b"c", b"d", b"e"):
+        window.seen(span_id)
+    assert len(window) <= 4
     assert window.seen(b"a") is False
 
 
