@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import uuid
+from array import array
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -125,12 +126,20 @@ class SteadyPublisher(threading.Thread):
         self.sent = 0
         self.worst_add_span_ns = 0
         self.slow_calls = 0  # add_span calls over 1 ms
+        self.latencies_ns = array("q")
         self.error: BaseException | None = None
 
     def finish(self) -> None:
         """Stop publishing (when no total was given) and wait for the thread."""
         self._finish.set()
         self.join()
+
+    def percentile_us(self, fraction: float) -> float:
+        """The add_span latency at ``fraction`` (0.99 for p99), in microseconds."""
+        if not self.latencies_ns:
+            return 0.0
+        ordered = sorted(self.latencies_ns)
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] / 1e3
 
     def run(self) -> None:
         """Publish in ticks of 10 ms, catching up when behind, so the average rate holds."""
@@ -161,6 +170,7 @@ class SteadyPublisher(threading.Thread):
                 t0 = perf()
                 group.add_span(builder)
                 spent = perf() - t0
+                self.latencies_ns.append(spent)
                 if spent > self.worst_add_span_ns:
                     self.worst_add_span_ns = spent
                 if spent > 1_000_000:

@@ -135,6 +135,9 @@ def run_scenario(
             "rate_per_s": rate_per_s,
             "elapsed_s": round(time.monotonic() - started, 1),
             "add_span_calls_over_1ms": publisher.slow_calls,
+            "add_span_p50_us": publisher.percentile_us(0.5),
+            "add_span_p99_us": publisher.percentile_us(0.99),
+            "add_span_p999_us": publisher.percentile_us(0.999),
         },
     )
 

@@ -166,6 +166,9 @@ def run_outage(
             "missing_count": len(missing),
             "client_errors": dict(stats.client_errors),
             "add_span_calls_over_1ms": publisher.slow_calls,
+            "add_span_p50_us": publisher.percentile_us(0.5),
+            "add_span_p99_us": publisher.percentile_us(0.99),
+            "add_span_p999_us": publisher.percentile_us(0.999),
             "bad_records": read.bad_records,
         },
     )
