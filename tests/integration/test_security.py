@@ -245,3 +245,42 @@ def _chain(exc: BaseException) -> str:
         parts.append(f"{type(current).__name__}: {current} {current.args!r}")
         current = current.__cause__ or current.__context__
     return "\n".join(parts)
+
+
+def test_generated_material_is_a_ca_signed_broker_certificate_for_loopback(tmp_path):
+    """The broker certificate is signed by the CA, names localhost and 127.0.0.1, and the
+    keystore (key, then certificate) is readable by its owner only."""
+    from cryptography import x509
+    from cryptography.x509.oid import ExtensionOID
+
+    material = generate_tls_material(tmp_path / "tls")
+    ca = x509.load_pem_x509_certificate(material.ca_cert.read_bytes())
+    cert = x509.load_pem_x509_certificate(material.broker_cert.read_bytes())
+    cert.verify_directly_issued_by(ca)
+    names = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+    assert "localhost" in names.get_values_for_type(x509.DNSName)
+    assert [str(ip) for ip in names.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+    keystore = material.broker_keystore.read_text()
+    assert keystore.startswith("-----BEGIN PRIVATE KEY-----")
+    assert keystore.rstrip().endswith("-----END CERTIFICATE-----")
+    assert material.broker_keystore.stat().st_mode & 0o777 == 0o600
+
+
+def test_two_generated_cas_do_not_trust_each_other(tmp_path):
+    """Each call makes a new CA: a certificate of one does not verify against the other."""
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+
+    first = generate_tls_material(tmp_path / "a")
+    second = generate_tls_material(tmp_path / "b")
+    cert = x509.load_pem_x509_certificate(first.broker_cert.read_bytes())
+    other_ca = x509.load_pem_x509_certificate(second.ca_cert.read_bytes())
+    with pytest.raises(InvalidSignature):
+        cert.verify_directly_issued_by(other_ca)
+
+
+def test_a_scram_user_never_shows_its_password():
+    """repr and str of a ScramUser hide the password."""
+    assert ALICE.password not in repr(ALICE)
+    assert ALICE.password not in str(ALICE)
+    assert "alice" in repr(ALICE)
