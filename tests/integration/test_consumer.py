@@ -299,3 +299,17 @@ def test_passthrough_client_id_reaches_the_group_and_close_leaves_it(
     described = kafka_admin.describe_consumer_groups([group])[group].result(timeout=30)
     assert described.members == []
     assert described.state == ConsumerGroupState.EMPTY
+
+
+def test_dropped_duplicates_in_batches_are_committed_past(kafka_bootstrap, new_topic):
+    """A batch skips dropped duplicates yet commits past them once acknowledged."""
+    topic = new_topic(partitions=1)
+    spans = _spans(6)
+    _produce(kafka_bootstrap, topic, spans + spans[:3])
+    group = _group()
+    with _consumer(kafka_bootstrap, topic, group, drop_duplicates=True) as consumer:
+        batch = consumer.poll_batch(max_spans=100, timeout_s=IDLE_S)
+        assert list(batch.spans) == spans
+        batch.ack()
+    with _consumer(kafka_bootstrap, topic, group) as consumer:
+        assert list(consumer.iter_records(idle_timeout_s=2)) == []

@@ -248,3 +248,31 @@ def test_unreachable_dead_letter_topic_never_commits_past_the_record(kafka_boots
     with SpanConsumer(topic, **settings) as consumer:
         list(consumer.iter_records(idle_timeout_s=IDLE_S))
         assert consumer.stats().bad_records == 1
+
+
+def test_failed_dead_letter_write_in_a_batch_is_retried_not_skipped(kafka_bootstrap, new_topic):
+    """In batches too: good records before the poison come first, then DeadLetterError, again."""
+    topic = new_topic(partitions=1)
+    good = _good(3)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    for span in good:
+        producer.produce(topic, encode_span(span), partition=0)
+    producer.produce(topic, b"garbage", partition=0)
+    producer.flush(30)
+    with SpanConsumer(
+        topic,
+        bootstrap_servers=kafka_bootstrap,
+        group_id=_group(),
+        start="earliest",
+        bad_records="dead-letter",
+        dead_letter_topic="bad topic name!",
+        dead_letter_config={"message.timeout.ms": 3000},
+    ) as consumer:
+        batch = consumer.poll_batch(max_spans=10, timeout_s=IDLE_S)
+        assert list(batch.spans) == good
+        batch.ack()
+        for _ in range(2):
+            with pytest.raises(DeadLetterError):
+                consumer.poll_batch(max_spans=10, timeout_s=IDLE_S)
+        assert consumer.stats().dead_letter_failures == 2
+        assert consumer.stats().bad_records == 0
