@@ -59,3 +59,18 @@ def test_record_built_by_slot_setters_equals_the_constructed_one():
     assert built == expected
     with pytest.raises(dataclasses.FrozenInstanceError):
         built.topic = "other"  # type: ignore[misc]
+
+
+def test_consumer_package_needs_neither_the_producer_nor_the_analytics_extra():
+    """Importing spanstream.consumer pulls in no producer code, pyarrow or pandas."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "sys.modules['pyarrow'] = None\n"
+        "sys.modules['pandas'] = None\n"
+        "import spanstream.consumer\n"
+        "assert 'spanstream.producer' not in sys.modules, 'producer imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
