@@ -158,6 +158,23 @@ def test_spanstream_no_speedups_forces_pure_python() -> None:
     assert out.strip() == "False ['python']"
 
 
+@needs_c
+def test_an_in_place_build_is_not_older_than_its_source() -> None:
+    """An editable install's extension is rebuilt after schemas/_speedups.c changes.
+
+    ``./run`` reinstalls only when pyproject.toml changes: after editing the C source, run
+    ``.venv/bin/pip install -e '.[test,analytics,plot]'`` or these tests would test stale code.
+    """
+    spec = importlib.util.find_spec("spanstream.schemas._speedups")
+    assert spec is not None
+    assert spec.origin is not None
+    built = Path(spec.origin)
+    source = built.parent / "_speedups.c"
+    if not source.exists():
+        pytest.skip("not an in-place (editable) build")
+    assert built.stat().st_mtime >= source.stat().st_mtime, "rebuild: pip install -e ."
+
+
 def test_use_implementation_rejects_an_unknown_name() -> None:
     """Only the implementations that exist can be chosen."""
     with pytest.raises(KeyError):
