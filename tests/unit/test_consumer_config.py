@@ -1,6 +1,7 @@
 """SpanConsumer validates its configuration before it touches the network."""
 
 import datetime as dt
+import logging
 
 import pytest
 
@@ -83,6 +84,7 @@ def test_client_errors_are_counted_and_logged_once_a_minute(caplog):
     from spanstream.consumer._consumer import _ErrorLog
     from spanstream.consumer._stats import ConsumerCounters
 
+    caplog.set_level(logging.WARNING, logger="spanstream.consumer")  # whatever root says
     counters = ConsumerCounters()
     seen = []
     log = _ErrorLog(counters, seen.append)
