@@ -118,6 +118,7 @@ def test_a_member_joining_mid_stream_loses_nothing(kafka_bootstrap, new_topic):
     seen: dict[str, list[str]] = {"a": [], "b": []}
     stats = {}
     a_started = threading.Event()
+    b_joined = threading.Event()
     errors: list[BaseException] = []
 
     def consume(name: str, pause_s: float) -> None:
@@ -129,7 +130,11 @@ def test_a_member_joining_mid_stream_loses_nothing(kafka_bootstrap, new_topic):
                     seen[name].append(record.span.span_id.hex())
                     if len(seen[name]) == 1000:
                         a_started.set()
-                    time.sleep(pause_s)
+                    if name == "b":
+                        b_joined.set()
+                    # The first member slows down until the second has records, so that the
+                    # rebalance happens mid-stream however slow the machine is.
+                    time.sleep(pause_s if name == "b" or b_joined.is_set() else 5 * pause_s)
                 stats[name] = consumer.stats()
         except BaseException as exc:
             errors.append(exc)
