@@ -1,6 +1,6 @@
 """Run every side-by-side benchmark against a real broker and print one table.
 
-    ./run bench              # the full run (about 6 minutes on 2 cores)
+    ./run bench              # the full run (2 to 7 minutes on 2 cores, with the load)
     ./run bench --quick      # tiny sizes: checks that everything runs, figures mean nothing
 
 The broker comes from ``spanstream.broker.obtain_broker()``: ``$KAFKA_BOOTSTRAP_SERVERS`` when
