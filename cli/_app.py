@@ -58,6 +58,7 @@ app.add_typer(broker_app, name="broker")
 
 _out = Console()
 _PIPED_WIDTH = 120
+_owns_process = False
 
 Nodes = Annotated[int, typer.Option("--nodes", min=1, help="Local nodes (3 for a KRaft cluster).")]
 BootstrapServers = Annotated[
@@ -93,7 +94,10 @@ def _main_options(
         raise typer.BadParameter(
             f"{log_level!r}; expected debug, info, warning, error", param_hint="--log-level"
         )
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    if _owns_process:
+        # Only as the process's entry point: an in-process caller (a test's CliRunner) keeps
+        # its own logging configuration.
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
     if not _out.is_terminal and "COLUMNS" not in os.environ:
         # Piped or logged output: wide enough for the tables, never wrapped at 80.
         _out.width = _PIPED_WIDTH
@@ -354,5 +358,7 @@ def export(
 
 
 def main() -> None:
-    """Run the ``spanstream`` command."""
+    """Run the ``spanstream`` command (it configures the process's logging)."""
+    global _owns_process  # noqa: PLW0603 - set once, by the process's entry point
+    _owns_process = True
     app()

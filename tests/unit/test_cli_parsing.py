@@ -215,3 +215,13 @@ def test_unreachable_broker_exits_3_naming_the_address_and_the_fix():
     assert result.exit_code == 3
     assert "no Kafka broker answers at 127.0.0.1:1 (--bootstrap-servers)" in result.output
     assert "spanstream broker start" in result.output
+
+
+def test_running_the_app_in_process_leaves_logging_alone():
+    """Invoking the app in-process (as tests do) does not reconfigure the root logger."""
+    import logging
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    runner.invoke(app, ["--log-level", "debug", "tail", "t", "--since", "bad"])
+    assert (root.level, root.handlers) == (level, handlers)
