@@ -11,6 +11,8 @@ import typer
 
 from spanstream.cli import app
 from spanstream.cli._exit import ExitCode
+from spanstream.producer import ReporterRegistry
+from spanstream.schemas import Span
 
 README = Path(__file__).parents[2] / "README.md"
 COMMAND = typer.main.get_command(app)
@@ -57,3 +59,41 @@ def test_readme_exit_code_table_matches_the_code():
     text = README.read_text(encoding="utf-8")
     table_codes = {int(code) for code in re.findall(r"^\| (\d) \| ", text, flags=re.MULTILINE)}
     assert table_codes == {int(code) for code in ExitCode}
+
+
+def test_configuration_reference_keys_are_accepted():
+    """Every key of the README's configuration reference table starts a reporter as documented."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Configuration reference\n", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([^`]+)` \|", section, flags=re.MULTILINE))
+    config = {
+        "traces.reporters": "mem,log",
+        "traces.reporter.<name>.factory.class": None,
+        "traces.reporter.<name>.scope.variables.additional": "region:eu-west-1",
+        "traces.reporter.<name>.filter.includes": "*:*:*",
+        "traces.reporter.<name>.filter.excludes": "*.never:Nothing",
+        "traces.reporter.<name>.scope.delimiter": ".",
+        "metrics.scope.delimiter": ".",
+        "traces.reporter.<name>.<parameter>": None,
+    }
+    assert documented == set(config)
+    flat: dict[str, object] = {
+        "traces.reporter.mem.factory.class": "in_memory",
+        "traces.reporter.mem.max.spans": 10,
+        "traces.reporter.log.factory.class": "logging",
+        "traces.reporter.log.logger": "readme.traces",
+        "traces.reporter.log.level": "DEBUG",
+    }
+    for key, value in config.items():
+        if value is not None:
+            flat[key.replace("<name>", "mem")] = value
+    registry = ReporterRegistry.from_config(flat)
+    try:
+        group = registry.root_group()
+        for i in range(12):
+            group.add_span(Span.builder("a.B", f"s{i}"))
+        memory = registry.reporter("mem")
+        assert len(memory.spans) == 10
+        assert memory.spans[0].attributes["<region>"] == "eu-west-1"
+    finally:
+        registry.close()
