@@ -5,11 +5,15 @@ read from the beginning several times, alternating:
 
 - ``raw``: confluent-kafka ``Consumer.consume(num_messages=...)``, each message's value taken,
   nothing decoded: the client's own limit;
+- ``raw-decode``: the same, plus ``decode_span`` of each value: the ceiling of any consumer
+  that decodes (what SpanConsumer adds on top of it is its own cost);
 - ``spanstream``: ``SpanConsumer``, every record's span decoded back into a ``Span``.
 
 Both read in batches of ``--batch-size``. Each read uses a fresh consumer group; the clock
 starts once the first batch is in (so joining the group is not counted, and neither is that
-batch) and stops at the last span. The figure is the median over ``--repeats``.
+batch) and stops at the last span. The figure is the median over ``--repeats``. Beside it,
+``spans_per_cpu_s``: spans over the process's CPU time for the whole read (every thread,
+librdkafka's included; the group join too), steadier than wall time on a loaded machine.
 """
 
 from __future__ import annotations
@@ -44,8 +48,10 @@ def _fill(bootstrap: str, topic: str, spans: int) -> float:
     return sum(map(len, messages)) / len(messages)
 
 
-def _raw(bootstrap: str, topic: str, spans: int, *, batch_size: int) -> float:
+def _raw(bootstrap: str, topic: str, spans: int, *, batch_size: int, decode: bool = False) -> float:
     from confluent_kafka import Consumer
+
+    from spanstream.schemas import decode_span
 
     consumer = Consumer(
         {
@@ -64,10 +70,16 @@ def _raw(bootstrap: str, topic: str, spans: int, *, batch_size: int) -> float:
             # Never ask for more than remain: consume() waits its timeout for a full batch.
             batch = consumer.consume(num_messages=min(batch_size, spans - seen), timeout=1.0)
             count = 0
-            for message in batch:
-                if message.error() is None:
-                    message.value()
-                    count += 1
+            if decode:
+                for message in batch:
+                    if message.error() is None:
+                        decode_span(message.value())
+                        count += 1
+            else:
+                for message in batch:
+                    if message.error() is None:
+                        message.value()
+                        count += 1
             if count and seen == 0:
                 start = time.perf_counter()
                 counted_from = count
@@ -78,6 +90,13 @@ def _raw(bootstrap: str, topic: str, spans: int, *, batch_size: int) -> float:
     if seen < spans:
         raise RuntimeError(f"raw consumer saw {seen} of {spans} messages")
     return (seen - counted_from) / elapsed
+
+
+def _raw_decode(bootstrap: str, topic: str, spans: int, *, batch_size: int) -> float:
+    return _raw(bootstrap, topic, spans, batch_size=batch_size, decode=True)
+
+
+_READS = {"raw": _raw, "raw-decode": _raw_decode}
 
 
 def _spanstream(bootstrap: str, topic: str, spans: int, *, batch_size: int) -> float:
@@ -91,18 +110,32 @@ def run(args: Any) -> dict[str, Any]:
     bootstrap = h.require_bootstrap(args)
     spans = 2000 if args.quick else args.spans
     repeats = 1 if args.quick else args.repeats
-    impls = args.impl or ["raw", "spanstream"]
+    impls = args.impl or ["raw", "raw-decode", "spanstream"]
     batch = 500 if args.quick else args.batch_size
     result: dict[str, Any] = {"bench": "consume", "spans": spans, "repeats": repeats}
     with h.fresh_topic(bootstrap, "consume") as topic:
         result["message_bytes"] = round(_fill(bootstrap, topic, spans), 1)
         samples: dict[str, list[float]] = {impl: [] for impl in impls}
+        cpu: dict[str, list[float]] = {impl: [] for impl in impls}
         for _ in range(repeats):
             for impl in impls:
-                read = _raw if impl == "raw" else _spanstream
+                read = _READS.get(impl, _spanstream)
+                cpu_start = time.process_time()
                 samples[impl].append(read(bootstrap, topic, spans, batch_size=batch))
+                cpu[impl].append(spans / (time.process_time() - cpu_start))
     for impl, rates in samples.items():
-        result[impl] = {"spans_per_s": h.median(rates), "samples": [round(r) for r in rates]}
+        result[impl] = {
+            "spans_per_s": h.median(rates),
+            "samples": [round(r) for r in rates],
+            "spans_per_cpu_s": h.median(cpu[impl]),
+        }
+    if "raw" in result:
+        for impl in impls:
+            if impl != "raw":
+                for unit in ("spans_per_s", "spans_per_cpu_s"):
+                    result[impl][f"{unit}_ratio_to_raw"] = round(
+                        result[impl][unit] / result["raw"][unit], 3
+                    )
     return result
 
 
@@ -112,7 +145,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--spans", type=int, default=200_000)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=10_000, help="spans per consume call")
-    p.add_argument("--impl", action="append", choices=["raw", "spanstream"], help="default: both")
+    p.add_argument(
+        "--impl", action="append", choices=["raw", "raw-decode", "spanstream"], help="default: all"
+    )
     args = p.parse_args(argv)
     h.emit(args, run(args))
 
