@@ -724,11 +724,18 @@ class SpanConsumer:
         """Store processed offsets, take the next messages from librdkafka, convert them."""
         self._settle()
         self._store_ready()
+        consume = self._consumer.consume
+        batch_size = self._fetch_batch_size
+        wait_s = max(0.0, min(timeout_s, self._poll_interval_s))
         try:
-            messages = self._consumer.consume(
-                num_messages=self._fetch_batch_size,
-                timeout=max(0.0, min(timeout_s, self._poll_interval_s)),
-            )
+            # Take what librdkafka has already fetched; only when that is nothing, wait, and
+            # then for the first record alone. `consume(n, timeout)` would hold on to the
+            # records it has until n arrive, which at a modest rate is most of the latency.
+            messages = consume(num_messages=batch_size, timeout=0)
+            if not messages and wait_s > 0:
+                messages = consume(num_messages=1, timeout=wait_s)
+                if messages and batch_size > 1:
+                    messages.extend(consume(num_messages=batch_size - 1, timeout=0))
         except KafkaException as exc:
             raise BrokerError(f"consuming failed: {exc}") from exc
         except RuntimeError as exc:  # the handle was closed under us
