@@ -228,7 +228,8 @@ def test_failure_logging_is_rate_limited(caplog):
             group.add_span(Span.builder("s", "n"))
     assert failing.calls == 100
     assert registry.stats()["bad"].failures == 100
-    assert len(caplog.records) == 1
+    # Only the registry's own logger: a reporter left by another test may log meanwhile.
+    assert len([r for r in caplog.records if r.name == "spanstream.producer"]) == 1
 
 
 def test_a_span_that_cannot_be_built_is_counted_not_raised(registry, memory):
