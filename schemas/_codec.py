@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any, Final, Protocol
 
 import fastavro
 
-from spanstream.schemas import _decoder, _encoder
+from spanstream.schemas import _decoder, _encoder, _span
+from spanstream.schemas._accelerator import load_accelerator
 from spanstream.schemas._decoder import BodyError, check_body, read_resolved, span_from_record
 from spanstream.schemas._encoder import ENCODER_SCHEMA_CANONICAL_FORM
 from spanstream.schemas._errors import ConfigError, DecodeError, EncodeError, ExtraMissingError
@@ -55,11 +55,8 @@ EncodeFramed = Callable[[Span, bytes], bytes]
 
 def _load_speedups() -> ModuleType | None:
     """Return the C accelerator, configured; None if not built or ``SPANSTREAM_NO_SPEEDUPS=1``."""
-    if os.environ.get("SPANSTREAM_NO_SPEEDUPS", "") not in ("", "0"):
-        return None
-    try:
-        from spanstream.schemas import _speedups
-    except ImportError:
+    _speedups = load_accelerator()
+    if _speedups is None:
         return None
     names = tuple(field.name for field in dataclasses.fields(Span))
     if _decoder._new_span is Span:  # Span's fields changed: the C port no longer fits them
@@ -74,6 +71,7 @@ def _load_speedups() -> ModuleType | None:
         _decoder._EMPTY,
         MAX_SPAN_DEPTH,
     )
+    _span.install_fast_build(_speedups.build_span)
     return _speedups
 
 

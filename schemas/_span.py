@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final, Self
+from typing import Any, Final, Self
 
+from spanstream.schemas._accelerator import load_accelerator
 from spanstream.schemas._errors import EncodeError
 from spanstream.schemas._ids import SPAN_ID_BYTES, TRACE_ID_BYTES, new_span_id, new_trace_id
 
@@ -39,6 +40,22 @@ MAX_SPAN_DEPTH: Final = 128
 with :class:`SpanTooDeepError` instead of exhausting the interpreter's recursion limit."""
 
 _EMPTY_ATTRIBUTES: Final[Mapping[str, AttributeValue]] = MappingProxyType({})
+
+# SpanBuilder.build() of a root without children or given ids, in C (the accelerator's
+# ``build_span``): what every ``add_span`` of a builder does. Installed by the codec once it has
+# configured the accelerator; ``None`` leaves the Python code below (the reference) in charge.
+_FastBuild = Callable[
+    [str, str, "int | None", "int | None", "dict[str, AttributeValue]", "dict[str, Any] | None"],
+    "Span",
+]
+_fast_build: _FastBuild | None = None
+
+
+def install_fast_build(fast_build: _FastBuild | None) -> _FastBuild | None:
+    """Route childless builds through ``fast_build`` (None: the Python path); return the old."""
+    global _fast_build
+    previous, _fast_build = _fast_build, fast_build
+    return previous
 
 
 class SpanTooDeepError(EncodeError):
@@ -379,6 +396,16 @@ class SpanBuilder:
         Raises:
             SpanTooDeepError: the tree nests deeper than :data:`MAX_SPAN_DEPTH`.
         """
+        if (
+            _fast_build is not None
+            and not self._children
+            and trace_id is None
+            and span_id is None
+            and (extra_attributes is None or type(extra_attributes) is dict)
+        ):
+            return _fast_build(
+                self._scope, self._name, self._start, self._end, self._attributes, extra_attributes
+            )
         if trace_id is None:
             trace_id = new_trace_id()
         else:
@@ -442,3 +469,23 @@ class SpanBuilder:
             f"SpanBuilder({self._scope}/{self._name} start={self._start} end={self._end} "
             f"attributes={len(self._attributes)} children={len(self._children)})"
         )
+
+
+# The builder's hot methods in C (the optional accelerator), the Python above staying the
+# reference: ``Span.builder`` and ``SpanBuilder.set_attribute`` take the C path for plain
+# values and hand anything unusual (a class as scope, a bad value, keywords) to the Python code,
+# so both raise the same errors. tests/unit/test_builder_speedups.py holds them to that.
+_py_builder = SpanBuilder
+_py_set_attribute = SpanBuilder.set_attribute
+_accelerator = load_accelerator()
+if _accelerator is not None:
+    SpanBuilder.set_attribute = _accelerator.configure_builder(  # type: ignore[method-assign]
+        SpanBuilder,
+        tuple(
+            SpanBuilder.__dict__[slot]
+            for slot in ("_scope", "_name", "_start", "_end", "_attributes", "_children")
+        ),
+        SpanBuilder,
+        _py_set_attribute,
+    )
+    Span.builder = staticmethod(_accelerator.new_builder)  # type: ignore[method-assign]

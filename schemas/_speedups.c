@@ -13,11 +13,19 @@
  *
  * configure() must be called once (by spanstream.schemas._codec) before use: it hands over
  * the Span class, its slot descriptors, the exception classes and the constants.
+ *
+ * The caller's side of add_span lives here too: Span.builder, SpanBuilder.set_attribute (a
+ * method descriptor of the Python class, writing its slots; configure_builder() hands them
+ * over), build_span (a childless build with scope variables merged) and the id generator. Each
+ * takes the plain case and hands anything else to the Python reference in _span.py / _ids.py,
+ * so errors are the reference's own (tests/unit/test_builder_speedups.py).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #define N_FIELDS 8
 enum { F_SCOPE, F_NAME, F_START, F_END, F_ATTRIBUTES, F_CHILDREN, F_TRACE, F_SPAN };
@@ -1035,11 +1043,357 @@ configure(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+
+/* ------------------------------------------------------------------------------------------ */
+/* ids and the builder's fast path                                                            */
+
+/* xoshiro256** (Blackman and Vigna): ids need uniqueness, not secrecy, as in _ids.py. Seeded
+ * by seed_ids() from os.urandom, again in a forked child; the state changes under the GIL. */
+static uint64_t id_state[4] = {0x9E3779B97F4A7C15u, 0xBF58476D1CE4E5B9u, 0x94D049BB133111EBu,
+                               0x2545F4914F6CDD1Du};
+
+static inline uint64_t
+rotl64(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static inline uint64_t
+next_random(void)
+{
+    uint64_t *s = id_state;
+    uint64_t result = rotl64(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl64(s[3], 45);
+    return result;
+}
+
+static inline uint64_t
+next_nonzero(void)
+{
+    uint64_t value;
+    do {
+        value = next_random();
+    } while (value == 0);
+    return value;
+}
+
+static void
+put_u64_be(unsigned char *out, uint64_t value)
+{
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (unsigned char)(value & 0xFF);
+        value >>= 8;
+    }
+}
+
+static PyObject *
+random_id(int size)
+{
+    unsigned char raw[16];
+    put_u64_be(raw, next_nonzero()); /* a non-zero first word: the id is never all zero */
+    if (size == 16) {
+        put_u64_be(raw + 8, next_random());
+    }
+    return PyBytes_FromStringAndSize((const char *)raw, size);
+}
+
+PyDoc_STRVAR(seed_ids_doc,
+"seed_ids(seed)\n--\n\n"
+"Seed the id generator with 32 bytes (from os.urandom; again in a forked child).");
+
+static PyObject *
+seed_ids(PyObject *module, PyObject *seed)
+{
+    if (!PyBytes_Check(seed) || PyBytes_GET_SIZE(seed) != 32) {
+        PyErr_SetString(PyExc_ValueError, "seed must be 32 bytes");
+        return NULL;
+    }
+    const unsigned char *raw = (const unsigned char *)PyBytes_AS_STRING(seed);
+    int all_zero = 1;
+    for (int i = 0; i < 4; i++) {
+        uint64_t word = 0;
+        for (int j = 0; j < 8; j++) {
+            word = (word << 8) | raw[i * 8 + j];
+        }
+        id_state[i] = word;
+        all_zero &= word == 0;
+    }
+    if (all_zero) { /* the one state xoshiro never leaves */
+        id_state[0] = 1;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(new_trace_id_doc,
+"new_trace_id()\n--\n\nA random, non-zero 16-byte trace id.");
+
+static PyObject *
+new_trace_id(PyObject *module, PyObject *unused)
+{
+    return random_id(16);
+}
+
+PyDoc_STRVAR(new_span_id_doc,
+"new_span_id()\n--\n\nA random, non-zero 8-byte span id.");
+
+static PyObject *
+new_span_id(PyObject *module, PyObject *unused)
+{
+    return random_id(8);
+}
+
+PyDoc_STRVAR(build_span_doc,
+"build_span(scope, name, start, end, attributes, extra)\n--\n\n"
+"SpanBuilder.build() for a builder without children and without given ids: the values were\n"
+"checked as they were set. start and end are int or None (None: now, and the start);\n"
+"attributes is the builder's dict, extra None or a dict of scope variables the span's own\n"
+"attributes override. Fresh random ids.");
+
+static PyObject *
+build_span(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (span_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "configure() was not called");
+        return NULL;
+    }
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "build_span() takes 6 arguments");
+        return NULL;
+    }
+    PyObject *attributes = args[4], *extra = args[5];
+    if (!PyUnicode_CheckExact(args[0]) || !PyUnicode_CheckExact(args[1]) ||
+        !PyDict_CheckExact(attributes) || (extra != Py_None && !PyDict_CheckExact(extra))) {
+        PyErr_SetString(PyExc_TypeError, "build_span(): str, str, int|None, int|None, dict, "
+                                         "dict|None expected");
+        return NULL;
+    }
+    PyObject *values[N_FIELDS] = {NULL};
+    PyObject *span = NULL;
+    values[F_SCOPE] = Py_NewRef(args[0]);
+    values[F_NAME] = Py_NewRef(args[1]);
+    if (args[2] == Py_None) {
+        struct timespec now;
+        if (timespec_get(&now, TIME_UTC) != TIME_UTC) {
+            PyErr_SetString(PyExc_OSError, "timespec_get() failed");
+            goto done;
+        }
+        values[F_START] =
+            PyLong_FromLongLong((long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+        if (values[F_START] == NULL) {
+            goto done;
+        }
+    }
+    else {
+        values[F_START] = Py_NewRef(args[2]);
+    }
+    values[F_END] = Py_NewRef(args[3] == Py_None ? values[F_START] : args[3]);
+    int has_extra = extra != Py_None && PyDict_GET_SIZE(extra) > 0;
+    if (!has_extra && PyDict_GET_SIZE(attributes) == 0) {
+        values[F_ATTRIBUTES] = Py_NewRef(empty_attributes);
+    }
+    else {
+        PyObject *merged = PyDict_Copy(has_extra ? extra : attributes);
+        if (merged == NULL) {
+            goto done;
+        }
+        if (has_extra && PyDict_Update(merged, attributes) < 0) {
+            Py_DECREF(merged);
+            goto done;
+        }
+        values[F_ATTRIBUTES] = PyDictProxy_New(merged);
+        Py_DECREF(merged);
+        if (values[F_ATTRIBUTES] == NULL) {
+            goto done;
+        }
+    }
+    values[F_CHILDREN] = PyTuple_New(0);
+    if (values[F_CHILDREN] == NULL || (values[F_TRACE] = random_id(16)) == NULL ||
+        (values[F_SPAN] = random_id(8)) == NULL) {
+        goto done;
+    }
+    span = new_span(values);
+done:
+    for (int i = 0; i < N_FIELDS; i++) {
+        Py_XDECREF(values[i]);
+    }
+    return span;
+}
+
+
+/* ------------------------------------------------------------------------------------------ */
+/* SpanBuilder's hot methods                                                                  */
+
+/* The builder's slots, in the order configure_builder() receives their descriptors. */
+#define N_BUILDER_SLOTS 6
+enum { B_SCOPE, B_NAME, B_START, B_END, B_ATTRIBUTES, B_CHILDREN };
+
+static PyTypeObject *builder_type = NULL;
+static Py_ssize_t builder_offsets[N_BUILDER_SLOTS];
+static PyObject *py_new_builder = NULL;   /* SpanBuilder: the reference, for anything unusual */
+static PyObject *py_set_attribute = NULL; /* SpanBuilder.set_attribute in Python: the same */
+
+static inline PyObject **
+builder_slot(PyObject *builder, int which)
+{
+    return (PyObject **)((char *)builder + builder_offsets[which]);
+}
+
+PyDoc_STRVAR(new_builder_doc,
+"builder(scope, name)\n--\n\n"
+"Start building a span, as Flink's Span.builder(Class, String): a SpanBuilder.");
+
+static PyObject *
+new_builder(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (builder_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "configure_builder() was not called");
+        return NULL;
+    }
+    if (nargs != 2 || !PyUnicode_CheckExact(args[0]) || !PyUnicode_CheckExact(args[1])) {
+        /* A class as the scope, a name that is not a str, a wrong count: the reference
+         * converts or raises. */
+        return PyObject_Vectorcall(py_new_builder, args, nargs, NULL);
+    }
+    PyObject *attributes = PyDict_New();
+    if (attributes == NULL) {
+        return NULL;
+    }
+    PyObject *children = PyList_New(0);
+    if (children == NULL) {
+        Py_DECREF(attributes);
+        return NULL;
+    }
+    PyObject *builder = builder_type->tp_alloc(builder_type, 0);
+    if (builder == NULL) {
+        Py_DECREF(attributes);
+        Py_DECREF(children);
+        return NULL;
+    }
+    *builder_slot(builder, B_SCOPE) = Py_NewRef(args[0]);
+    *builder_slot(builder, B_NAME) = Py_NewRef(args[1]);
+    *builder_slot(builder, B_START) = Py_NewRef(Py_None);
+    *builder_slot(builder, B_END) = Py_NewRef(Py_None);
+    *builder_slot(builder, B_ATTRIBUTES) = attributes;
+    *builder_slot(builder, B_CHILDREN) = children;
+    return builder;
+}
+
+PyDoc_STRVAR(set_attribute_doc,
+"set_attribute($self, key, value, /)\n--\n\n"
+"Set one attribute; a later value for the same key replaces the earlier one.");
+
+static PyObject *
+builder_set_attribute(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (nargs == 2 && kwnames == NULL && Py_IS_TYPE(self, builder_type) &&
+        PyUnicode_CheckExact(args[0])) {
+        PyObject *value = args[1];
+        PyTypeObject *type = Py_TYPE(value);
+        int fits = type == &PyUnicode_Type || type == &PyFloat_Type || type == &PyBool_Type;
+        if (type == &PyLong_Type) {
+            int overflow = 0;
+            long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+            if (v == -1 && PyErr_Occurred()) {
+                return NULL;
+            }
+            fits = !overflow;
+        }
+        PyObject *attributes = *builder_slot(self, B_ATTRIBUTES);
+        if (fits && attributes != NULL && PyDict_CheckExact(attributes)) {
+            if (PyDict_SetItem(attributes, args[0], value) < 0) {
+                return NULL;
+            }
+            return Py_NewRef(self);
+        }
+    }
+    /* Anything else (a bad key or value, keywords, a subclass): the reference raises the
+     * error or does it. */
+    Py_ssize_t total = nargs + (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0);
+    PyObject *small[3];
+    PyObject **stack = small;
+    if (total > 2) {
+        stack = PyMem_Malloc((size_t)(total + 1) * sizeof(PyObject *));
+        if (stack == NULL) {
+            return PyErr_NoMemory();
+        }
+    }
+    stack[0] = self;
+    for (Py_ssize_t i = 0; i < total; i++) {
+        stack[i + 1] = args[i];
+    }
+    PyObject *result = PyObject_Vectorcall(py_set_attribute, stack, nargs + 1, kwnames);
+    if (stack != small) {
+        PyMem_Free(stack);
+    }
+    return result;
+}
+
+static PyMethodDef set_attribute_def = {
+    "set_attribute", (PyCFunction)(void (*)(void))builder_set_attribute,
+    METH_FASTCALL | METH_KEYWORDS, set_attribute_doc};
+
+PyDoc_STRVAR(configure_builder_doc,
+"configure_builder(builder_type, slot_descriptors, new_builder, set_attribute)\n--\n\n"
+"Hand over SpanBuilder, the member descriptors of its slots (_scope, _name, _start, _end,\n"
+"_attributes, _children) and its reference constructor and set_attribute; return the C\n"
+"set_attribute as a method descriptor of SpanBuilder.");
+
+static PyObject *
+configure_builder(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyType_Check(args[0]) || !PyTuple_Check(args[1]) ||
+        PyTuple_GET_SIZE(args[1]) != N_BUILDER_SLOTS || !PyCallable_Check(args[2]) ||
+        !PyCallable_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "configure_builder(type, 6 descriptors, callable, "
+                                         "callable) expected");
+        return NULL;
+    }
+    PyTypeObject *type = (PyTypeObject *)args[0];
+    Py_ssize_t offsets[N_BUILDER_SLOTS];
+    for (int i = 0; i < N_BUILDER_SLOTS; i++) {
+        PyObject *descr = PyTuple_GET_ITEM(args[1], i);
+        if (!Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+            PyErr_SetString(PyExc_TypeError, "the builder's slots must be member descriptors");
+            return NULL;
+        }
+        PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+        if (member->type != T_OBJECT_EX || member->offset <= 0 ||
+            member->offset + (Py_ssize_t)sizeof(PyObject *) > type->tp_basicsize ||
+            ((PyMemberDescrObject *)descr)->d_common.d_type != type) {
+            PyErr_SetString(PyExc_TypeError, "a builder slot is not an object slot of the type");
+            return NULL;
+        }
+        offsets[i] = member->offset;
+    }
+    PyObject *descriptor = PyDescr_NewMethod(type, &set_attribute_def);
+    if (descriptor == NULL) {
+        return NULL;
+    }
+    Py_XSETREF(builder_type, (PyTypeObject *)Py_NewRef(type));
+    memcpy(builder_offsets, offsets, sizeof(offsets));
+    Py_XSETREF(py_new_builder, Py_NewRef(args[2]));
+    Py_XSETREF(py_set_attribute, Py_NewRef(args[3]));
+    return descriptor;
+}
+
 static PyMethodDef methods[] = {
     {"configure", (PyCFunction)(void (*)(void))configure, METH_FASTCALL, configure_doc},
     {"decode_body", (PyCFunction)(void (*)(void))decode_body, METH_FASTCALL, decode_body_doc},
     {"encode_framed", (PyCFunction)(void (*)(void))encode_framed, METH_FASTCALL,
      encode_framed_doc},
+    {"build_span", (PyCFunction)(void (*)(void))build_span, METH_FASTCALL, build_span_doc},
+    {"configure_builder", (PyCFunction)(void (*)(void))configure_builder, METH_FASTCALL,
+     configure_builder_doc},
+    {"new_builder", (PyCFunction)(void (*)(void))new_builder, METH_FASTCALL, new_builder_doc},
+    {"new_span_id", new_span_id, METH_NOARGS, new_span_id_doc},
+    {"new_trace_id", new_trace_id, METH_NOARGS, new_trace_id_doc},
+    {"seed_ids", seed_ids, METH_O, seed_ids_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,0 +1,261 @@
+"""The builder's C fast path: ``Span.builder``, ``SpanBuilder.set_attribute``, the childless build
+and the id generator behave exactly as the Python reference, and the caller's path stays in C.
+
+The Python code in ``schemas/_span.py`` and ``schemas/_ids.py`` is the reference
+(``_py_builder``, ``_py_set_attribute``, ``install_fast_build(None)``, ``_new_trace_id``); the
+accelerator must give the same spans and raise the same errors with the same messages.
+"""
+
+from __future__ import annotations
+
+import enum
+import multiprocessing
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from spanstream.producer import ReporterRegistry
+from spanstream.schemas import SPEEDUPS, Span, SpanBuilder, _ids, _span, new_span_id, new_trace_id
+
+needs_c = pytest.mark.skipif(not SPEEDUPS, reason="the C accelerator is not built or is disabled")
+
+_LONG_MAX = 2**63 - 1
+_VALUES = st.one_of(
+    st.text(max_size=20),
+    st.integers(min_value=-(2**63), max_value=_LONG_MAX),
+    st.floats(allow_nan=False),
+    st.booleans(),
+)
+_ATTRIBUTES = st.dictionaries(st.text(max_size=12), _VALUES, max_size=10)
+
+
+@pytest.fixture
+def python_build() -> Iterator[None]:
+    """Builds in this test take the Python path (the reference)."""
+    previous = _span.install_fast_build(None)
+    try:
+        yield
+    finally:
+        _span.install_fast_build(previous)
+
+
+def _python_builder(scope: Any, name: Any) -> SpanBuilder:
+    return _span._py_builder(scope, name)
+
+
+def _fields(span: Span) -> tuple[object, ...]:
+    """Everything but the random ids."""
+    return (
+        span.scope,
+        span.name,
+        span.start_ts_millis,
+        span.end_ts_millis,
+        {k: (type(v), v) for k, v in span.attributes.items()},
+        span.children,
+    )
+
+
+def _reference_span(
+    attributes: dict[str, Any], extra: dict[str, Any] | None, start: int | None, end: int | None
+) -> Span:
+    builder = _python_builder("app.Job", "Load")
+    for key, value in attributes.items():
+        _span._py_set_attribute(builder, key, value)
+    if start is not None:
+        builder.set_start_ts_millis(start)
+    if end is not None:
+        builder.set_end_ts_millis(end)
+    previous = _span.install_fast_build(None)
+    try:
+        return builder.build(extra_attributes=extra)
+    finally:
+        _span.install_fast_build(previous)
+
+
+@needs_c
+def test_the_builder_methods_are_the_c_ones_when_the_accelerator_is_built() -> None:
+    assert type(Span.builder).__name__ == "builtin_function_or_method"
+    assert type(SpanBuilder.__dict__["set_attribute"]).__name__ == "method_descriptor"
+    assert _span._fast_build is not None
+    assert new_trace_id is not _ids._new_trace_id
+
+
+def test_a_c_builder_starts_as_a_python_one() -> None:
+    for scope in ("app.Job", SpanBuilder):
+        fast, reference = Span.builder(scope, "Load"), _python_builder(scope, "Load")
+        assert type(fast) is SpanBuilder
+        assert repr(fast) == repr(reference)
+        assert (fast.scope, fast.name, fast.start_ts_millis, fast.end_ts_millis) == (
+            reference.scope,
+            reference.name,
+            None,
+            None,
+        )
+        assert dict(fast.attributes) == {}
+
+
+@given(_ATTRIBUTES, st.one_of(st.none(), st.dictionaries(st.text(max_size=12), st.text())))
+def test_a_built_span_has_the_same_fields_on_both_paths(
+    attributes: dict[str, Any], extra: dict[str, Any] | None
+) -> None:
+    fast_builder = Span.builder("app.Job", "Load").set_start_ts_millis(7).set_end_ts_millis(9)
+    for key, value in attributes.items():
+        fast_builder.set_attribute(key, value)
+    fast = fast_builder.build(extra_attributes=extra)
+    assert _fields(fast) == _fields(_reference_span(attributes, extra, 7, 9))
+    assert type(fast.attributes) is type(_reference_span(attributes, extra, 7, 9).attributes)
+
+
+def test_the_span_s_own_attribute_wins_over_a_scope_variable() -> None:
+    span = Span.builder("app.Job", "Load").set_attribute("<host>", "mine").build(
+        extra_attributes={"<host>": "group", "<job_id>": "j1"}
+    )
+    assert dict(span.attributes) == {"<host>": "mine", "<job_id>": "j1"}
+
+
+def test_an_unset_start_is_now_and_an_unset_end_is_the_start() -> None:
+    before = time.time_ns() // 1_000_000
+    span = Span.builder("app.Job", "Load").build()
+    after = time.time_ns() // 1_000_000
+    assert before <= span.start_ts_millis <= after
+    assert span.end_ts_millis == span.start_ts_millis
+    ended = Span.builder("app.Job", "Load").set_end_ts_millis(after + 5).build()
+    assert ended.end_ts_millis == after + 5
+
+
+def test_built_spans_are_independent_of_their_builder() -> None:
+    builder = Span.builder("app.Job", "Load").set_attribute("a", 1)
+    first = builder.build(extra_attributes={"<host>": "h"})
+    builder.set_attribute("a", 2)
+    assert first.attributes["a"] == 1
+    assert builder.build().attributes["a"] == 2
+    assert first.span_id != builder.build().span_id
+
+
+class _Color(enum.IntEnum):
+    RED = 1
+
+
+class _Ratio(float):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        (1, "x"),
+        (None, 1),
+        ("k", None),
+        ("k", [1]),
+        ("k", b"bytes"),
+        ("k", _Color.RED),
+        ("k", _Ratio(0.5)),
+        ("k", 2**63),
+        ("k", -(2**63) - 1),
+    ],
+)
+def test_a_bad_attribute_is_the_same_error_on_both_paths(key: Any, value: Any) -> None:
+    with pytest.raises((TypeError, ValueError)) as fast:
+        Span.builder("app.Job", "Load").set_attribute(key, value)
+    with pytest.raises((TypeError, ValueError)) as reference:
+        _span._py_set_attribute(_python_builder("app.Job", "Load"), key, value)
+    assert (type(fast.value), str(fast.value)) == (type(reference.value), str(reference.value))
+
+
+def test_the_long_range_edges_are_accepted() -> None:
+    span = (
+        Span.builder("app.Job", "Load")
+        .set_attribute("max", _LONG_MAX)
+        .set_attribute("min", -(2**63))
+        .build()
+    )
+    assert dict(span.attributes) == {"max": _LONG_MAX, "min": -(2**63)}
+
+
+def test_keywords_and_wrong_argument_counts_behave_as_in_python() -> None:
+    builder = Span.builder("app.Job", "Load")
+    assert builder.set_attribute(key="a", value=1) is builder  # type: ignore[call-arg]
+    assert builder.set_attribute("b", value=2.5) is builder  # type: ignore[call-arg]
+    assert dict(builder.attributes) == {"a": 1, "b": 2.5}
+    calls: list[Callable[[], object]] = [
+        lambda: builder.set_attribute("a"),  # type: ignore[call-arg]
+        lambda: builder.set_attribute("a", 1, 2),  # type: ignore[call-arg]
+        lambda: builder.set_attribute("a", 1, bogus=2),  # type: ignore[call-arg]
+    ]
+    for call in calls:
+        with pytest.raises(TypeError):
+            call()
+
+
+def test_a_bad_scope_or_name_is_the_python_error() -> None:
+    with pytest.raises(TypeError, match="span name must be a str, not int: 3"):
+        Span.builder("app.Job", 3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="scope must be a class or a str"):
+        Span.builder(3, "Load")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Span.builder("app.Job")  # type: ignore[call-arg]
+
+
+def test_ids_are_sized_non_zero_and_distinct() -> None:
+    traces = {new_trace_id() for _ in range(20_000)}
+    spans = {new_span_id() for _ in range(20_000)}
+    assert len(traces) == len(spans) == 20_000
+    assert {len(t) for t in traces} == {16}
+    assert {len(s) for s in spans} == {8}
+    assert bytes(16) not in traces
+    assert bytes(8) not in spans
+
+
+def _child_ids(queue: Any) -> None:
+    queue.put([new_span_id() for _ in range(5)])
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fork")
+def test_a_forked_child_does_not_repeat_its_parent_s_ids() -> None:
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_child_ids, args=(queue,))
+    child.start()
+    parent = [new_span_id() for _ in range(5)]
+    child_ids = queue.get(timeout=30)
+    child.join(30)
+    assert not set(parent) & set(child_ids)
+
+
+@needs_c
+def test_add_span_of_a_builder_runs_four_python_functions() -> None:
+    """The caller's path: add_span, the builder's name property, build and the reporter's notify
+    are the only Python calls; creating the builder, setting attributes, merging the scope
+    variables and making the ids run in C."""
+    registry = ReporterRegistry.from_config({"traces.reporter.mem.factory.class": "in_memory"})
+    group = registry.root_group(variables={"host": "worker-1", "job_id": "j1"})
+    builder_of = Span.builder
+    group.add_span(builder_of("app.Job", "Load"))  # the route cache for the name
+    calls: list[str] = []
+
+    def profile(frame: Any, event: str, arg: object) -> None:
+        if event == "call":
+            calls.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        group.add_span(
+            builder_of("app.Job", "Load")
+            .set_attribute("checkpointId", 1)
+            .set_attribute("fullSize", 123_456_789)
+            .set_attribute("checkpointStatus", "COMPLETED")
+            .set_attribute("isUnaligned", False)
+            .set_attribute("alignmentRatio", 0.25)
+        )
+    finally:
+        sys.setprofile(None)
+    assert calls == ["add_span", "name", "build", "notify_of_added_span"]
+    span = registry.reporter("mem").spans[-1]
+    assert span.attributes["<host>"] == "worker-1"
+    assert span.attributes["checkpointId"] == 1
+    registry.close()
