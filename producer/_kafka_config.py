@@ -53,7 +53,7 @@ HEADER_NAMES: Final = ("content-type", "schema-fingerprint", "producer")
 """The headers the reporter can put on every record (``headers`` key); all of them by default."""
 
 # Keys the reporter owns: a callback cannot come from a configuration file, the bootstrap
-# servers have their own key, and the reporter needs every delivery report to count them.
+# servers have their own key, and the reporter counts deliveries from error-only reports.
 RESERVED_PRODUCER_KEYS: Final = frozenset(
     {
         "bootstrap.servers",

@@ -12,8 +12,13 @@ How a span travels:
    :func:`spanstream.schemas.encode_span`, picks the record key (``key`` strategy), enforces the
    record size the topic accepts (a larger span is dropped and counted ``too-large``, never a failed
    batch), and hands the record to librdkafka (``produce``), which batches, compresses and retries.
-3. librdkafka's delivery reports, served by the sender's ``poll``, reach the counters: delivered
-   (and their bytes), failed by error code name. :meth:`KafkaTraceReporter.snapshot` reads them.
+3. librdkafka reports failed deliveries only (``delivery.report.only.error``: a Python call per
+   acknowledged record would cost the sender as much as encoding it). The sender, the only
+   thread that serves those reports (``poll``), counts failures by error code name and derives
+   the delivered count: records produced, less failures reported, less what librdkafka still
+   holds (``len(producer)``, which counts a record until its report has been served). That is a
+   lower bound at every moment and exact whenever nothing is in flight; the counter only grows.
+   :meth:`KafkaTraceReporter.snapshot` reads the counters.
 
 Memory bounds (what ``queue.max.spans`` and ``queue.max.bytes`` mean): the hand-off queue holds at
 most ``queue.max.spans`` span objects (references to spans the application built anyway); the
@@ -226,9 +231,11 @@ class KafkaTraceReporter:
         self._discarded = 0  # accepted, then left in the queue at close: dropped ``closed``
         # Written by the sender thread only (single writer): no lock on the hot paths.
         self._taken = 0
-        self._produced = 0
-        self._reported = 0
-        self._delivered = 0
+        self._produced = 0  # records librdkafka accepted
+        self._produced_bytes = 0  # their values' bytes
+        self._reported = 0  # records with a failure report (failed, or purged at close)
+        self._reported_bytes = 0
+        self._delivered = 0  # derived by _settle: produced - reported - still in librdkafka
         self._delivered_bytes = 0
         self._failed: dict[str, int] = {}
         self._dropped: dict[str, int] = {}
@@ -446,7 +453,7 @@ class KafkaTraceReporter:
             dropped=_frozen(dropped),
             pending=max(0, accepted - outcomes),
             queued=queued,
-            in_flight=max(0, produced - reported),
+            in_flight=max(0, produced - reported - delivered),
             client_errors=_frozen(dict(self._client_errors)),
         )
 
@@ -492,6 +499,7 @@ class KafkaTraceReporter:
         if batch_max_bytes is not None:
             current = int(str(conf.get("batch.size", 1_000_000)))
             conf["batch.size"] = str(min(current, batch_max_bytes))
+        conf["delivery.report.only.error"] = True  # see the module docstring, step 3
         self._producer_conf = dict(conf)
         conf["on_delivery"] = self._on_delivery
         conf["error_cb"] = self._on_client_error
@@ -515,13 +523,13 @@ class KafkaTraceReporter:
         return self._admin_client
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
-        # Runs on the sender thread (inside poll): the single writer of these counters.
-        self._reported += 1
+        # Runs on the sender thread (inside poll): the single writer of these counters. Reports
+        # come for failures only (delivery.report.only.error); _settle derives the delivered.
         if err is None:
-            self._delivered += 1
-            self._delivered_bytes += len(msg)
             return
+        self._reported += 1
         try:
+            self._reported_bytes += len(msg)
             code = err.code()
             if code in _PURGED:
                 self._dropped["closed"] = self._dropped.get("closed", 0) + 1
@@ -728,8 +736,10 @@ class KafkaTraceReporter:
                     self._taken -= count - len(batch)
                 self._send(batch, producer)
                 poll(0)
-            elif self._produced != self._reported:
+                self._settle(producer)
+            elif self._produced != self._reported + self._delivered:
                 poll(_IN_FLIGHT_POLL_S)
+                self._settle(producer)
             else:
                 wake.clear()
                 self._sender_idle = True
@@ -737,6 +747,26 @@ class KafkaTraceReporter:
                     wake.wait(_IDLE_WAIT_S)
                 self._sender_idle = False
                 poll(0)
+                self._settle(producer)
+
+    def _settle(self, producer: Producer) -> None:
+        """Derive the delivered count (and bytes) after ``poll`` served the failure reports.
+
+        ``len(producer)`` counts a record until librdkafka destroys it: after its acknowledgement
+        (no report asked), or after its failure report was served and counted in ``_reported``.
+        So ``produced - reported - len(producer)`` never counts a record twice or too early.
+        """
+        holding = len(producer)
+        delivered = self._produced - self._reported - holding
+        self._delivered = max(self._delivered, delivered)
+        if holding == 0:
+            self._delivered_bytes = self._produced_bytes - self._reported_bytes
+        elif self._delivered:
+            # Records in flight: their share of the produced bytes, by the mean record size.
+            settled_bytes = self._produced_bytes - self._reported_bytes
+            settled = self._produced - self._reported
+            estimate = settled_bytes * self._delivered // settled if settled > 0 else 0
+            self._delivered_bytes = max(self._delivered_bytes, estimate)
 
     def _send(self, batch: list[Span], producer: Producer) -> None:
         """Encode and produce a batch of spans; every span ends counted or in librdkafka."""
@@ -747,24 +777,21 @@ class KafkaTraceReporter:
         key_of = self._key_of
         fixed_bytes = self._fixed_record_bytes
         max_bytes = self._max_record_bytes
-        dropped = self._dropped
         limits = self._limits
-        produced = 0
+        produced = produced_bytes = 0
         index = 0
         for index, span in enumerate(batch):
             try:
                 value = encode_span(span)
                 key = key_of(span)
             except Exception:  # noqa: BLE001 - a span the codec refuses is dropped and counted
-                dropped["encode-error"] = dropped.get("encode-error", 0) + 1
-                self._log_drop("encode-error")
+                self._drop("encode-error")
                 continue
             # Over the record size, or over a span.max.* limit (checked only when one is set).
             if len(value) + (len(key) if key is not None else 0) + fixed_bytes > max_bytes or (
                 limits is not None and limits.violation(span) is not None
             ):
-                dropped["too-large"] = dropped.get("too-large", 0) + 1
-                self._log_drop("too-large")
+                self._drop("too-large")
                 continue
             while True:
                 try:
@@ -777,12 +804,15 @@ class KafkaTraceReporter:
                     # it (backpressure); the hand-off queue fills meanwhile.
                     if self._stopping:
                         self._produced += produced
+                        self._produced_bytes += produced_bytes
                         remaining = len(batch) - index
-                        dropped["closed"] = dropped.get("closed", 0) + remaining
+                        self._dropped["closed"] = self._dropped.get("closed", 0) + remaining
                         return
                     self._produced += produced
-                    produced = 0
+                    self._produced_bytes += produced_bytes
+                    produced = produced_bytes = 0
                     poll(_BACKPRESSURE_POLL_S)
+                    self._settle(producer)
                     continue
                 except KafkaException as exc:
                     self._record_produce_error(exc)
@@ -791,8 +821,15 @@ class KafkaTraceReporter:
                     self._failed[name] = self._failed.get(name, 0) + 1
                 else:
                     produced += 1
+                    produced_bytes += len(value)
                 break
         self._produced += produced
+        self._produced_bytes += produced_bytes
+
+    def _drop(self, reason: str) -> None:
+        # The sender's drops (rare): counted, and logged at a limited rate.
+        self._dropped[reason] = self._dropped.get(reason, 0) + 1
+        self._log_drop(reason)
 
     def _record_produce_error(self, exc: KafkaException) -> None:
         error = exc.args[0] if exc.args else None
@@ -808,12 +845,15 @@ class KafkaTraceReporter:
         producer = self._producer
         if producer is not None:
             try:
-                if self._produced != self._reported:
+                producer.poll(0)
+                self._settle(producer)
+                if len(producer):
                     producer.purge(in_queue=True, in_flight=True, blocking=False)
                     give_up = time.monotonic() + 1.0
-                    while self._produced != self._reported and time.monotonic() < give_up:
+                    while len(producer) and time.monotonic() < give_up:
                         producer.poll(0.01)
                 producer.poll(0)
+                self._settle(producer)
             except Exception:  # noqa: BLE001 - closing must finish
                 _LOG.exception("Kafka trace reporter %r: error while closing", self._name())
         queue = self._queue
