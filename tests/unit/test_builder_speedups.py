@@ -112,8 +112,10 @@ def test_a_built_span_has_the_same_fields_on_both_paths(
 
 
 def test_the_span_s_own_attribute_wins_over_a_scope_variable() -> None:
-    span = Span.builder("app.Job", "Load").set_attribute("<host>", "mine").build(
-        extra_attributes={"<host>": "group", "<job_id>": "j1"}
+    span = (
+        Span.builder("app.Job", "Load")
+        .set_attribute("<host>", "mine")
+        .build(extra_attributes={"<host>": "group", "<job_id>": "j1"})
     )
     assert dict(span.attributes) == {"<host>": "mine", "<job_id>": "j1"}
 

@@ -375,3 +375,34 @@ def test_a_reporter_left_open_is_closed_at_exit():
     assert done.returncode == 0, done.stderr
     assert "dropped {'closed': 3}" in done.stdout
     assert "3 spans still pending at exit were dropped" in done.stderr
+
+
+class _Holding:
+    """What the sender reads from librdkafka: how many records it still holds."""
+
+    def __init__(self, holding: int) -> None:
+        self.holding = holding
+
+    def __len__(self) -> int:
+        return self.holding
+
+
+def test_delivered_is_derived_from_what_librdkafka_no_longer_holds() -> None:
+    """Only failures are reported: delivered = produced - failed - held, and it only grows."""
+    reporter = KafkaTraceReporter()
+    reporter._produced, reporter._produced_bytes = 10, 1000
+    producer = _Holding(10)
+    reporter._settle(producer)  # type: ignore[arg-type]
+    assert (reporter._delivered, reporter._delivered_bytes) == (0, 0)
+    producer.holding = 4  # six acknowledged, no report
+    reporter._settle(producer)  # type: ignore[arg-type]
+    assert reporter._delivered == 6
+    assert reporter._delivered_bytes == 600  # in flight: the mean record size
+    # A failure report is being served: the record is counted failed while librdkafka still
+    # holds it, so for a moment the derived count is lower; the counter does not go back.
+    reporter._reported, reporter._reported_bytes = 1, 100
+    reporter._settle(producer)  # type: ignore[arg-type]
+    assert reporter._delivered == 6
+    producer.holding = 0
+    reporter._settle(producer)  # type: ignore[arg-type]
+    assert (reporter._delivered, reporter._delivered_bytes) == (9, 900)  # exact when settled
