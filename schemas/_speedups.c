@@ -256,6 +256,11 @@ read_string(const Reader *r, Py_ssize_t *pos, const char *what, const char *the_
     return s;
 }
 
+/* A finished span cannot be part of a reference cycle: its fields are strings, ints, ids,
+ * a read-only view of a dict of plain values and a tuple of spans built before it. So the
+ * cyclic GC need not scan it: with thousands of spans alive (a batch, a hand-off queue) every
+ * young collection would otherwise walk each of them. (Safe for a class defined in Python:
+ * its dealloc untracks only if tracked. Not for the mappingproxy, whose dealloc assumes it.) */
 static PyObject *
 new_span(PyObject *values[N_FIELDS])
 {
@@ -270,6 +275,7 @@ new_span(PyObject *values[N_FIELDS])
             return NULL;
         }
     }
+    PyObject_GC_UnTrack(span);
     return span;
 }
 
@@ -288,7 +294,8 @@ read_attributes(const Reader *r, Py_ssize_t *pos)
     if (block_count(r, pos, MIN_ENTRY_BYTES, "attributes", &count) < 0) {
         return NULL;
     }
-    PyObject *attributes = PyDict_New();
+    /* Sized for the first block (bounded by the bytes left): no resize while filling it. */
+    PyObject *attributes = _PyDict_NewPresized((Py_ssize_t)count);
     if (attributes == NULL) {
         return NULL;
     }
