@@ -4,7 +4,8 @@ One topic is filled once with ``--spans`` encoded span messages (the reporter's 
 read from the beginning several times, alternating:
 
 - ``raw``: confluent-kafka ``Consumer.consume(num_messages=...)``, each message's value taken,
-  nothing decoded: the client's own limit;
+  nothing decoded: the client's own limit (with the librdkafka settings SpanConsumer uses,
+  ``spanstream.consumer.LIBRDKAFKA_DEFAULTS``, as the raw-decode read);
 - ``raw-decode``: the same, plus ``decode_span`` of each value: the ceiling of any consumer
   that decodes (what SpanConsumer adds on top of it is its own cost);
 - ``spanstream``: ``SpanConsumer``, every record's span decoded back into a ``Span``.
@@ -51,10 +52,12 @@ def _fill(bootstrap: str, topic: str, spans: int) -> float:
 def _raw(bootstrap: str, topic: str, spans: int, *, batch_size: int, decode: bool = False) -> float:
     from confluent_kafka import Consumer
 
+    from spanstream.consumer import LIBRDKAFKA_DEFAULTS
     from spanstream.schemas import decode_span
 
     consumer = Consumer(
         {
+            **LIBRDKAFKA_DEFAULTS,  # the same client settings as SpanConsumer's
             "bootstrap.servers": bootstrap,
             "group.id": f"bench-raw-{uuid.uuid4().hex[:8]}",
             "auto.offset.reset": "earliest",

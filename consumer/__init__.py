@@ -26,7 +26,7 @@ from spanstream.consumer._bad_records import (
     DLQ_TOPIC_HEADER,
     BadRecordPolicy,
 )
-from spanstream.consumer._consumer import MANAGED_CONSUMER_KEYS, SpanConsumer
+from spanstream.consumer._consumer import LIBRDKAFKA_DEFAULTS, MANAGED_CONSUMER_KEYS, SpanConsumer
 from spanstream.consumer._errors import CommitError, ConsumerClosedError, DeadLetterError
 from spanstream.consumer._health import (
     CheckpointSizePoint,
@@ -47,6 +47,7 @@ __all__ = [
     "DLQ_REASON_HEADER",
     "DLQ_TIMESTAMP_HEADER",
     "DLQ_TOPIC_HEADER",
+    "LIBRDKAFKA_DEFAULTS",
     "MANAGED_CONSUMER_KEYS",
     "AttributeLayout",
     "BadRecordPolicy",

@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, Final, Self
 
 from confluent_kafka import (
@@ -86,6 +86,14 @@ _SHARED_PREFIXES: Final = ("security.", "sasl.", "ssl.", "client.dns.", "socket.
 _SHARED_KEYS: Final = frozenset({"client.id", "broker.address.family", "client.rack"})
 
 _DEFAULT_AUTO_COMMIT_INTERVAL_MS: Final = 1000
+LIBRDKAFKA_DEFAULTS: Final = MappingProxyType({"fetch.queue.backoff.ms": 10})
+"""librdkafka settings the consumer changes from librdkafka's defaults (``config`` overrides them).
+
+``fetch.queue.backoff.ms``: once more than ``queued.min.messages`` (100,000) records wait in
+librdkafka's queue, it postpones the next fetch by this long; its default of a second stalls a
+consumer that decodes as it goes (each record costs a microsecond or so), not one that only
+counts them. At 10 ms, reading and decoding 200,000 spans went from 137,000 to 285,000-304,000
+spans/s on the benchmark machine (README "Performance")."""
 _COMMIT_TIMEOUT_S: Final = 30.0
 _METADATA_TIMEOUT_S: Final = 10.0
 _NO_LIMIT: Final = 1 << 62
@@ -207,6 +215,7 @@ class SpanConsumer:
         user_error_cb = extra.pop("error_cb", None)
         consumer_config: dict[str, Any] = {
             "auto.commit.interval.ms": _DEFAULT_AUTO_COMMIT_INTERVAL_MS,
+            **LIBRDKAFKA_DEFAULTS,
             **extra,
             "bootstrap.servers": bootstrap_servers,
             "group.id": group_id,

@@ -94,3 +94,26 @@ def test_client_errors_are_counted_and_logged_once_a_minute(caplog):
     assert counters.kafka_errors == 51
     assert len(seen) == 51
     assert len([r for r in caplog.records if r.name == "spanstream.consumer"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [({}, 10), ({"fetch.queue.backoff.ms": 250}, 250)],
+)
+def test_fetch_backoff_is_short_unless_configured(monkeypatch, config, expected):
+    """librdkafka's 1 s fetch backoff (past 100,000 queued records) would stall a consumer that
+    decodes as it reads: the consumer asks for 10 ms; the application's config wins."""
+    from spanstream.consumer import LIBRDKAFKA_DEFAULTS
+    from spanstream.consumer import _consumer as module
+
+    seen = {}
+    real = module._new_consumer
+
+    def capture(settings):
+        seen.update(settings)
+        return real(settings)
+
+    monkeypatch.setattr(module, "_new_consumer", capture)
+    _consumer(config=config).close()
+    assert LIBRDKAFKA_DEFAULTS["fetch.queue.backoff.ms"] == 10
+    assert seen["fetch.queue.backoff.ms"] == expected
