@@ -54,15 +54,51 @@ from spanstream.consumer._duplicates import DuplicateWindow
 from spanstream.consumer._errors import CommitError, ConsumerClosedError, DeadLetterError
 from spanstream.consumer._offsets import OffsetTracker, PendingMark, TopicPartitionKey
 from spanstream.consumer._positions import StartPosition, to_epoch_ms
-from spanstream.consumer._records import RECORD_SETTERS, SpanBatch, SpanRecord, record_headers
+from spanstream.consumer._records import RECORD_FIELDS, RECORD_SETTERS, SpanBatch, SpanRecord
 from spanstream.consumer._stats import ConsumerCounters, ConsumerStats
-from spanstream.schemas import BrokerError, ConfigError, DecodeError, Span, decode_span
+from spanstream.schemas import (
+    IMPLEMENTATIONS,
+    SCHEMA_FINGERPRINT,
+    SINGLE_OBJECT_MARKER,
+    BrokerError,
+    ConfigError,
+    DecodeError,
+    Span,
+    decode_span,
+)
 
 __all__ = ["MANAGED_CONSUMER_KEYS", "SpanConsumer"]
 
 _LOG = logging.getLogger("spanstream.consumer")
 _LIBRDKAFKA_LOG = logging.getLogger("spanstream.consumer.librdkafka")
 _ERROR_LOG_INTERVAL_S: Final = 60.0
+
+
+def _load_fast_convert() -> (
+    Callable[[list[Message], int, list[Any], set[bytes], set[bytes], int], int] | None
+):
+    """The C conversion loop (``spanstream.consumer._convert``), configured; None without it.
+
+    It needs the schemas' C decoder too, so it is off whenever that is (not built, or
+    ``SPANSTREAM_NO_SPEEDUPS=1``).
+    """
+    if "c" not in IMPLEMENTATIONS:
+        return None
+    try:
+        from spanstream.consumer import _convert
+    except ImportError:
+        return None
+    _convert.configure(
+        SpanRecord,
+        tuple(SpanRecord.__dict__[name] for name in RECORD_FIELDS),
+        Message,
+        IMPLEMENTATIONS["c"][0],
+        SINGLE_OBJECT_MARKER + SCHEMA_FINGERPRINT,
+    )
+    return _convert.convert
+
+
+_FAST_CONVERT: Final = _load_fast_convert()
 
 MANAGED_CONSUMER_KEYS: Final = frozenset(
     {
@@ -625,11 +661,30 @@ class SpanConsumer:
         current, previous, size = window.current, window.previous, window.size
         drop_duplicates = self._drop_duplicates
         new_record = object.__new__
-        set_span, set_topic, set_partition, set_offset, set_key, set_headers, set_ts = (
-            RECORD_SETTERS
-        )
+        (
+            set_span,
+            set_topic,
+            set_partition,
+            set_offset,
+            set_key,
+            set_headers,
+            set_ts,
+            set_message,
+        ) = RECORD_SETTERS
+        # The C loop converts the plain messages and stops at any other; the loop below (the
+        # reference) handles that one and hands back. See consumer/_convert.c.
+        fast = _FAST_CONVERT if decode is decode_span else None
         consumed = duplicates = dropped = markers = 0
-        for message in raw:
+        index, count = 0, len(raw)
+        while index < count:
+            if fast is not None:
+                converted_upto = fast(raw, index, items, current, previous, size)
+                consumed += converted_upto - index
+                index = converted_upto
+                if index >= count:
+                    break
+            message = raw[index]
+            index += 1
             error = message.error()
             if error is not None:
                 self._on_message_error(error)
@@ -645,7 +700,7 @@ class SpanConsumer:
                 except DeadLetterError as failure:
                     consumed -= 1  # it is read again
                     append(_Retry(failure))
-                    self._raw = raw[raw.index(message) :] + self._raw
+                    self._raw = raw[index - 1 :] + self._raw
                     break
                 continue
             span_id = span.span_id
@@ -662,23 +717,17 @@ class SpanConsumer:
                     current, previous = window.current, window.previous
                 else:
                     current.add(span_id)
-            headers = message.headers()
             timestamp_type, timestamp_ms = message.timestamp()
-            # SpanRecord(span, topic, ...) field by field: see RECORD_SETTERS.
+            # SpanRecord(span, topic, ...) slot by slot: see RECORD_SETTERS.
             record = new_record(SpanRecord)
             set_span(record, span)
             set_topic(record, message.topic())
             set_partition(record, message.partition())
             set_offset(record, message.offset())
             set_key(record, message.key())
-            # librdkafka hands a list of (str, bytes | None): already the record's shape.
-            set_headers(
-                record,
-                (tuple(headers) if type(headers) is list else record_headers(headers))
-                if headers
-                else (),
-            )
+            set_headers(record, None)  # read from the message when first asked for
             set_ts(record, timestamp_ms if timestamp_type else None)
+            set_message(record, message)
             append(record)
         counters = self._counters
         counters.records_consumed += consumed

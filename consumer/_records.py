@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal, overload
+from typing import TYPE_CHECKING, Final, Literal, Protocol, overload
 
 from spanstream.schemas import (
     CheckpointTrace,
@@ -19,15 +18,14 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-__all__ = ["RECORD_SETTERS", "Header", "SpanBatch", "SpanRecord", "record_headers"]
+__all__ = ["RECORD_FIELDS", "RECORD_SETTERS", "Header", "SpanBatch", "SpanRecord", "record_headers"]
 
 Header = tuple[str, bytes | None]
 """One Kafka record header: its name and its value (``None`` for a header without a value)."""
 
 
-@dataclass(frozen=True, slots=True)
 class SpanRecord:
-    """One consumed span and where it came from.
+    """One consumed span and where it came from (immutable).
 
     Attributes:
         span: the rebuilt span (equal to the one that was reported).
@@ -38,30 +36,129 @@ class SpanRecord:
         headers: the record headers, in order; empty when there are none.
         timestamp_ms: the broker (or producer) timestamp in epoch milliseconds, or ``None`` when
             the record carries none.
+
+    Records compare and hash by these seven values, as a frozen dataclass would. A record the
+    consumer makes reads its headers from the Kafka message the first time ``headers`` is
+    asked for (turning librdkafka's headers into Python objects costs about as much as decoding
+    the span, and most jobs never look at them).
     """
+
+    __slots__ = (
+        "_headers",
+        "_message",
+        "key",
+        "offset",
+        "partition",
+        "span",
+        "timestamp_ms",
+        "topic",
+    )
 
     span: Span
     topic: str
     partition: int
     offset: int
     key: bytes | None
-    headers: tuple[Header, ...]
     timestamp_ms: int | None
+    _headers: tuple[Header, ...] | None  # None: still to be read from _message
+    _message: _HasHeaders | None
+
+    def __init__(  # noqa: PLR0917 - the seven values, positional as a dataclass's
+        self,
+        span: Span,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        headers: tuple[Header, ...],
+        timestamp_ms: int | None,
+    ) -> None:
+        for name, value in (
+            ("span", span),
+            ("topic", topic),
+            ("partition", partition),
+            ("offset", offset),
+            ("key", key),
+            ("_headers", headers),
+            ("timestamp_ms", timestamp_ms),
+            ("_message", None),
+        ):
+            object.__setattr__(self, name, value)
+
+    @property
+    def headers(self) -> tuple[Header, ...]:
+        """The record headers, in order; empty when there are none."""
+        headers = self._headers
+        if headers is None:
+            message = self._message
+            headers = record_headers(message.headers() if message is not None else None)
+            object.__setattr__(self, "_headers", headers)
+            object.__setattr__(self, "_message", None)  # the message is not needed any more
+        return headers
 
     @property
     def system_trace(self) -> CheckpointTrace | JobInitializationTrace | JobFailureTrace | None:
         """The typed view of a Flink system trace (Checkpoint, ...), or ``None`` for other spans."""
         return read_system_trace(self.span)
 
+    def _values(self) -> tuple[object, ...]:
+        return (
+            self.span,
+            self.topic,
+            self.partition,
+            self.offset,
+            self.key,
+            self.headers,
+            self.timestamp_ms,
+        )
 
-RECORD_SETTERS: Final = tuple(
-    getattr(SpanRecord, field.name).__set__ for field in dataclasses.fields(SpanRecord)
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return (
+            f"SpanRecord(span={self.span!r}, topic={self.topic!r}, partition={self.partition!r}, "
+            f"offset={self.offset!r}, key={self.key!r}, headers={self.headers!r}, "
+            f"timestamp_ms={self.timestamp_ms!r})"
+        )
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+class _HasHeaders(Protocol):
+    """A Kafka message: what a record reads its headers from."""
+
+    def headers(self) -> object:
+        """Librdkafka's headers: a list of ``(name, value)`` pairs, or ``None``."""
+
+
+RECORD_FIELDS: Final = (
+    "span",
+    "topic",
+    "partition",
+    "offset",
+    "key",
+    "_headers",
+    "timestamp_ms",
+    "_message",
 )
-"""The slot setters of :class:`SpanRecord`'s fields, in field order.
+"""The slots the consumer's conversion loops fill, in this order (``_headers`` None and
+``_message`` the Kafka message for a record whose headers are read when first asked for)."""
 
-The consumer's conversion loop builds records with ``object.__new__`` and these setters: a
-third cheaper than the frozen dataclass's ``__init__`` (which goes through ``object.__setattr__``
-per field), and SpanRecord has no ``__post_init__`` that this would skip. Only for that loop.
+RECORD_SETTERS: Final = tuple(getattr(SpanRecord, name).__set__ for name in RECORD_FIELDS)
+"""The slot setters of :class:`SpanRecord`, in :data:`RECORD_FIELDS` order.
+
+The consumer's Python conversion loop builds records with ``object.__new__`` and these setters
+(a third cheaper than a constructor that sets each field); its C loop writes the same slots.
 """
 
 

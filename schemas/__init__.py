@@ -7,6 +7,7 @@ this package; it depends on neither.
 """
 
 from spanstream.schemas._codec import (
+    IMPLEMENTATIONS,
     SCHEMA_FINGERPRINT,
     SINGLE_OBJECT_MARKER,
     SPEEDUPS,
@@ -75,6 +76,7 @@ __all__ = [
     "CHECKPOINT_TASK_SPAN",
     "CURRENT_SCHEMA_VERSION",
     "FAILURE_LABEL_PREFIX",
+    "IMPLEMENTATIONS",
     "INITIALIZATION_METRICS",
     "JOB_FAILURE_SCOPE",
     "JOB_FAILURE_SPAN",

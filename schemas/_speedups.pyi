@@ -1,8 +1,10 @@
 """Type stub of the optional C accelerator (``schemas/_speedups.c``)."""
 
+from collections.abc import Callable
 from types import MappingProxyType
+from typing import Any
 
-from spanstream.schemas._span import AttributeValue, Span
+from spanstream.schemas._span import AttributeValue, Span, SpanBuilder
 
 def configure(
     span_type: type[Span],
@@ -22,3 +24,35 @@ def decode_body(data: bytes, offset: int, /) -> Span:
 
 def encode_framed(span: Span, header: bytes, /) -> bytes:
     """Return ``header`` and the Avro body of ``span`` (C port of the Python one)."""
+
+def build_span(
+    scope: str,
+    name: str,
+    start: int | None,
+    end: int | None,
+    attributes: dict[str, AttributeValue],
+    extra: dict[str, Any] | None,
+    /,
+) -> Span:
+    """``SpanBuilder.build()`` of a childless builder, with fresh ids (see _span.py)."""
+
+def configure_builder(
+    builder_type: type,
+    slot_descriptors: tuple[object, ...],
+    new_builder: Callable[..., Any],
+    set_attribute: Callable[..., Any],
+    /,
+) -> object:
+    """Hand over SpanBuilder's slots and reference methods; return the C ``set_attribute``."""
+
+def new_builder(scope: type | str, name: str, /) -> SpanBuilder:
+    """``Span.builder(scope, name)``: a SpanBuilder."""
+
+def new_trace_id() -> bytes:
+    """A random, non-zero 16-byte trace id."""
+
+def new_span_id() -> bytes:
+    """A random, non-zero 8-byte span id."""
+
+def seed_ids(seed: bytes, /) -> None:
+    """Seed the id generator with 32 bytes."""

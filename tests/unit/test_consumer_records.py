@@ -49,16 +49,59 @@ def test_batch_is_a_sequence_of_records():
 
 
 def test_record_built_by_slot_setters_equals_the_constructed_one():
-    """The conversion loop's field-by-field construction gives an equal, still frozen record."""
-    from spanstream.consumer._records import RECORD_SETTERS
+    """The conversion loop's slot-by-slot construction gives an equal, still frozen record."""
+    from spanstream.consumer._records import RECORD_FIELDS, RECORD_SETTERS
 
     expected = _record(3)
     built = object.__new__(SpanRecord)
-    for setter, field in zip(RECORD_SETTERS, dataclasses.fields(SpanRecord), strict=True):
-        setter(built, getattr(expected, field.name))
+    for setter, name in zip(RECORD_SETTERS, RECORD_FIELDS, strict=True):
+        setter(built, object.__getattribute__(expected, name))
     assert built == expected
+    assert hash(built) == hash(expected)
     with pytest.raises(dataclasses.FrozenInstanceError):
         built.topic = "other"  # type: ignore[misc]
+
+
+class _Message:
+    """What a record reads its headers from: confluent-kafka's Message.headers()."""
+
+    def __init__(self, headers: object) -> None:
+        self.calls = 0
+        self._headers = headers
+
+    def headers(self) -> object:
+        self.calls += 1
+        return self._headers
+
+
+def _lazy_record(message: _Message, expected: SpanRecord) -> SpanRecord:
+    from spanstream.consumer._records import RECORD_FIELDS, RECORD_SETTERS
+
+    built = object.__new__(SpanRecord)
+    for setter, name in zip(RECORD_SETTERS, RECORD_FIELDS, strict=True):
+        value = object.__getattribute__(expected, name)
+        setter(built, {"_headers": None, "_message": message}.get(name, value))
+    return built
+
+
+def test_a_consumed_record_reads_its_headers_from_the_message_once():
+    """Headers are taken from the Kafka message when first asked for, then kept (and the
+    message let go); the record equals one built with the same headers."""
+    message = _Message([("h", b"v")])
+    expected = _record(3)
+    record = _lazy_record(message, expected)
+    assert message.calls == 0
+    assert record.headers == (("h", b"v"),)
+    assert record.headers == (("h", b"v"),)
+    assert message.calls == 1
+    assert object.__getattribute__(record, "_message") is None
+    assert record == expected
+    assert hash(record) == hash(expected)
+    assert "headers=(('h', b'v'),)" in repr(record)
+
+
+def test_a_message_without_headers_gives_an_empty_tuple():
+    assert _lazy_record(_Message(None), _record()).headers == ()
 
 
 def test_consumer_package_needs_neither_the_producer_nor_the_analytics_extra():

@@ -162,7 +162,8 @@ def test_spanstream_no_speedups_forces_pure_python() -> None:
 def test_an_in_place_build_is_not_older_than_its_source() -> None:
     """An editable install's extension is rebuilt after schemas/_speedups.c changes.
 
-    ``./run`` reinstalls only when pyproject.toml changes: after editing the C source, run
+    ``./run`` reinstalls when pyproject.toml or a C source changes; after editing the C source
+    outside it, run
     ``.venv/bin/pip install -e '.[test,analytics,plot]'`` or these tests would test stale code.
     """
     spec = importlib.util.find_spec("spanstream.schemas._speedups")
