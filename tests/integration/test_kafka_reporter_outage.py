@@ -28,7 +28,10 @@ QUEUE_MAX_SPANS = 3_000
 
 
 def _free_base_port() -> int:
-    candidates = list(range(42_000, 60_000, 1_000))
+    # Below Linux's ephemeral range (32768-60999): while the broker is down the reporter keeps
+    # reconnecting, and a connect to a port in that range can bind the port itself as its source
+    # (a TCP self-connect), which then holds it when the broker starts ("used by another program").
+    candidates = list(range(20_000, 32_000, 1_000))
     random.shuffle(candidates)
     for base in candidates:
         if all(port_is_free("127.0.0.1", base + offset) for offset in range(PORTS_PER_NODE)):
