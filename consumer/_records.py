@@ -54,6 +54,8 @@ class SpanRecord:
         "topic",
     )
 
+    __match_args__ = ("span", "topic", "partition", "offset", "key", "headers", "timestamp_ms")
+
     span: Span
     topic: str
     partition: int
@@ -91,7 +93,9 @@ class SpanRecord:
         headers = self._headers
         if headers is None:
             message = self._message
-            headers = record_headers(message.headers() if message is not None else None)
+            if message is None:  # another thread read them meanwhile (it set _headers first)
+                return self._headers  # type: ignore[return-value]
+            headers = record_headers(message.headers())
             object.__setattr__(self, "_headers", headers)
             object.__setattr__(self, "_message", None)  # the message is not needed any more
         return headers

@@ -117,3 +117,29 @@ def test_consumer_package_needs_neither_the_producer_nor_the_analytics_extra():
         "assert 'spanstream.producer' not in sys.modules, 'producer imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_a_record_matches_by_position_as_a_dataclass_did():
+    match _record(3):
+        case SpanRecord(_, "t", 0, 3, b"k", headers, 123):
+            assert headers == (("h", b"v"),)
+        case _:
+            pytest.fail("no match")
+
+
+def test_headers_read_by_two_threads_at_once_are_the_same():
+    """A reader that finds the headers taken meanwhile returns them, not an empty tuple."""
+    import threading
+
+    def read(record: SpanRecord, seen: list[object]) -> None:
+        seen.append(record.headers)
+
+    for _ in range(200):
+        record = _lazy_record(_Message([("h", b"v")]), _record(1))
+        seen: list[object] = []
+        threads = [threading.Thread(target=read, args=(record, seen)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert seen == [(("h", b"v"),)] * 4
