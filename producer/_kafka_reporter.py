@@ -846,7 +846,6 @@ class KafkaTraceReporter:
         if producer is not None:
             try:
                 producer.poll(0)
-                self._settle(producer)
                 if len(producer):
                     producer.purge(in_queue=True, in_flight=True, blocking=False)
                     give_up = time.monotonic() + 1.0

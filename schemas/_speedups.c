@@ -1179,8 +1179,7 @@ PyDoc_STRVAR(build_span_doc,
 static PyObject *
 build_span(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (span_type == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "configure() was not called");
+    if (check_configured() < 0) {
         return NULL;
     }
     if (nargs != 6) {
