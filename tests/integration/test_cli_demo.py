@@ -2,27 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-SPANSTREAM = [sys.executable, "-m", "spanstream.cli"]
-
-
-def run_cli(
-    *args: str, bootstrap: str, timeout_s: float = 240.0
-) -> subprocess.CompletedProcess[str]:
-    """Run ``spanstream ARGS`` with the session broker in $KAFKA_BOOTSTRAP_SERVERS."""
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "COLUMNS": "160"}
-    return subprocess.run(
-        [*SPANSTREAM, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout_s,
-        check=False,
-    )
+from _helpers import run_cli
 
 
 def _config(tmp_path: Path, topic: str) -> Path:

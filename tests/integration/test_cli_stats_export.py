@@ -4,32 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 
 import pyarrow.parquet as pq
 import pytest
+from _helpers import run_cli
 
 from spanstream.producer import ReporterRegistry
 from spanstream.schemas import Span, checkpoint_span, job_failure_span, job_initialization_span
 
 T0 = 1_700_000_000_000
-
-
-def run_cli(
-    *args: str, bootstrap: str, timeout_s: float = 240.0
-) -> subprocess.CompletedProcess[str]:
-    """Run ``spanstream ARGS`` with the session broker in $KAFKA_BOOTSTRAP_SERVERS."""
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "COLUMNS": "160"}
-    return subprocess.run(
-        [sys.executable, "-m", "spanstream.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout_s,
-        check=False,
-    )
 
 
 @pytest.fixture

@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from _helpers import run_cli
 
 from spanstream.producer import ReporterRegistry
 from spanstream.schemas import Span, checkpoint_span
-
-
-def run_cli(
-    *args: str, bootstrap: str, timeout_s: float = 240.0
-) -> subprocess.CompletedProcess[str]:
-    """Run ``spanstream ARGS`` with the session broker in $KAFKA_BOOTSTRAP_SERVERS."""
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "COLUMNS": "160"}
-    return subprocess.run(
-        [sys.executable, "-m", "spanstream.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout_s,
-        check=False,
-    )
 
 
 @pytest.fixture

@@ -7,13 +7,11 @@ and counted ``queue-full``); once the broker is up, what was queued is delivered
 from __future__ import annotations
 
 import random
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+from _helpers import read_topic
 
 from spanstream.broker import PORTS_PER_NODE, LocalKafka, port_is_free
 from spanstream.producer import (
@@ -61,36 +59,6 @@ def own_broker(tmp_path: Path) -> Iterator[LocalKafka]:
     finally:
         kafka.stop()
         kafka.remove_data()
-
-
-def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 120.0) -> list[Message]:
-    """Every record of ``topic`` up to the high watermarks, in partition and offset order."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"read-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        partitions = sorted(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
-        high = {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
-            for p in partitions
-        }
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        position = dict.fromkeys(partitions, 0)
-        records: list[Message] = []
-        deadline = time.monotonic() + timeout_s
-        while any(position[p] < high[p] for p in partitions):
-            assert time.monotonic() < deadline, f"read {len(records)} records; marks {high}"
-            for msg in consumer.consume(num_messages=5000, timeout=1.0):
-                assert msg.error() is None, msg.error()
-                records.append(msg)
-                position[msg.partition()] = msg.offset() + 1
-        return records
-    finally:
-        consumer.close()
 
 
 @pytest.mark.slow

@@ -11,13 +11,12 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+from _helpers import read_topic
 from confluent_kafka.admin import AdminClient
 
 from spanstream.producer import (
@@ -36,37 +35,6 @@ NewTopic = Callable[..., str]
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 180.0) -> list[Message]:
-    """Every record of ``topic``, partition by partition in offset order (up to the high marks)."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"read-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-        }
-    )
-    try:
-        partitions = sorted(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
-        high = {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
-            for p in partitions
-        }
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        position = dict.fromkeys(partitions, 0)
-        records: list[Message] = []
-        deadline = time.monotonic() + timeout_s
-        while any(position[p] < high[p] for p in partitions):
-            assert time.monotonic() < deadline, f"read {len(records)} records; marks {high}"
-            for msg in consumer.consume(num_messages=5000, timeout=1.0):
-                assert msg.error() is None, msg.error()
-                records.append(msg)
-                position[msg.partition()] = msg.offset() + 1
-        return sorted(records, key=lambda m: (m.partition(), m.offset()))
-    finally:
-        consumer.close()
 
 
 def pipeline_config(bootstrap: str, topic: str, **settings: object) -> dict[str, object]:

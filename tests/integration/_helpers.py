@@ -1,0 +1,60 @@
+"""Helpers the integration tests share (importable as ``_helpers``: pytest puts this folder on
+the path of the test modules in it)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+
+SPANSTREAM = [sys.executable, "-m", "spanstream.cli"]
+
+
+def run_cli(
+    *args: str, bootstrap: str, timeout_s: float = 240.0
+) -> subprocess.CompletedProcess[str]:
+    """Run ``spanstream ARGS`` with the session broker in $KAFKA_BOOTSTRAP_SERVERS."""
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "COLUMNS": "160"}
+    return subprocess.run(
+        [*SPANSTREAM, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 180.0) -> list[Message]:
+    """Every record of ``topic``, partition by partition in offset order (up to the high marks)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"read-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    try:
+        partitions = sorted(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
+        high = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
+            for p in partitions
+        }
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        position = dict.fromkeys(partitions, 0)
+        records: list[Message] = []
+        deadline = time.monotonic() + timeout_s
+        while any(position[p] < high[p] for p in partitions):
+            assert time.monotonic() < deadline, f"read {len(records)} records; marks {high}"
+            for msg in consumer.consume(num_messages=5000, timeout=1.0):
+                assert msg.error() is None, msg.error()
+                records.append(msg)
+                position[msg.partition()] = msg.offset() + 1
+        return sorted(records, key=lambda m: (m.partition(), m.offset()))
+    finally:
+        consumer.close()
