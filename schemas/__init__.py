@@ -26,6 +26,7 @@ from spanstream.schemas._errors import (
     NotASystemTraceError,
     SpanstreamError,
 )
+from spanstream.schemas._event import EVENT_ID_BYTES, Event, EventBuilder, new_event_id
 from spanstream.schemas._framing import Framing
 from spanstream.schemas._ids import new_span_id, new_trace_id
 from spanstream.schemas._schema_history import (
@@ -75,6 +76,7 @@ __all__ = [
     "CHECKPOINT_SUBTASK_SPAN",
     "CHECKPOINT_TASK_SPAN",
     "CURRENT_SCHEMA_VERSION",
+    "EVENT_ID_BYTES",
     "FAILURE_LABEL_PREFIX",
     "IMPLEMENTATIONS",
     "INITIALIZATION_METRICS",
@@ -97,6 +99,8 @@ __all__ = [
     "ConfigError",
     "DecodeError",
     "EncodeError",
+    "Event",
+    "EventBuilder",
     "ExtraMissingError",
     "Framing",
     "JobFailureTrace",
@@ -116,6 +120,7 @@ __all__ = [
     "encode_spans",
     "job_failure_span",
     "job_initialization_span",
+    "new_event_id",
     "new_span_id",
     "new_trace_id",
     "read_system_trace",
