@@ -1,4 +1,13 @@
-"""Checkpoint health per job, gathered from spans as they are consumed (demo and ``stats``)."""
+"""Health per job, gathered from Flink's system spans and events as they are consumed.
+
+The demo and ``spanstream stats`` feed a :class:`HealthBoard` one :class:`~spanstream.schemas.Span`
+or :class:`~spanstream.schemas.Event` at a time. Checkpoints come from ``Checkpoint`` spans or
+``CheckpointEvent``s (each checkpoint id counted once, whichever comes first); job failures
+from the ``JobFailureEvent`` (Flink 2.2+) or the ``JobFailure`` span (1.20-2.1); status
+changes from ``JobStatusChangeEvent`` and ``AllSubtasksStatusChangeEvent``. Items are grouped
+by job with the consumer's rule (:func:`~spanstream.consumer.job_id_of`: ``<job_id>``, else
+``jobId``), falling back to ``<job_name>``, and shown under the job's name when known.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +17,31 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from spanstream.consumer import job_id_of
 from spanstream.schemas import (
+    AllSubtasksStatusChangeEventView,
+    CheckpointEventView,
     CheckpointTrace,
+    Event,
+    JobFailureEventView,
     JobFailureTrace,
     JobInitializationTrace,
+    JobStatusChangeEventView,
     NotASystemTraceError,
     Span,
+    read_system_event,
     read_system_trace,
 )
 
-__all__ = ["CheckpointPoint", "HealthBoard", "JobHealth", "percentile"]
+__all__ = ["CheckpointPoint", "HealthBoard", "JobHealth", "job_of", "percentile"]
 
 UNKNOWN_JOB: Final = "(no job)"
 # The live view keeps recent checkpoints only; stats keeps them all.
 _RECENT_CHECKPOINTS: Final = 200
+_JOB_NAME: Final = "<job_name>"
+# Job statuses in which the job is not running its tasks (Flink's JobStatus names).
+_RESTARTING_STATUSES: Final = frozenset({"RESTARTING", "FAILING"})
+_TERMINAL_STATUSES: Final = frozenset({"FAILED", "CANCELED", "CANCELLING", "FINISHED", "SUSPENDED"})
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -41,14 +61,17 @@ def percentile(values: Sequence[float], fraction: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def job_of(span: Span) -> str:
-    """The job a span belongs to: its ``<job_name>``, else its ``<job_id>`` scope variable."""
-    attributes = span.attributes
-    for key in ("<job_name>", "<job_id>"):
-        value = attributes.get(key)
-        if value is not None:
-            return str(value)
-    return UNKNOWN_JOB
+def job_of(item: Span | Event) -> str:
+    """The job a span or event belongs to, as the board keys it.
+
+    The consumer's rule (``<job_id>``, else ``jobId``), else its ``<job_name>``, else
+    ``(no job)``.
+    """
+    job_id = job_id_of(item)
+    if job_id is not None:
+        return job_id
+    name = item.attributes.get(_JOB_NAME)
+    return UNKNOWN_JOB if name is None else str(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +89,12 @@ class CheckpointPoint:
 
 @dataclass(slots=True)
 class JobHealth:
-    """What the consumed spans say about one job (mutable: filled as spans arrive)."""
+    """What the consumed spans and events say about one job (mutable: filled as they arrive)."""
 
     job: str
+    """The job's ``<job_name>`` when seen, else its id."""
+    job_id: str | None = None
+    """The job's id (``<job_id>`` or ``jobId``), if any item carried one."""
     checkpoints: deque[CheckpointPoint] = field(default_factory=deque)
     completed: int = 0
     failed: int = 0
@@ -83,6 +109,16 @@ class JobHealth:
     failure_labels: Counter[str] = field(default_factory=Counter)
     last_failure_ts_millis: int | None = None
     other_spans: Counter[str] = field(default_factory=Counter)
+    job_status: str | None = None
+    """The latest ``newJobStatus`` of a ``JobStatusChangeEvent``."""
+    job_status_ts_millis: int | None = None
+    status_changes: list[str] = field(default_factory=list)
+    """Every ``newJobStatus`` in the order observed (RUNNING, RESTARTING, RUNNING, ...)."""
+    all_subtasks_running: bool | None = None
+    """The latest ``AllSubtasksStatusChangeEvent``: all running or finished, or not."""
+    other_events: Counter[str] = field(default_factory=Counter)
+    checkpoint_ids: set[int] = field(default_factory=set)
+    """Checkpoints counted (a ``Checkpoint`` span and its ``CheckpointEvent`` count once)."""
 
     @property
     def last(self) -> CheckpointPoint | None:
@@ -102,15 +138,15 @@ class JobHealth:
     def state(self) -> str:
         """The job's state in one word.
 
-        ``restarting`` (failed, not initialized since), ``failing`` (last checkpoint failed),
-        ``restored`` (initialized again since its last checkpoint), ``slow`` (last checkpoint
-        over twice the median), ``healthy``, or ``waiting`` (no checkpoint yet).
+        ``restarting`` (a RESTARTING/FAILING status, or failed and not initialized since
+        without a status event saying otherwise), ``failed``/``canceled``/``cancelling``/
+        ``finished``/``suspended`` (the job's terminal status), ``failing`` (last checkpoint
+        failed), ``restored`` (initialized again since its last checkpoint), ``slow`` (last
+        checkpoint over twice the median), ``healthy``, or ``waiting`` (no checkpoint yet).
         """
-        if self.last_failure_ts_millis is not None and (
-            self.last_initialization_ts_millis is None
-            or self.last_initialization_ts_millis < self.last_failure_ts_millis
-        ):
-            return "restarting"
+        by_status = self._status_state()
+        if by_status is not None:
+            return by_status
         last = self.last
         if last is None:
             return "waiting"
@@ -124,6 +160,24 @@ class JobHealth:
             return "slow"
         return "healthy"
 
+    def _status_state(self) -> str | None:
+        # The latest status event decides, unless a failure came after it; without one, a
+        # failure not followed by an initialization means the job is restarting.
+        failed_at = self.last_failure_ts_millis
+        status_at = self.job_status_ts_millis
+        if self.job_status is not None and (
+            failed_at is None or (status_at is not None and status_at >= failed_at)
+        ):
+            if self.job_status in _RESTARTING_STATUSES:
+                return "restarting"
+            if self.job_status in _TERMINAL_STATUSES:
+                return self.job_status.lower()
+            return None
+        initialized_at = self.last_initialization_ts_millis
+        if failed_at is not None and (initialized_at is None or initialized_at < failed_at):
+            return "restarting"
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (what ``spanstream stats --json`` prints per job)."""
         durations = self.durations_millis()
@@ -131,7 +185,13 @@ class JobHealth:
         last = self.last_completed
         return {
             "job": self.job,
+            "job_id": self.job_id,
             "state": self.state,
+            "job_status": {
+                "current": self.job_status,
+                "changes": list(self.status_changes),
+                "all_subtasks_running": self.all_subtasks_running,
+            },
             "checkpoints": {
                 "completed": self.completed,
                 "failed": self.failed,
@@ -153,6 +213,7 @@ class JobHealth:
                 "labels": dict(self.failure_labels),
             },
             "other_spans": dict(self.other_spans),
+            "other_events": dict(self.other_events),
         }
 
 
@@ -169,13 +230,13 @@ def _summary(values: Sequence[int]) -> dict[str, float | int | None]:
 
 
 class HealthBoard:
-    """Every job's :class:`JobHealth`, fed one consumed span at a time.
+    """Every job's :class:`JobHealth`, fed one consumed span or event at a time.
 
     Args:
         keep_checkpoints: how many recent checkpoints each job keeps (``None``: all).
 
     Example:
-        >>> from spanstream.schemas import checkpoint_span
+        >>> from spanstream.schemas import checkpoint_span, job_status_change_event
         >>> board = HealthBoard()
         >>> board.observe(checkpoint_span(
         ...     checkpoint_id=1, trigger_ts_millis=0, latest_ack_ts_millis=300,
@@ -183,6 +244,10 @@ class HealthBoard:
         ... ).build(extra_attributes={"<job_name>": "etl"}))
         >>> board.jobs()[0].job, board.jobs()[0].completed, board.jobs()[0].state
         ('etl', 1, 'healthy')
+        >>> board.observe(job_status_change_event(new_job_status="CANCELED").build(
+        ...     variables={"<job_name>": "etl"}))
+        >>> board.jobs()[0].state
+        'canceled'
     """
 
     def __init__(self, *, keep_checkpoints: int | None = _RECENT_CHECKPOINTS) -> None:
@@ -190,29 +255,50 @@ class HealthBoard:
         self._jobs: dict[str, JobHealth] = {}
         self.spans = 0
         """Top-level spans observed."""
+        self.events = 0
+        """Events observed."""
         self.unreadable = 0
-        """Spans named like a Flink system trace without its attributes."""
+        """Spans or events named like a Flink system trace or event without its attributes."""
 
     def job(self, name: str) -> JobHealth:
-        """The job's health record (created empty on first use)."""
+        """The job's health record by key or shown name (created empty on first use)."""
         health = self._jobs.get(name)
+        if health is None:
+            health = next((h for h in self._jobs.values() if h.job == name), None)
         if health is None:
             health = self._jobs[name] = JobHealth(name, checkpoints=deque(maxlen=self._keep))
         return health
 
     def jobs(self) -> list[JobHealth]:
-        """Every job seen, by name."""
-        return [self._jobs[name] for name in sorted(self._jobs)]
+        """Every job seen, by shown name."""
+        return sorted(self._jobs.values(), key=lambda h: (h.job, h.job_id or ""))
 
-    def observe_all(self, spans: Iterable[Span]) -> None:
-        """Observe several spans."""
-        for span in spans:
-            self.observe(span)
+    def observe_all(self, items: Iterable[Span | Event]) -> None:
+        """Observe several spans or events."""
+        for item in items:
+            self.observe(item)
 
-    def observe(self, span: Span) -> None:
-        """Take one consumed top-level span into account."""
+    def _job_of(self, item: Span | Event) -> JobHealth:
+        key = job_of(item)
+        health = self._jobs.get(key)
+        if health is None:
+            health = self._jobs[key] = JobHealth(key, checkpoints=deque(maxlen=self._keep))
+        job_id = job_id_of(item)
+        if job_id is not None:
+            health.job_id = job_id
+        name = item.attributes.get(_JOB_NAME)
+        if name is not None:
+            health.job = str(name)
+        return health
+
+    def observe(self, item: Span | Event) -> None:
+        """Take one consumed top-level span, or one event, into account."""
+        if isinstance(item, Event):
+            self._observe_event(item)
+            return
+        span = item
         self.spans += 1
-        health = self.job(job_of(span))
+        health = self._job_of(span)
         try:
             trace = read_system_trace(span)
         except NotASystemTraceError:
@@ -231,34 +317,76 @@ class HealthBoard:
                 trace.end_ts_millis, health.last_initialization_ts_millis or 0
             )
         elif isinstance(trace, JobFailureTrace):
-            health.failures += 1
-            health.restartable_failures += trace.can_restart is True
-            health.global_failures += trace.is_global_failure is True
-            for key, value in trace.failure_labels.items():
-                health.failure_labels[f"{key}={value}"] += 1
-            health.last_failure_ts_millis = max(
-                trace.failure_ts_millis, health.last_failure_ts_millis or 0
-            )
+            self._failure(health, trace)
         else:
             health.other_spans[span.name] += 1
 
+    def _observe_event(self, event: Event) -> None:
+        self.events += 1
+        health = self._job_of(event)
+        try:
+            view = read_system_event(event)
+        except NotASystemTraceError:
+            self.unreadable += 1
+            health.other_events[event.name] += 1
+            return
+        if isinstance(view, CheckpointEventView):
+            self._checkpoint(health, view)
+        elif isinstance(view, JobFailureEventView):
+            self._failure(health, view)
+        elif isinstance(view, JobStatusChangeEventView):
+            health.status_changes.append(view.new_job_status)
+            if health.job_status_ts_millis is None or (
+                view.change_ts_millis >= health.job_status_ts_millis
+            ):
+                health.job_status = view.new_job_status
+                health.job_status_ts_millis = view.change_ts_millis
+        elif isinstance(view, AllSubtasksStatusChangeEventView):
+            health.all_subtasks_running = view.all_running_or_finished
+        else:
+            health.other_events[event.name] += 1
+
     @staticmethod
-    def _checkpoint(health: JobHealth, trace: CheckpointTrace) -> None:
+    def _failure(health: JobHealth, failure: JobFailureTrace | JobFailureEventView) -> None:
+        health.failures += 1
+        health.restartable_failures += failure.can_restart is True
+        health.global_failures += failure.is_global_failure is True
+        for key, value in failure.failure_labels.items():
+            health.failure_labels[f"{key}={value}"] += 1
+        health.last_failure_ts_millis = max(
+            failure.failure_ts_millis, health.last_failure_ts_millis or 0
+        )
+
+    @staticmethod
+    def _checkpoint(health: JobHealth, trace: CheckpointTrace | CheckpointEventView) -> None:
+        if trace.checkpoint_id in health.checkpoint_ids:
+            return  # its other form (span or event) came first
+        health.checkpoint_ids.add(trace.checkpoint_id)
         if trace.completed:
             health.completed += 1
         else:
             health.failed += 1
+        if isinstance(trace, CheckpointTrace):
+            # An unacknowledged checkpoint ends at -1: place it at its trigger, duration 0.
+            settled = trace.settled_ts_millis
+            duration = trace.duration_millis if trace.acknowledged else 0
+            tasks = len(trace.tasks)
+        else:
+            # The event carries no trigger time: an unacknowledged one is placed at the end.
+            last = health.checkpoints[-1].end_ts_millis if health.checkpoints else 0
+            settled = trace.observed_ts_millis if trace.acknowledged else last
+            duration, tasks = 0, 0
         point = CheckpointPoint(
             trace.checkpoint_id,
-            trace.end_ts_millis,
-            trace.duration_millis,
+            settled,
+            duration,
             trace.checkpointed_size_bytes,
             trace.full_size_bytes,
             trace.completed,
-            len(trace.tasks),
+            tasks,
         )
         points = health.checkpoints
-        # Spans of one job arrive in order per partition; keep the list ordered by end time.
+        # Items of one job arrive in order per partition; keep the list ordered by end time.
         if not points or points[-1].end_ts_millis <= point.end_ts_millis:
             points.append(point)
         else:

@@ -117,6 +117,26 @@ def failure_table(jobs: list[JobHealth]) -> Table:
     return table
 
 
+def status_table(jobs: list[JobHealth]) -> Table:
+    """Job status per job, from Flink 2.2+'s JobStatusChangeEvent/AllSubtasksStatusChangeEvent."""
+    table = Table(title="job status", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("job", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("all subtasks running", no_wrap=True)
+    table.add_column("changes")
+    for job in jobs:
+        if job.job_status is None and job.all_subtasks_running is None:
+            continue
+        running = job.all_subtasks_running
+        table.add_row(
+            job.job,
+            job.job_status or "-",
+            "-" if running is None else ("yes" if running else "no"),
+            " -> ".join(job.status_changes[-8:]) or "-",
+        )
+    return table
+
+
 def other_table(jobs: list[JobHealth]) -> Table:
     """Custom (non-system) spans per job and name."""
     table = Table(title="other spans", title_justify="left", box=box.SIMPLE_HEAD)
@@ -139,6 +159,7 @@ def stats_document(
         "since_ms": time_range.since_millis,
         "until_ms": time_range.until_millis,
         "spans": board.spans,
+        "events": board.events,
         "bad_records": stats.bad_records,
         "duplicates": stats.duplicate_spans,
         "jobs": [job.to_dict() for job in board.jobs()],
@@ -247,6 +268,7 @@ def run_stats(
             checkpoint_table(jobs),
             initialization_table(jobs),
             failure_table(jobs),
+            status_table(jobs),
             other_table(jobs),
         ):
             if table.row_count:

@@ -33,6 +33,7 @@ from spanstream.consumer._health import (
     JobCheckpointHealth,
     checkpoint_health,
     checkpoint_health_frame,
+    job_id_of,
 )
 from spanstream.consumer._positions import StartPosition
 from spanstream.consumer._records import Header, SpanBatch, SpanRecord
@@ -64,6 +65,7 @@ __all__ = [
     "StartPosition",
     "checkpoint_health",
     "checkpoint_health_frame",
+    "job_id_of",
     "to_arrow",
     "to_pandas",
     "write_parquet",

@@ -1,5 +1,9 @@
 """Checkpoint health per job, from Flink's ``Checkpoint`` spans.
 
+A span's job is its ``<job_id>`` scope variable (Flink 2.1+), or failing that its ``jobId``
+attribute (Flink's job group puts it on every root span and event, in every version; 1.20 and
+2.0 spans have only that): :func:`job_id_of`, the one rule every health summary uses.
+
 Pure Python (the summary needs no extra); :func:`checkpoint_health_frame` and
 :meth:`JobCheckpointHealth.sizes_frame` give pandas DataFrames with the ``analytics`` extra.
 """
@@ -17,7 +21,9 @@ from spanstream.consumer._records import SpanRecord
 from spanstream.schemas import (
     CHECKPOINT_SCOPE,
     CHECKPOINT_SPAN,
+    ROOT_JOB_ID_ATTRIBUTE,
     CheckpointTrace,
+    Event,
     NotASystemTraceError,
     Span,
 )
@@ -32,6 +38,7 @@ __all__ = [
     "JobCheckpointHealth",
     "checkpoint_health",
     "checkpoint_health_frame",
+    "job_id_of",
 ]
 
 JOB_ID_ATTRIBUTE = "<job_id>"
@@ -40,16 +47,35 @@ JOB_NAME_ATTRIBUTE = "<job_name>"
 """The scope variable carrying the job's name."""
 
 
+def job_id_of(item: Span | Event) -> str | None:
+    """The job a span or event belongs to: ``<job_id>``, else ``jobId``, else ``None``.
+
+    Example:
+        >>> from spanstream.schemas import Span
+        >>> job_id_of(Span.builder("s", "Checkpoint").set_attribute("jobId", "j-120").build())
+        'j-120'
+    """
+    attributes = item.attributes
+    for key in (JOB_ID_ATTRIBUTE, ROOT_JOB_ID_ATTRIBUTE):
+        value = attributes.get(key)
+        if value is not None:
+            return str(value)
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class CheckpointSizePoint:
     """One checkpoint's sizes at the time it ended: a point of the size-over-time series."""
 
     checkpoint_id: int
     end_ts_millis: int
+    """The last acknowledgement; the trigger time for a checkpoint no subtask acknowledged
+    (which Flink ends at -1)."""
     status: str
     full_size_bytes: int
     checkpointed_size_bytes: int
     duration_millis: int
+    """Trigger to last acknowledgement; 0 when no subtask acknowledged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +83,8 @@ class JobCheckpointHealth:
     """How one job's checkpoints went.
 
     Attributes:
-        job_id: the ``<job_id>`` scope variable (``None`` for Checkpoint spans without one).
+        job_id: the job (:func:`job_id_of`: ``<job_id>``, else ``jobId``; ``None`` for
+            Checkpoint spans with neither).
         job_name: the last ``<job_name>`` seen for the job, if any.
         count: checkpoints (each span counted once, however often it was delivered).
         completed: of those, ``COMPLETED``.
@@ -147,8 +174,7 @@ def checkpoint_health(
         except NotASystemTraceError:
             continue
         seen.add(span.span_id)
-        job = span.attributes.get(JOB_ID_ATTRIBUTE)
-        job_id = None if job is None else str(job)
+        job_id = job_id_of(span)
         by_job.setdefault(job_id, []).append(trace)
         name = span.attributes.get(JOB_NAME_ATTRIBUTE)
         if name is not None:
@@ -161,7 +187,7 @@ def checkpoint_health(
 def _summarise(
     job_id: str | None, job_name: str | None, traces: list[CheckpointTrace]
 ) -> JobCheckpointHealth:
-    traces.sort(key=lambda t: (t.end_ts_millis, t.checkpoint_id))
+    traces.sort(key=lambda t: (t.settled_ts_millis, t.checkpoint_id))
     durations = sorted(t.duration_millis for t in traces if t.completed)
     completed = len(durations)
     count = len(traces)
@@ -179,11 +205,11 @@ def _summarise(
         sizes=tuple(
             CheckpointSizePoint(
                 checkpoint_id=t.checkpoint_id,
-                end_ts_millis=t.end_ts_millis,
+                end_ts_millis=t.settled_ts_millis,
                 status=t.status,
                 full_size_bytes=t.full_size_bytes,
                 checkpointed_size_bytes=t.checkpointed_size_bytes,
-                duration_millis=t.duration_millis,
+                duration_millis=t.duration_millis if t.acknowledged else 0,
             )
             for t in traces
         ),

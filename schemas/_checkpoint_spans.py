@@ -25,8 +25,8 @@ __all__ = [
     "CHECKPOINT_SUBTASK_SPAN",
     "CHECKPOINT_TASK_SPAN",
     "CHECKPOINT_TYPES",
-    "JOB_ID_ATTRIBUTE",
     "NO_ACK_TS_MILLIS",
+    "ROOT_JOB_ID_ATTRIBUTE",
     "CheckpointSpanDetailLevel",
     "CheckpointSubtaskStats",
     "CheckpointTaskStats",
@@ -42,7 +42,7 @@ CHECKPOINT_TASK_SPAN: Final = "Checkpoint_Task"
 """The name of a checkpoint span's per-task child."""
 CHECKPOINT_SUBTASK_SPAN: Final = "Checkpoint_Subtask"
 """The name of a task child's per-subtask child."""
-JOB_ID_ATTRIBUTE: Final = "jobId"
+ROOT_JOB_ID_ATTRIBUTE: Final = "jobId"
 """The attribute Flink's job metric group puts on every root span and event (the job's id)."""
 NO_ACK_TS_MILLIS: Final = -1
 """Flink's latest acknowledgement when no subtask acknowledged: the end of such a checkpoint."""
@@ -255,7 +255,7 @@ def checkpoint_span(
                 "perTaskSum" + metric, _java_long_array(t.sum(metric) for t in ordered)
             )
     if job_id is not None:
-        builder.set_attribute(JOB_ID_ATTRIBUTE, job_id)
+        builder.set_attribute(ROOT_JOB_ID_ATTRIBUTE, job_id)
     if level in (
         CheckpointSpanDetailLevel.CHILDREN_SPANS_PER_TASK,
         CheckpointSpanDetailLevel.CHILDREN_SPANS_PER_SUBTASK,

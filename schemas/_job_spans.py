@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from spanstream.schemas._checkpoint_spans import CHECKPOINT_SCOPE, JOB_ID_ATTRIBUTE
+from spanstream.schemas._checkpoint_spans import CHECKPOINT_SCOPE, ROOT_JOB_ID_ATTRIBUTE
 from spanstream.schemas._span import SpanBuilder
 
 __all__ = [
@@ -99,7 +99,7 @@ def job_initialization_span(
     if full_size_bytes is not None:
         builder.set_attribute("fullSize", full_size_bytes)
     if job_id is not None:
-        builder.set_attribute(JOB_ID_ATTRIBUTE, job_id)
+        builder.set_attribute(ROOT_JOB_ID_ATTRIBUTE, job_id)
     return builder
 
 
@@ -134,5 +134,5 @@ def job_failure_span(
         if value is not None:
             builder.set_attribute(FAILURE_LABEL_PREFIX + key, value)
     if job_id is not None:
-        builder.set_attribute(JOB_ID_ATTRIBUTE, job_id)
+        builder.set_attribute(ROOT_JOB_ID_ATTRIBUTE, job_id)
     return builder

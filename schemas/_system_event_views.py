@@ -16,8 +16,8 @@ from typing import Self
 
 from spanstream.schemas._checkpoint_spans import (
     CHECKPOINT_SCOPE,
-    JOB_ID_ATTRIBUTE,
     NO_ACK_TS_MILLIS,
+    ROOT_JOB_ID_ATTRIBUTE,
 )
 from spanstream.schemas._errors import NotASystemTraceError
 from spanstream.schemas._event import Event
@@ -87,7 +87,7 @@ class _SystemEventView:
     @property
     def job_id(self) -> str | None:
         """The event's ``jobId`` (Flink's job group puts it on every event), or ``None``."""
-        value = self.event.attributes.get(JOB_ID_ATTRIBUTE)
+        value = self.event.attributes.get(ROOT_JOB_ID_ATTRIBUTE)
         return value if type(value) is str else None
 
 

@@ -16,7 +16,7 @@ from typing import Final
 
 from spanstream.schemas._checkpoint_spans import (
     CHECKPOINT_SCOPE,
-    JOB_ID_ATTRIBUTE,
+    ROOT_JOB_ID_ATTRIBUTE,
     check_checkpoint_fields,
 )
 from spanstream.schemas._event import EventBuilder
@@ -93,7 +93,7 @@ def _system_event(
         .set_body("")
     )
     if job_id is not None:
-        builder.set_attribute(JOB_ID_ATTRIBUTE, job_id)
+        builder.set_attribute(ROOT_JOB_ID_ATTRIBUTE, job_id)
     return builder
 
 

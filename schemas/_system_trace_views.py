@@ -21,8 +21,8 @@ from spanstream.schemas._checkpoint_spans import (
     CHECKPOINT_SPAN,
     CHECKPOINT_SUBTASK_SPAN,
     CHECKPOINT_TASK_SPAN,
-    JOB_ID_ATTRIBUTE,
     NO_ACK_TS_MILLIS,
+    ROOT_JOB_ID_ATTRIBUTE,
 )
 from spanstream.schemas._errors import NotASystemTraceError
 from spanstream.schemas._job_spans import (
@@ -171,7 +171,7 @@ class _SystemTrace:
     @property
     def job_id(self) -> str | None:
         """The span's ``jobId`` (Flink's job group puts it on every root span), or ``None``."""
-        value = self.span.attributes.get(JOB_ID_ATTRIBUTE)
+        value = self.span.attributes.get(ROOT_JOB_ID_ATTRIBUTE)
         return value if type(value) is str else None
 
 
