@@ -50,6 +50,7 @@ RUN_VARIABLE: Final = "demo_run"
 _PREFIX: Final = "traces.reporter."
 _KAFKA_FACTORIES: Final = ("kafka", "KafkaTraceReporterFactory")
 _PLAIN_REPORT_EVERY_S: Final = 2.0
+EVENTS_AS_SPANS_KEY: Final = "traces.report-events-as-spans"
 
 
 def default_config_path() -> Path:
@@ -153,6 +154,21 @@ def prepare_config(path: Path, *, run_id: str) -> tuple[dict[str, object], str, 
         prefix + "producer.bootstrap.servers"
     )
     return flat, name, topic, str(servers).strip() if servers else None
+
+
+def report_events_as_spans(flat: Mapping[str, object]) -> bool:
+    """``traces.report-events-as-spans`` (Flink 1.20-2.1): report the job failure as a span.
+
+    Raises:
+        ConfigError: a value other than a boolean or ``true``/``false``.
+    """
+    value = flat.get(EVENTS_AS_SPANS_KEY, False)
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text not in ("true", "false"):
+        raise ConfigError(EVENTS_AS_SPANS_KEY, value, "true or false")
+    return text == "true"
 
 
 # -- the consumer side ------------------------------------------------------------------------
@@ -388,6 +404,10 @@ def run_demo(options: DemoOptions, console: Console) -> ExitCode:
     run_id = uuid.uuid4().hex[:8]
     config_path = options.config_path or default_config_path()
     flat, name, topic, servers = prepare_config(config_path, run_id=run_id)
+    try:
+        events_as_spans = report_events_as_spans(flat)
+    except ConfigError as exc:
+        raise UsageError(f"--config: {exc}") from exc
     run_start_millis = time.time_ns() // 1_000_000
     with ExitStack() as stack:
         address, broker = _obtain(servers, console, stack)
@@ -422,6 +442,7 @@ def run_demo(options: DemoOptions, console: Console) -> ExitCode:
             task_managers=options.task_managers,
             app_spans_per_s=options.app_spans_per_s,
             seed=options.seed,
+            report_events_as_spans=events_as_spans,
         )
         result = _run_live(options, console, simulation, reporter, reader)
         console.print(summary_table(result))

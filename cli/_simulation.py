@@ -1,11 +1,28 @@
-"""A simulated Flink deployment for the demo: jobs on task managers, reporting like Flink does.
+"""A simulated Flink deployment for the demo: jobs on task managers, reporting like Flink 2.3.
 
-Each job's JobManager group reports ``JobInitialization`` when the job starts (and again,
-restoring from its latest completed checkpoint, after a failure), a ``Checkpoint`` span with
-per-task children every checkpoint interval (per-subtask grandchildren for one job), and
-``JobFailure`` when it fails. Every subtask's TaskManager group reports custom application spans.
-Everything goes through :class:`~spanstream.producer.MetricGroup` to the registry's reporters,
-in real time, so the consumer sees a live stream.
+Each job's JobManager group reports what a real Flink 2.3 JobManager does, at the same moments
+(``flink-2.3-traces-and-events.md`` §8, §9 and the observed run):
+
+- at start: ``JobStatusChangeEvent`` RUNNING, ``JobInitialization``, and
+  ``AllSubtasksStatusChangeEvent`` ALL_RUNNING_OR_FINISHED;
+- every checkpoint interval: a ``Checkpoint`` span (per-task children; per-subtask
+  grandchildren for one job) and its ``CheckpointEvent``;
+- when a job fails: ``JobFailureEvent``, ``JobStatusChangeEvent`` RESTARTING,
+  ``AllSubtasksStatusChangeEvent`` NOT_ALL_RUNNING_OR_FINISHED, and the checkpoint in progress
+  fails unacknowledged (it ends at -1, its ``metadataSize`` is -1); on restart RUNNING again,
+  ``JobInitialization`` restoring the latest completed checkpoint, ALL_RUNNING_OR_FINISHED;
+- at the end of the run: CANCELLING and CANCELED.
+
+With ``report_events_as_spans`` the deployment behaves as Flink 1.20-2.1 with
+``traces.report-events-as-spans: true``: no system events (they do not exist before 2.2), and
+the failure is a ``JobFailure`` span. Every subtask's TaskManager group reports custom
+application spans. Root spans and events carry ``jobId``, as Flink's job group adds it.
+
+The seam: :meth:`FlinkSimulation.start`, :meth:`~FlinkSimulation.tick` and
+:meth:`~FlinkSimulation.finish` return what is due as a :class:`SimulationTick` (span and event
+builders, each with the group that reports it); :meth:`~FlinkSimulation.report` hands the spans
+to ``MetricGroup.add_span``. Events are built and counted but not reported yet: the metric
+group has no ``add_event`` on this branch (wire it in :meth:`FlinkSimulation.report`).
 """
 
 from __future__ import annotations
@@ -22,13 +39,25 @@ from spanstream.schemas import (
     CheckpointSpanDetailLevel,
     CheckpointSubtaskStats,
     CheckpointTaskStats,
+    EventBuilder,
     SpanBuilder,
+    all_subtasks_status_change_event,
+    checkpoint_event,
     checkpoint_span,
+    job_failure_event,
     job_failure_span,
     job_initialization_span,
+    job_status_change_event,
 )
 
-__all__ = ["DEMO_JOBS", "FlinkSimulation", "SimulatedJob", "SimulationCounts", "Vertex"]
+__all__ = [
+    "DEMO_JOBS",
+    "FlinkSimulation",
+    "SimulatedJob",
+    "SimulationCounts",
+    "SimulationTick",
+    "Vertex",
+]
 
 _TICK_S: Final = 0.05
 _MIB: Final = 1024 * 1024
@@ -118,18 +147,42 @@ DEMO_JOBS: Final = (
 
 @dataclass(slots=True)
 class SimulationCounts:
-    """What the simulation reported (each ``add_span`` call counts one span)."""
+    """What the simulation produced (each top-level span or event counts one)."""
 
     checkpoints: int = 0
     failed_checkpoints: int = 0
     initializations: int = 0
     failures: int = 0
+    """Job failures (a ``JobFailureEvent``, or a ``JobFailure`` span as 1.20-2.1)."""
+    failure_spans: int = 0
+    """``JobFailure`` spans (only with ``report_events_as_spans``)."""
     app_spans: int = 0
+    events: int = 0
+    """System events built (``CheckpointEvent``, ``JobStatusChangeEvent``, ...)."""
+    events_reported: int = 0
+    """Of those, handed to a metric group (0 until groups have ``add_event``)."""
 
     @property
     def total(self) -> int:
         """Every top-level span reported."""
-        return self.checkpoints + self.initializations + self.failures + self.app_spans
+        return self.checkpoints + self.initializations + self.failure_spans + self.app_spans
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationTick:
+    """What the deployment reports at one moment: builders, each with the group reporting it."""
+
+    spans: tuple[tuple[MetricGroup, SpanBuilder], ...] = ()
+    events: tuple[tuple[MetricGroup, EventBuilder], ...] = ()
+
+
+@dataclass(slots=True)
+class _Due:
+    spans: list[tuple[MetricGroup, SpanBuilder]] = field(default_factory=list)
+    events: list[tuple[MetricGroup, EventBuilder]] = field(default_factory=list)
+
+    def freeze(self) -> SimulationTick:
+        return SimulationTick(tuple(self.spans), tuple(self.events))
 
 
 @dataclass(slots=True)
@@ -162,6 +215,9 @@ class FlinkSimulation:
         app_spans_per_s: custom application spans per second, over all jobs.
         seed: for a reproducible run.
         jobs: the jobs to run.
+        report_events_as_spans: behave as Flink 1.20-2.1 with
+            ``traces.report-events-as-spans: true`` (a ``JobFailure`` span, no system events)
+            instead of Flink 2.3 (system events, no ``JobFailure`` span).
     """
 
     def __init__(
@@ -173,8 +229,10 @@ class FlinkSimulation:
         app_spans_per_s: float = 150.0,
         seed: int | None = None,
         jobs: tuple[SimulatedJob, ...] = DEMO_JOBS,
+        report_events_as_spans: bool = False,
     ) -> None:
         self.duration_s = duration_s
+        self.report_events_as_spans = report_events_as_spans
         self.counts = SimulationCounts()
         self._app_rate_per_job = app_spans_per_s / max(1, len(jobs))
         self._rng = random.Random(seed)
@@ -225,28 +283,88 @@ class FlinkSimulation:
     def run(self, stop: threading.Event, *, on_tick: Callable[[], None] | None = None) -> None:
         """Report spans in real time for ``duration_s`` (or until ``stop`` is set)."""
         started = time.monotonic()
-        for state in self._jobs:
-            self._initialize(state, restore=False)
+        self.report(self.start())
         last = started
         while not stop.is_set():
             now = time.monotonic()
             elapsed = now - started
             if elapsed >= self.duration_s:
                 break
-            for state in self._jobs:
-                self._step(state, elapsed, now - last)
+            self.report(self.tick(elapsed, now - last))
             last = now
             if on_tick is not None:
                 on_tick()
             stop.wait(_TICK_S)
+        self.report(self.finish())
+
+    def report(self, due: SimulationTick) -> None:
+        """Hand what is due to the metric groups: spans to ``add_span``.
+
+        Events are counted in ``counts.events`` and not reported: ``MetricGroup`` has no
+        ``add_event`` yet. Once it has, report each here: ``group.add_event(event)``.
+        """
+        for group, span in due.spans:
+            group.add_span(span)
+
+    # -- what is due ----------------------------------------------------------------------------
+
+    def start(self) -> SimulationTick:
+        """Every job starts: RUNNING, ``JobInitialization``, all subtasks running."""
+        due = _Due()
+        for state in self._jobs:
+            self._status(due, state, "RUNNING")
+            self._initialize(due, state, restore=False)
+            self._all_subtasks(due, state, running=True)
+        return due.freeze()
+
+    def tick(self, elapsed_s: float, dt_s: float) -> SimulationTick:
+        """What every job reports ``elapsed_s`` into the run, ``dt_s`` after the last tick."""
+        due = _Due()
+        for state in self._jobs:
+            self._step(due, state, elapsed_s, dt_s)
+        return due.freeze()
+
+    def finish(self) -> SimulationTick:
+        """The run ends: every job is cancelled (CANCELLING, then CANCELED)."""
+        due = _Due()
+        for state in self._jobs:
+            self._status(due, state, "CANCELLING")
+            self._status(due, state, "CANCELED")
+        return due.freeze()
 
     # -- one job --------------------------------------------------------------------------------
 
-    def _step(self, state: _JobState, elapsed_s: float, dt_s: float) -> None:
+    def _event(self, due: _Due, state: _JobState, event: EventBuilder) -> None:
+        if not self.report_events_as_spans:  # Flink 1.20-2.1 have no system events
+            due.events.append((state.jobmanager, event))
+            self.counts.events += 1
+
+    def _status(self, due: _Due, state: _JobState, status: str) -> None:
+        self._event(
+            due,
+            state,
+            job_status_change_event(
+                new_job_status=status, change_ts_millis=_now_millis(), job_id=state.job_id
+            ),
+        )
+
+    def _all_subtasks(self, due: _Due, state: _JobState, *, running: bool) -> None:
+        status = "ALL_RUNNING_OR_FINISHED" if running else "NOT_ALL_RUNNING_OR_FINISHED"
+        self._event(
+            due,
+            state,
+            all_subtasks_status_change_event(
+                status=status, observed_ts_millis=_now_millis(), job_id=state.job_id
+            ),
+        )
+
+    def _step(self, due: _Due, state: _JobState, elapsed_s: float, dt_s: float) -> None:
         job = state.job
         if state.failed:
             if state.restart_at_s is not None and elapsed_s >= state.restart_at_s:
-                self._initialize(state, restore=True)
+                self._status(due, state, "RUNNING")
+                self._initialize(due, state, restore=True)
+                self._all_subtasks(due, state, running=True)
                 state.failed = False
                 state.next_checkpoint_s = elapsed_s + job.checkpoint_interval_s
             return
@@ -255,15 +373,15 @@ class FlinkSimulation:
             and state.restart_at_s is None
             and elapsed_s >= job.fails_at_fraction * self.duration_s
         ):
-            self._fail(state, elapsed_s)
+            self._fail(due, state, elapsed_s)
             return
         if elapsed_s >= state.next_checkpoint_s:
-            self._checkpoint(state)
+            self._checkpoint(due, state)
             jitter = state.rng.uniform(0.85, 1.15)
             state.next_checkpoint_s = elapsed_s + job.checkpoint_interval_s * jitter
-        self._app_spans(state, dt_s)
+        self._app_spans(due, state, dt_s)
 
-    def _initialize(self, state: _JobState, *, restore: bool) -> None:
+    def _initialize(self, due: _Due, state: _JobState, *, restore: bool) -> None:
         rng = state.rng
         end = _now_millis()
         restored = state.last_completed if restore else None
@@ -287,43 +405,72 @@ class FlinkSimulation:
             checkpoint_id=None if restored is None else restored[0],
             full_size_bytes=None if restored is None else restored[1],
             durations=durations,
+            job_id=state.job_id,
         )
-        state.jobmanager.add_span(span)
+        due.spans.append((state.jobmanager, span))
         self.counts.initializations += 1
 
-    def _fail(self, state: _JobState, elapsed_s: float) -> None:
+    def _fail(self, due: _Due, state: _JobState, elapsed_s: float) -> None:
         now = _now_millis()
-        # The checkpoint in progress when the task failed never completes.
-        state.checkpoint_id += 1
-        self._report_checkpoint(state, trigger=now - 400, completed=False)
-        state.jobmanager.add_span(
-            job_failure_span(
+        labels = {"type": "USER", "exception": "java.lang.ArithmeticException"}
+        if self.report_events_as_spans:
+            failure = job_failure_span(
                 failure_ts_millis=now,
                 can_restart=True,
                 is_global_failure=False,
-                failure_labels={"type": "USER", "exception": "java.lang.ArithmeticException"},
+                failure_labels=labels,
+                job_id=state.job_id,
             )
-        )
+            due.spans.append((state.jobmanager, failure))
+            self.counts.failure_spans += 1
+        else:
+            self._event(
+                due,
+                state,
+                job_failure_event(
+                    can_restart=True,
+                    is_global_failure=False,
+                    failure_ts_millis=now,
+                    failure_labels=labels,
+                    job_id=state.job_id,
+                ),
+            )
         self.counts.failures += 1
+        self._status(due, state, "RESTARTING")
+        self._all_subtasks(due, state, running=False)
+        # The checkpoint in progress when the task failed is aborted before any subtask
+        # acknowledged it: Flink ends it at -1.
+        state.checkpoint_id += 1
+        self._report_checkpoint(due, state, trigger=now - 400, completed=False, acknowledged=False)
         state.failed = True
         state.restart_at_s = elapsed_s + 1.5
 
-    def _checkpoint(self, state: _JobState) -> None:
+    def _checkpoint(self, due: _Due, state: _JobState) -> None:
         state.checkpoint_id += 1
         completed = state.rng.random() > 0.04
         duration = state.job.base_checkpoint_ms * state.growth * state.rng.uniform(0.7, 1.3)
         if state.rng.random() < 0.08:  # backpressure now and then: a slow checkpoint
             duration *= state.rng.uniform(2.5, 4.0)
-        self._report_checkpoint(state, trigger=_now_millis() - int(duration), completed=completed)
+        self._report_checkpoint(
+            due, state, trigger=_now_millis() - int(duration), completed=completed
+        )
         state.growth *= 1 + state.job.state_growth
 
-    def _report_checkpoint(self, state: _JobState, *, trigger: int, completed: bool) -> None:
+    def _report_checkpoint(
+        self,
+        due: _Due,
+        state: _JobState,
+        *,
+        trigger: int,
+        completed: bool,
+        acknowledged: bool = True,
+    ) -> None:
         rng = state.rng
         end_limit = _now_millis()
         tasks = []
         for vertex in state.job.vertices:
             subtasks = []
-            for index in range(vertex.parallelism):
+            for index in range(vertex.parallelism if acknowledged else 0):
                 start_delay = rng.randint(1, 40)
                 alignment = rng.randint(0, 30)
                 sync = rng.randint(1, 15)
@@ -353,24 +500,40 @@ class FlinkSimulation:
             tasks.append(CheckpointTaskStats(vertex.vertex_id, tuple(subtasks)))
         full = sum(t.sum("StateSizeBytes") for t in tasks)
         checkpointed = sum(t.sum("CheckpointedSizeBytes") for t in tasks)
+        latest_ack = max(t.latest_ack_ts_millis for t in tasks)  # -1 when none acknowledged
+        # A failed checkpoint wrote no metadata file: Flink reports -1 (observed in a real run).
+        metadata = rng.randint(1_500, 3_000) * len(tasks) if completed else -1
+        status = "COMPLETED" if completed else "FAILED"
         span = checkpoint_span(
             checkpoint_id=state.checkpoint_id,
             trigger_ts_millis=trigger,
-            latest_ack_ts_millis=max(t.latest_ack_ts_millis for t in tasks),
+            latest_ack_ts_millis=latest_ack,
             full_size_bytes=full,
             checkpointed_size_bytes=checkpointed,
-            status="COMPLETED" if completed else "FAILED",
+            metadata_size_bytes=metadata,
+            status=status,
             tasks=tasks,
             detail_level=state.job.detail_level,
+            job_id=state.job_id,
         )
-        state.jobmanager.add_span(span)
+        due.spans.append((state.jobmanager, span))
+        event = checkpoint_event(
+            checkpoint_id=state.checkpoint_id,
+            latest_ack_ts_millis=latest_ack,
+            full_size_bytes=full,
+            checkpointed_size_bytes=checkpointed,
+            metadata_size_bytes=metadata,
+            status=status,
+            job_id=state.job_id,
+        )
+        self._event(due, state, event)
         self.counts.checkpoints += 1
         if completed:
             state.last_completed = (state.checkpoint_id, full)
         else:
             self.counts.failed_checkpoints += 1
 
-    def _app_spans(self, state: _JobState, dt_s: float) -> None:
+    def _app_spans(self, due: _Due, state: _JobState, dt_s: float) -> None:
         rng = state.rng
         state.app_budget += self._app_rate_per_job * dt_s
         count = int(state.app_budget)
@@ -395,5 +558,5 @@ class FlinkSimulation:
                     .set_end_ts_millis(now - duration // 2)
                     .set_attribute("endpoint", "profiles-service")
                 )
-            group.add_span(builder)
+            due.spans.append((group, builder))
             self.counts.app_spans += 1
