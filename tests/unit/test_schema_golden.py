@@ -171,6 +171,7 @@ def sample_spans() -> dict[str, Span]:
             tasks,
             trace_id=trace,
         ),
+        **flink_2_3_spans(),
         "flink-job-failure": _span(
             300,
             "org.apache.flink.runtime.scheduler.adaptive.JobFailureMetricReporter",
@@ -178,6 +179,102 @@ def sample_spans() -> dict[str, Span]:
             {"canRestart": "true", "isGlobalFailure": "false", "failureLabel.type": "USER"},
             start=_TS,
             end=_TS,
+        ),
+    }
+
+
+_METRICS = (
+    "StateSizeBytes",
+    "CheckpointedSizeBytes",
+    "CheckpointStartDelayMs",
+    "AlignmentDurationMs",
+    "SyncCheckpointDurationMs",
+    "AsyncCheckpointDurationMs",
+    "ProcessedDataBytes",
+    "PersistedDataBytes",
+)
+_VARIABLES: dict[str, AttributeValue] = {
+    "<host>": "jobmanager-0",
+    "<job_id>": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+    "<job_name>": "wordcount",
+    "<region>": "probe",
+}
+
+
+def flink_2_3_spans() -> dict[str, Span]:
+    """Spans in the shape a real Flink 2.3.0 JobManager sends (the reference's observed run).
+
+    The older "flink-checkpoint" vector above keeps the shape earlier writers used.
+    """
+    trace = _ids(400)[0]
+    vertex = "cbc357ccb763df2852fee8c4fc7d55f2"
+    task_attributes: dict[str, AttributeValue] = {"checkpointId": 5, "jobVertexId": vertex}
+    for metric in _METRICS:
+        task_attributes["max" + metric] = 512
+        task_attributes["sum" + metric] = 1024
+    task = _span(401, _TRACKER, "Checkpoint_Task", task_attributes | _VARIABLES, trace_id=trace)
+    root: dict[str, AttributeValue] = {
+        "checkpointId": 5,
+        "fullSize": 8_388_608,
+        "checkpointedSize": 1_048_576,
+        "metadataSize": 2_731,
+        "checkpointStatus": "COMPLETED",
+        "isUnaligned": "false",
+        "checkpointType": "Checkpoint",
+    }
+    for metric in _METRICS:
+        root["max" + metric] = 512
+        if metric not in ("StateSizeBytes", "CheckpointedSizeBytes"):
+            root["sum" + metric] = 1024
+    root["jobId"] = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+    unacknowledged = {
+        **root,
+        "checkpointId": 1,
+        "fullSize": 0,
+        "checkpointedSize": 0,
+        "metadataSize": -1,
+        "checkpointStatus": "FAILED",
+    }
+    unacked_task = _span(
+        411,
+        _TRACKER,
+        "Checkpoint_Task",
+        {**task_attributes, "checkpointId": 1} | _VARIABLES,
+        start=_TS,
+        end=-1,
+        trace_id=_ids(410)[0],
+    )
+    return {
+        "flink-2.3-checkpoint": _span(
+            400, _TRACKER, "Checkpoint", root | _VARIABLES, (task,), trace_id=trace
+        ),
+        "flink-2.3-checkpoint-unacknowledged": _span(
+            410,
+            _TRACKER,
+            "Checkpoint",
+            unacknowledged | _VARIABLES,
+            (unacked_task,),
+            start=_TS,
+            end=-1,
+            trace_id=_ids(410)[0],
+        ),
+        "flink-2.3-job-initialization": _span(
+            420,
+            _TRACKER,
+            "JobInitialization",
+            {
+                "initializationStatus": "COMPLETED",
+                "maxMailboxStartDurationMs": 41,
+                "sumMailboxStartDurationMs": 160,
+                "maxInitializeStateDurationMs": 700,
+                "sumInitializeStateDurationMs": 2_450,
+                "maxRestoredStateSizeBytes.REMOTE": 4_194_304,
+                "sumRestoredStateSizeBytes.REMOTE": 8_388_608,
+                "checkpointId": 5,
+                "fullSize": 8_388_608,
+                "jobId": "a1b2c3d4e5f60718293a4b5c6d7e8f90",
+            }
+            | _VARIABLES,
         ),
     }
 
@@ -298,6 +395,24 @@ def test_fastavro_writes_the_golden_body_too(name: str) -> None:
         buffer, default_history().current.parsed, span_to_record(sample_spans()[name])
     )
     assert buffer.getvalue().hex() == _vectors()[name]["message_hex"][20:]
+
+
+def test_flink_2_3_vectors_decode_to_what_the_system_trace_views_read() -> None:
+    """The real-shape vectors decode and read as Flink 2.3 spans: typed, with -1 for no ack."""
+    from spanstream.schemas import CheckpointTrace, decode_span, read_system_trace
+
+    vectors = _vectors()
+    spans = {n: decode_span(bytes.fromhex(vectors[n]["message_hex"])) for n in flink_2_3_spans()}
+    completed = CheckpointTrace.from_span(spans["flink-2.3-checkpoint"])
+    assert (completed.checkpoint_type, completed.is_unaligned, completed.metadata_size_bytes) == (
+        "Checkpoint",
+        False,
+        2_731,
+    )
+    assert completed.job_id == "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+    unacknowledged = CheckpointTrace.from_span(spans["flink-2.3-checkpoint-unacknowledged"])
+    assert (unacknowledged.acknowledged, unacknowledged.tasks[0].end_ts_millis) == (False, -1)
+    assert read_system_trace(spans["flink-2.3-job-initialization"]) is not None
 
 
 if __name__ == "__main__":
