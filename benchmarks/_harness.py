@@ -5,8 +5,10 @@ subprocesses (so RSS is per process) and reads the one JSON object each writes t
 ``--json-out`` (or prints on stdout when that is not given).
 
 The workload is one span shape, used by every row so that the rows compare like with like:
-Flink's ``Checkpoint`` span with 7 attributes of mixed types (4 long, 2 string, 1 double... see
-:func:`checkpoint_attributes`), reported through a metric group with Flink-like scope variables.
+the 7 scalar attributes of Flink 2.3's ``Checkpoint`` span, as a real JobManager sends them
+(4 long, 3 string: ``isUnaligned`` is the string ``"false"``; see :func:`checkpoint_attributes`),
+reported through a metric group with Flink-like scope variables. A real root span also carries
+``jobId`` and the 14 ``max*``/``sum*`` aggregates, which the workload leaves out.
 """
 
 from __future__ import annotations
@@ -41,15 +43,19 @@ SCOPE_VARIABLES: dict[str, str] = {
 
 
 def checkpoint_attributes(i: int) -> dict[str, str | int | float | bool]:
-    """The 7 attributes every benchmarked span carries (one of them varies with ``i``)."""
+    """The 7 attributes every benchmarked span carries (one of them varies with ``i``).
+
+    Values as Flink 2.3 writes them: ``checkpointType`` ``"Checkpoint"``, ``isUnaligned`` the
+    string ``"false"``, ``metadataSize`` a long.
+    """
     return {
         "checkpointId": i,
         "fullSize": 123_456_789,
         "checkpointedSize": 4_567_890,
         "checkpointStatus": "COMPLETED",
-        "checkpointType": "CHECKPOINT",
-        "isUnaligned": False,
-        "alignmentRatio": 0.25,
+        "checkpointType": "Checkpoint",
+        "isUnaligned": "false",
+        "metadataSize": 2_731,
     }
 
 

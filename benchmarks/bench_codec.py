@@ -46,21 +46,21 @@ def checkpoint_span(i: int, *, with_children: bool) -> Span:
                 "fullSize": 123_456_789,
                 "checkpointedSize": 4_567_890 + 1024 * i,
                 "checkpointStatus": "COMPLETED",
-                "checkpointType": "CHECKPOINT",
-                "isUnaligned": False,
-                "alignmentRatio": 0.25,
+                "checkpointType": "Checkpoint",
+                "isUnaligned": "false",
+                "metadataSize": 2_731,
             }
         )
     )
     if with_children:
         for task in range(2):
             vertex = f"0a448493b4782967b15058257032622{task}"
-            task_builder = Span.builder(TRACKER, "Task").set_attributes(
+            task_builder = Span.builder(TRACKER, "Checkpoint_Task").set_attributes(
                 {"jobVertexId": vertex, "maxStateSizeBytes": 4096 * i, "sumStateSizeBytes": 8192}
             )
             for subtask in range(2):
                 task_builder.add_child(
-                    Span.builder(TRACKER, "Subtask").set_attributes(
+                    Span.builder(TRACKER, "Checkpoint_Subtask").set_attributes(
                         {"jobVertexId": vertex, "subtaskId": subtask}
                     )
                 )

@@ -38,9 +38,9 @@ def _report(add_span: Any, builder: Any, checkpoint_id: int) -> None:
         .set_attribute("fullSize", 123_456_789)
         .set_attribute("checkpointedSize", 4_567_890)
         .set_attribute("checkpointStatus", "COMPLETED")
-        .set_attribute("checkpointType", "CHECKPOINT")
-        .set_attribute("isUnaligned", False)
-        .set_attribute("alignmentRatio", 0.25)
+        .set_attribute("checkpointType", "Checkpoint")
+        .set_attribute("isUnaligned", "false")
+        .set_attribute("metadataSize", 2_731)
         .set_attribute(SENT_NS, time.time_ns())
     )
 
