@@ -135,18 +135,21 @@ def _percentile(ordered: list[int], fraction: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def _spans(items: Iterable[SpanRecord | Span]) -> Iterable[Span]:
+def _spans(items: Iterable[SpanRecord | Span | Event]) -> Iterable[Span]:
     for item in items:
-        yield item.span if isinstance(item, SpanRecord) else item
+        span = item.span if isinstance(item, SpanRecord) else item
+        if isinstance(span, Span):  # events (a CheckpointEvent repeats its span) are skipped
+            yield span
 
 
 def checkpoint_health(
-    items: Iterable[SpanRecord | Span],
+    items: Iterable[SpanRecord | Span | Event],
 ) -> Mapping[str | None, JobCheckpointHealth]:
-    """Summarise the ``Checkpoint`` spans among ``items``, per job.
+    """Summarise the ``Checkpoint`` spans among ``items``, per job (:func:`job_id_of`).
 
-    Other spans are ignored; so is a span that only looks like a Checkpoint but lacks its
-    attributes. A span delivered twice (same span id) counts once.
+    Other spans and every event are ignored (a ``CheckpointEvent`` repeats its span's values);
+    so is a span that only looks like a Checkpoint but lacks its attributes. A span delivered
+    twice (same span id) counts once.
 
     Example:
         >>> from spanstream.schemas import checkpoint_span
@@ -216,7 +219,7 @@ def _summarise(
     )
 
 
-def checkpoint_health_frame(items: Iterable[SpanRecord | Span]) -> pd.DataFrame:
+def checkpoint_health_frame(items: Iterable[SpanRecord | Span | Event]) -> pd.DataFrame:
     """:func:`checkpoint_health` as a DataFrame, one row per job (``analytics`` extra).
 
     Columns: ``job_id`` (the index), ``job_name``, ``count``, ``completed``, ``failed``,

@@ -236,3 +236,15 @@ def test_stats_shows_a_job_status_table_only_for_jobs_with_status_events():
     board.observe(_checkpoint_120(1, "job-a"))
     board.observe(job_status_change_event(new_job_status="RUNNING").build(variables=VARIABLES))
     assert status_table(board.jobs()).row_count == 1
+
+
+def test_checkpoint_health_skips_events_among_the_spans():
+    """A CheckpointEvent beside its span does not count twice, nor break the summary."""
+    event = checkpoint_event(
+        checkpoint_id=1,
+        latest_ack_ts_millis=T0 + 1100,
+        full_size_bytes=100,
+        checkpointed_size_bytes=10,
+        job_id="job-a",
+    ).build()
+    assert checkpoint_health([_checkpoint_120(1, "job-a"), event])["job-a"].count == 1
