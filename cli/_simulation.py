@@ -159,8 +159,6 @@ class SimulationCounts:
     app_spans: int = 0
     events: int = 0
     """System events built (``CheckpointEvent``, ``JobStatusChangeEvent``, ...)."""
-    events_reported: int = 0
-    """Of those, handed to a metric group (0 until groups have ``add_event``)."""
 
     @property
     def total(self) -> int:
