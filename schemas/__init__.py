@@ -1,7 +1,8 @@
 """The contract between span producers and consumers.
 
-The :class:`Span` value and its :class:`SpanBuilder` (pure data), the Avro schema
-(``span.avsc`` and its history) and the codec, and the exception hierarchy rooted at
+The :class:`Span` value and its :class:`SpanBuilder` (pure data), the :class:`Event` value and
+its :class:`EventBuilder`, the Avro schemas (``span.avsc``, ``event.avsc`` and their history),
+their codecs and the record-header names, and the exception hierarchy rooted at
 :class:`SpanstreamError`. Both ``spanstream.producer`` and ``spanstream.consumer`` depend on
 this package; it depends on neither.
 """
@@ -27,12 +28,27 @@ from spanstream.schemas._errors import (
     SpanstreamError,
 )
 from spanstream.schemas._event import EVENT_ID_BYTES, Event, EventBuilder, new_event_id
+from spanstream.schemas._event_codec import (
+    EVENT_SCHEMA_FINGERPRINT,
+    EventCodec,
+    decode_event,
+    encode_event,
+)
 from spanstream.schemas._framing import Framing
+from spanstream.schemas._headers import (
+    CONTENT_TYPE,
+    HEADER_CONTENT_TYPE,
+    HEADER_PRODUCER,
+    HEADER_SCHEMA_FINGERPRINT,
+)
 from spanstream.schemas._ids import new_span_id, new_trace_id
 from spanstream.schemas._schema_history import (
+    CURRENT_EVENT_SCHEMA_VERSION,
     CURRENT_SCHEMA_VERSION,
     SchemaHistory,
     SchemaVersion,
+    default_event_history,
+    event_schema_for_fingerprint,
     schema_for_fingerprint,
 )
 from spanstream.schemas._span import (
@@ -75,9 +91,15 @@ __all__ = [
     "CHECKPOINT_SPAN",
     "CHECKPOINT_SUBTASK_SPAN",
     "CHECKPOINT_TASK_SPAN",
+    "CONTENT_TYPE",
+    "CURRENT_EVENT_SCHEMA_VERSION",
     "CURRENT_SCHEMA_VERSION",
     "EVENT_ID_BYTES",
+    "EVENT_SCHEMA_FINGERPRINT",
     "FAILURE_LABEL_PREFIX",
+    "HEADER_CONTENT_TYPE",
+    "HEADER_PRODUCER",
+    "HEADER_SCHEMA_FINGERPRINT",
     "IMPLEMENTATIONS",
     "INITIALIZATION_METRICS",
     "JOB_FAILURE_SCOPE",
@@ -101,6 +123,7 @@ __all__ = [
     "EncodeError",
     "Event",
     "EventBuilder",
+    "EventCodec",
     "ExtraMissingError",
     "Framing",
     "JobFailureTrace",
@@ -115,9 +138,13 @@ __all__ = [
     "SpanTooDeepError",
     "SpanstreamError",
     "checkpoint_span",
+    "decode_event",
     "decode_span",
+    "default_event_history",
+    "encode_event",
     "encode_span",
     "encode_spans",
+    "event_schema_for_fingerprint",
     "job_failure_span",
     "job_initialization_span",
     "new_event_id",
