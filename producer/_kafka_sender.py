@@ -1,8 +1,7 @@
 """The Kafka sender: a bounded hand-off queue, one sender thread, and its delivery accounting.
 
-It knows nothing of spans or events: a reporter gives it an item type, the function that
-encodes an item into a record value, the one that picks a record key, and the headers, and the
-sender does the rest. ``KafkaTraceReporter`` and ``KafkaEventReporter`` are its two users.
+It knows nothing of spans or events: a reporter gives it the item's encoder, key function and
+headers. ``KafkaTraceReporter`` and ``KafkaEventReporter`` are its two users.
 
 How an item travels:
 
@@ -17,11 +16,9 @@ How an item travels:
    record size the topic accepts (a larger item is dropped and counted ``too-large``, never a
    failed batch), and hands the record to librdkafka (``produce``), which batches, compresses
    and retries.
-3. librdkafka reports failed deliveries only (``delivery.report.only.error``: a Python call per
-   acknowledged record would cost the sender as much as encoding it). The sender, the only
-   thread that serves those reports (``poll``), counts failures by error code name and derives
-   the delivered count (see :meth:`SenderCounters.settle`): a lower bound at every moment, exact
-   whenever nothing is in flight; the counter only grows.
+3. librdkafka reports failed deliveries only (see ``_kafka_producer``). The sender, the only
+   thread that serves those reports (``poll``), derives the delivered count
+   (:meth:`SenderCounters.settle`): a lower bound that only grows, exact when nothing is in flight.
 
 Memory bounds: the hand-off queue holds at most ``queue.max.spans`` items; the records in
 librdkafka are bounded by ``queue.max.bytes`` and ``queue.max.spans`` records. When librdkafka's
