@@ -127,7 +127,7 @@ class KafkaSender(Generic[T]):
         self._topic_ready = False
         self.thread: threading.Thread | None = None
         self._encode: Callable[[T], bytes] = _unset
-        self._key_of: Callable[[T], bytes | None] = _no_key
+        self._key_of: Callable[[T], bytes | None] = _unset
         self._too_large: Callable[[T], bool] | None = None
         self._headers: Headers | None = None
         self._fixed_record_bytes = RECORD_OVERHEAD_BYTES
@@ -595,9 +595,4 @@ class KafkaSender(Generic[T]):
 
 
 def _unset(item: object) -> bytes:
-    raise TypeError(f"the sender was not opened: no encoder for {item!r}")
-
-
-def _no_key(item: object) -> bytes | None:
-    del item
-    return None
+    raise TypeError(f"the sender was not opened: nothing encodes {item!r}")
