@@ -21,7 +21,6 @@ from spanstream.schemas import (
     decode_event,
     event_schema_for_fingerprint,
 )
-from spanstream.schemas._framing import SINGLE_OBJECT_HEADER_BYTES
 
 __all__ = ["EVENT_HEADER", "EventRecord", "decode_event_record", "is_event_message"]
 
@@ -60,7 +59,7 @@ def is_event_message(value: bytes | None) -> bool:
     if value is None or value[:2] != SINGLE_OBJECT_MARKER:
         return False
     return value.startswith(EVENT_HEADER) or (
-        event_schema_for_fingerprint(value[2:SINGLE_OBJECT_HEADER_BYTES]) is not None
+        event_schema_for_fingerprint(value[2 : len(EVENT_HEADER)]) is not None
     )
 
 

@@ -96,8 +96,7 @@ class SenderCounters:
 
     def pending(self, queued: int) -> int:
         """Records accepted and without an outcome yet, ``queued`` of them still in the queue."""
-        # Accepted (queued, taken, evicted, discarded) less every outcome (the same evictions
-        # and discards are counted in ``dropped`` only through the snapshot, so not here).
+        # Accepted less every outcome; evictions and discards are left out of both sides.
         outcomes = self.delivered + self.failed.total() + self.dropped.total()
         return queued + self.taken - outcomes
 

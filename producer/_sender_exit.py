@@ -27,7 +27,7 @@ class _Sender(Protocol):
         """Become closed without sending (the child has no sender thread)."""
 
     def log_exit(self, pending: int | None) -> None:
-        """Log the outcome of the exit hook's close (``None``: it raised)."""
+        """Log the outcome of the exit hook's close (``None``: it raised; called in the handler)."""
 
 
 _LIVE: Final[weakref.WeakSet[_Sender]] = weakref.WeakSet()
@@ -52,9 +52,10 @@ def forget(sender: _Sender) -> None:
 def _close_at_exit() -> None:
     for sender in list(_LIVE):
         try:
-            pending: int | None = sender.close()
+            pending = sender.close()
         except Exception:  # noqa: BLE001 - one sender failing must not stop the others
-            pending = None
+            sender.log_exit(None)  # in the handler, so the traceback is logged
+            continue
         sender.log_exit(pending)
 
 
