@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from spanstream.consumer._analytics import require_pandas
+from spanstream.consumer._event_records import EventRecord
 from spanstream.consumer._records import SpanRecord
 from spanstream.schemas import (
     CHECKPOINT_SCOPE,
@@ -108,13 +109,17 @@ def _percentile(ordered: list[int], fraction: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def _spans(items: Iterable[SpanRecord | Span]) -> Iterable[Span]:
+def _spans(items: Iterable[object]) -> Iterable[Span]:
+    # Event records (a topic may carry events too) have no checkpoints: they are left out.
     for item in items:
-        yield item.span if isinstance(item, SpanRecord) else item
+        if isinstance(item, SpanRecord):
+            yield item.span
+        elif isinstance(item, Span):
+            yield item
 
 
 def checkpoint_health(
-    items: Iterable[SpanRecord | Span],
+    items: Iterable[SpanRecord | EventRecord | Span],
 ) -> Mapping[str | None, JobCheckpointHealth]:
     """Summarise the ``Checkpoint`` spans among ``items``, per job.
 
@@ -190,7 +195,7 @@ def _summarise(
     )
 
 
-def checkpoint_health_frame(items: Iterable[SpanRecord | Span]) -> pd.DataFrame:
+def checkpoint_health_frame(items: Iterable[SpanRecord | EventRecord | Span]) -> pd.DataFrame:
     """:func:`checkpoint_health` as a DataFrame, one row per job (``analytics`` extra).
 
     Columns: ``job_id`` (the index), ``job_name``, ``count``, ``completed``, ``failed``,
