@@ -80,7 +80,7 @@ def _queue_bound(pipeline: Any, span_bytes: int) -> tuple[int, str]:
     ``queue.max.bytes`` of records (its ``queue.buffering.max.kbytes``) and ``queue.max.spans``
     of them, each with its own bookkeeping (``LIBRDKAFKA_MESSAGE_BYTES``, an estimate).
     """
-    config = pipeline.reporter._config  # the configured bounds, as validated
+    config = pipeline.reporter._sender.config  # the configured bounds, as validated
     spans = int(config.queue_max_spans)
     record_bytes = int(config.queue_max_bytes)
     bound = spans * span_bytes + record_bytes + spans * LIBRDKAFKA_MESSAGE_BYTES

@@ -34,7 +34,7 @@ from spanstream.cli._exit import ExitCode, UsageError
 from spanstream.cli._health import HealthBoard, JobHealth, percentile
 from spanstream.cli._kafka import RDKAFKA_LOG, BrokerAddress, check_reachable
 from spanstream.cli._simulation import FlinkSimulation
-from spanstream.consumer import ConsumerStats, SpanConsumer
+from spanstream.consumer import ConsumerStats, SpanConsumer, SpanRecord
 from spanstream.producer import (
     KafkaReporterStats,
     KafkaTraceReporter,
@@ -211,6 +211,8 @@ class _DemoConsumer:
                 now_millis = time.time_ns() // 1_000_000
                 with self.lock:
                     for record in batch:
+                        if not isinstance(record, SpanRecord):
+                            continue
                         span = record.span
                         if span.attributes.get(run_key) == self._run_id:
                             if span.span_id not in self.span_ids:

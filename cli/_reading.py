@@ -85,7 +85,8 @@ class RangeReader:
                             continue
                         if record.offset + 1 >= bounds.end:
                             remaining.pop(record.partition, None)
-                        yield record
+                        if isinstance(record, SpanRecord):  # events on the topic are not read
+                            yield record
                     batch.ack()
                     self.records_read = consumer.stats().records_consumed
                     if on_progress is not None:

@@ -11,7 +11,7 @@ from rich.console import Console
 from spanstream.cli._exit import CliError, ExitCode
 from spanstream.cli._kafka import RDKAFKA_LOG, BrokerAddress, check_reachable, ephemeral_group_id
 from spanstream.cli._spans import SpanFilter, span_json, span_line
-from spanstream.consumer import SpanConsumer
+from spanstream.consumer import SpanConsumer, SpanRecord
 
 __all__ = ["TailOptions", "run_tail"]
 
@@ -70,6 +70,8 @@ def run_tail(options: TailOptions, address: BrokerAddress, console: Console) -> 
                 max_spans=1000, timeout_s=0.5 if remaining is None else min(0.5, remaining)
             )
             for record in batch:
+                if not isinstance(record, SpanRecord):
+                    continue  # an event on the same topic: tail shows spans
                 span = record.span
                 if not options.span_filter.matches(span):
                     continue

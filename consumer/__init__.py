@@ -3,8 +3,11 @@
 :class:`SpanConsumer` reads span topics as a member of a consumer group, at-least-once (an
 offset is committed only after the application is done with the record), with a policy for
 records that are not spans (:class:`BadRecordPolicy`: skip, raise, or a dead-letter topic) and
-replay by time. Analytics helpers turn records into pyarrow Tables, pandas DataFrames and Parquet
-files, and summarise checkpoint health; they need the ``spanstream[analytics]`` extra.
+replay by time. A topic may carry spans, events or both, told apart by schema fingerprint: an
+event comes as an :class:`EventRecord` (``.event``) where a span comes as a :class:`SpanRecord`
+(``.span``); :func:`events_to_arrow` gives events their own table. Analytics helpers turn
+records into pyarrow Tables, pandas DataFrames and Parquet files, and summarise checkpoint
+health; they need the ``spanstream[analytics]`` extra.
 
 This package depends on ``spanstream.schemas`` only, never on ``spanstream.producer``.
 """
@@ -28,6 +31,8 @@ from spanstream.consumer._bad_records import (
 )
 from spanstream.consumer._consumer import LIBRDKAFKA_DEFAULTS, MANAGED_CONSUMER_KEYS, SpanConsumer
 from spanstream.consumer._errors import CommitError, ConsumerClosedError, DeadLetterError
+from spanstream.consumer._event_analytics import events_to_arrow, events_to_pandas
+from spanstream.consumer._event_records import EventRecord
 from spanstream.consumer._health import (
     CheckpointSizePoint,
     JobCheckpointHealth,
@@ -57,6 +62,7 @@ __all__ = [
     "ConsumerClosedError",
     "ConsumerStats",
     "DeadLetterError",
+    "EventRecord",
     "Header",
     "JobCheckpointHealth",
     "SpanBatch",
@@ -65,6 +71,8 @@ __all__ = [
     "StartPosition",
     "checkpoint_health",
     "checkpoint_health_frame",
+    "events_to_arrow",
+    "events_to_pandas",
     "job_id_of",
     "to_arrow",
     "to_pandas",

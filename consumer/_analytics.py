@@ -41,14 +41,28 @@ from collections.abc import Iterable, Iterator
 from os import PathLike
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from spanstream.consumer._event_records import EventRecord
 from spanstream.consumer._records import SpanRecord
-from spanstream.schemas import AttributeValue, ExtraMissingError, Span
+from spanstream.schemas import AttributeValue, Event, ExtraMissingError, Span
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-__all__ = ["ATTRIBUTE_COLUMN_PREFIX", "AttributeLayout", "to_arrow", "to_pandas", "write_parquet"]
+__all__ = [
+    "ATTRIBUTE_COLUMN_PREFIX",
+    "AttributeLayout",
+    "Item",
+    "attribute_columns",
+    "text_of",
+    "to_arrow",
+    "to_pandas",
+    "write_parquet",
+]
+
+Item = SpanRecord | Span | EventRecord | Event
+"""What the span table functions take: span records or spans (event records and events are
+left out: :func:`spanstream.consumer.events_to_arrow` makes their table)."""
 
 AttributeLayout = Literal["map", "columns"]
 """How attributes become columns: one ``map<string,string>`` column, or one typed column each."""
@@ -78,7 +92,7 @@ def require_pandas(feature: str) -> Any:  # noqa: ANN401 - as above
 
 
 def _rows(
-    items: Iterable[SpanRecord | Span],
+    items: Iterable[Item],
 ) -> Iterator[tuple[SpanRecord | None, Span, Span | None, int]]:
     for item in items:
         if isinstance(item, SpanRecord):
@@ -86,13 +100,16 @@ def _rows(
             root = item.span
         elif isinstance(item, Span):
             record, root = None, item
+        elif isinstance(item, EventRecord | Event):
+            continue  # an event on a span topic: the event table has it
         else:
             raise TypeError(f"expected SpanRecord or Span items, not {type(item).__name__}")
         for span, parent, depth in root.walk():
             yield record, span, parent, depth
 
 
-def _text(value: AttributeValue) -> str:
+def text_of(value: AttributeValue) -> str:
+    """An attribute value as text: ``true``/``false`` for booleans, ``repr`` for floats."""
     if type(value) is bool:
         return "true" if value else "false"
     if type(value) is float:
@@ -100,13 +117,12 @@ def _text(value: AttributeValue) -> str:
     return str(value)
 
 
-def to_arrow(
-    items: Iterable[SpanRecord | Span], *, attributes: AttributeLayout = "map"
-) -> pa.Table:
+def to_arrow(items: Iterable[Item], *, attributes: AttributeLayout = "map") -> pa.Table:
     """Return one row per span (children flattened) as a pyarrow Table.
 
     Args:
-        items: consumed records (a :class:`SpanBatch` is one) or bare spans.
+        items: consumed records (a :class:`SpanBatch` is one) or bare spans; event records
+            and events are left out (see :func:`events_to_arrow`).
         attributes: ``"map"`` (one map column; the default) or ``"columns"`` (one typed column
             per key); see the module documentation.
 
@@ -169,15 +185,16 @@ def to_arrow(
     }
     if attributes == "map":
         columns["attributes"] = pa.array(
-            [[(key, _text(value)) for key, value in m.items()] for m in attribute_maps],
+            [[(key, text_of(value)) for key, value in m.items()] for m in attribute_maps],
             pa.map_(pa.string(), pa.string()),
         )
     else:
-        columns.update(_attribute_columns(pa, attribute_maps))
+        columns.update(attribute_columns(pa, attribute_maps))
     return pa.table(columns)
 
 
-def _attribute_columns(pa: Any, maps: list[Any]) -> dict[str, Any]:  # noqa: ANN401
+def attribute_columns(pa: Any, maps: list[Any]) -> dict[str, Any]:  # noqa: ANN401
+    """One typed ``attr.<key>`` column per key of ``maps`` (see the module documentation)."""
     keys = sorted({key for m in maps for key in m})
     columns: dict[str, Any] = {}
     for key in keys:
@@ -193,14 +210,12 @@ def _attribute_columns(pa: Any, maps: list[Any]) -> dict[str, Any]:  # noqa: ANN
             arrow_type = pa.string()
         else:
             arrow_type = pa.string()
-            values = [None if v is None else _text(v) for v in values]
+            values = [None if v is None else text_of(v) for v in values]
         columns[ATTRIBUTE_COLUMN_PREFIX + key] = pa.array(values, arrow_type)
     return columns
 
 
-def to_pandas(
-    items: Iterable[SpanRecord | Span], *, attributes: AttributeLayout = "columns"
-) -> pd.DataFrame:
+def to_pandas(items: Iterable[Item], *, attributes: AttributeLayout = "columns") -> pd.DataFrame:
     """Return one row per span (children flattened) as a pandas DataFrame.
 
     The columns are those of :func:`to_arrow`; attributes default to one typed column per key
@@ -223,7 +238,7 @@ def to_pandas(
 
 
 def write_parquet(
-    items: Iterable[SpanRecord | Span],
+    items: Iterable[Item],
     path: str | PathLike[str],
     *,
     attributes: AttributeLayout = "map",

@@ -52,6 +52,11 @@ from confluent_kafka import (
 from spanstream.consumer._bad_records import BadRecordPolicy, DeadLetterSink
 from spanstream.consumer._duplicates import DuplicateWindow
 from spanstream.consumer._errors import CommitError, ConsumerClosedError, DeadLetterError
+from spanstream.consumer._event_records import (
+    EventRecord,
+    decode_event_record,
+    is_event_message,
+)
 from spanstream.consumer._offsets import OffsetTracker, PendingMark, TopicPartitionKey
 from spanstream.consumer._positions import StartPosition, to_epoch_ms
 from spanstream.consumer._records import RECORD_FIELDS, RECORD_SETTERS, SpanBatch, SpanRecord
@@ -166,7 +171,7 @@ class _Retry:
     error: DeadLetterError
 
 
-_Item = SpanRecord | _Handled | _Raise | _Retry
+_Item = SpanRecord | EventRecord | _Handled | _Raise | _Retry
 
 
 class SpanConsumer:
@@ -341,7 +346,7 @@ class SpanConsumer:
     def __iter__(self) -> Self:
         return self
 
-    def __next__(self) -> SpanRecord:
+    def __next__(self) -> SpanRecord | EventRecord:
         """Return the next record, waiting as long as it takes (until :meth:`close`).
 
         Raises:
@@ -364,7 +369,9 @@ class SpanConsumer:
             raise StopIteration
         return record
 
-    def iter_records(self, *, idle_timeout_s: float | None = None) -> Iterator[SpanRecord]:
+    def iter_records(
+        self, *, idle_timeout_s: float | None = None
+    ) -> Iterator[SpanRecord | EventRecord]:
         """Iterate records, stopping once none arrived for ``idle_timeout_s`` (never if None)."""
         while True:
             items = self._items
@@ -407,7 +414,7 @@ class SpanConsumer:
         self._release()
         self._settle()
         deadline = time.monotonic() + timeout_s
-        records: list[SpanRecord] = []
+        records: list[SpanRecord | EventRecord] = []
         last: dict[TopicPartitionKey, int] = {}
         # The batch's records live on together; collected as they are built, they would be
         # traversed by every young collection and promoted to the oldest generation, whose full
@@ -437,7 +444,7 @@ class SpanConsumer:
         self,
         max_spans: int,
         deadline: float,
-        records: list[SpanRecord],
+        records: list[SpanRecord | EventRecord],
         last: dict[TopicPartitionKey, int],
         *,
         gc_was_enabled: bool,
@@ -484,14 +491,14 @@ class SpanConsumer:
         items: list[_Item],
         pos: int,
         end: int,
-        records: list[SpanRecord],
+        records: list[SpanRecord | EventRecord],
         last: dict[TopicPartitionKey, int],
     ) -> bool:
         """Take items[pos:end] into a batch, handling markers; True when the batch must end."""
         while pos < end:
             item = items[pos]
-            if type(item) is SpanRecord or type(item) is _Handled:
-                if type(item) is SpanRecord:
+            if type(item) is SpanRecord or type(item) is EventRecord or type(item) is _Handled:
+                if not isinstance(item, _Handled):
                     records.append(item)
                 last[(item.topic, item.partition)] = item.offset
                 pos += 1
@@ -602,7 +609,7 @@ class SpanConsumer:
 
     # -- the record path ----------------------------------------------------------------------
 
-    def _next_record(self, deadline: float | None) -> SpanRecord | None:
+    def _next_record(self, deadline: float | None) -> SpanRecord | EventRecord | None:
         """Hand out the next record (the previous one counts as processed from now on)."""
         while True:
             if self._is_closed():  # close() may have run in a callback or another thread
@@ -611,7 +618,7 @@ class SpanConsumer:
             pos = self._item_pos
             while pos < len(items):
                 item = items[pos]
-                if type(item) is SpanRecord:
+                if type(item) is SpanRecord or type(item) is EventRecord:
                     self._done_upto = pos
                     self._item_pos = pos + 1
                     self._delivered += 1
@@ -695,9 +702,9 @@ class SpanConsumer:
             try:
                 span: Span = decode(value if value is not None else b"")
             except DecodeError as exc:
-                markers += 1
+                markers += 1  # event records take the item loops' general path too
                 try:
-                    append(self._bad_record_item(exc, message))
+                    append(self._not_a_span_item(exc, value, message))
                 except DeadLetterError as failure:
                     consumed -= 1  # it is read again
                     append(_Retry(failure))
@@ -737,6 +744,21 @@ class SpanConsumer:
         self._items = items
         self._item_pos = self._done_upto = self._settled = 0
         self._chunk_markers = markers
+
+    def _not_a_span_item(
+        self, exc: DecodeError, value: bytes | None, message: Message
+    ) -> EventRecord | _Handled | _Raise:
+        """An event record when the message is one (dispatched by fingerprint), else a marker.
+
+        Raises:
+            DeadLetterError: as :meth:`_bad_record_item`.
+        """
+        if value is not None and is_event_message(value):
+            try:
+                return decode_event_record(value, message)
+            except DecodeError as event_error:
+                return self._bad_record_item(event_error, message)
+        return self._bad_record_item(exc, message)
 
     def _bad_record_item(self, exc: DecodeError, message: Message) -> _Handled | _Raise:
         """Apply the bad-record policy to one message; the marker that stands for it.

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from spanstream.consumer._analytics import require_pandas
+from spanstream.consumer._event_records import EventRecord
 from spanstream.consumer._records import SpanRecord
 from spanstream.schemas import (
     CHECKPOINT_SCOPE,
@@ -135,15 +136,18 @@ def _percentile(ordered: list[int], fraction: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
-def _spans(items: Iterable[SpanRecord | Span | Event]) -> Iterable[Span]:
+def _spans(items: Iterable[object]) -> Iterable[Span]:
+    # Events (a CheckpointEvent repeats its span's values; a topic may carry events too) have
+    # no checkpoints of their own: they are left out.
     for item in items:
-        span = item.span if isinstance(item, SpanRecord) else item
-        if isinstance(span, Span):  # events (a CheckpointEvent repeats its span) are skipped
-            yield span
+        if isinstance(item, SpanRecord):
+            yield item.span
+        elif isinstance(item, Span):
+            yield item
 
 
 def checkpoint_health(
-    items: Iterable[SpanRecord | Span | Event],
+    items: Iterable[SpanRecord | EventRecord | Span | Event],
 ) -> Mapping[str | None, JobCheckpointHealth]:
     """Summarise the ``Checkpoint`` spans among ``items``, per job (:func:`job_id_of`).
 
@@ -219,7 +223,9 @@ def _summarise(
     )
 
 
-def checkpoint_health_frame(items: Iterable[SpanRecord | Span | Event]) -> pd.DataFrame:
+def checkpoint_health_frame(
+    items: Iterable[SpanRecord | EventRecord | Span | Event],
+) -> pd.DataFrame:
     """:func:`checkpoint_health` as a DataFrame, one row per job (``analytics`` extra).
 
     Columns: ``job_id`` (the index), ``job_name``, ``count``, ``completed``, ``failed``,

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from spanstream.consumer._event_records import EventRecord
+    from spanstream.schemas import Event
+
 __all__ = ["RECORD_FIELDS", "RECORD_SETTERS", "Header", "SpanBatch", "SpanRecord", "record_headers"]
 
 Header = tuple[str, bytes | None]
@@ -181,16 +184,24 @@ class SpanBatch:
 
     __slots__ = ("_ack", "_acked", "records")
 
-    def __init__(self, records: tuple[SpanRecord, ...], ack: Callable[[], None]) -> None:
+    def __init__(
+        self, records: tuple[SpanRecord | EventRecord, ...], ack: Callable[[], None]
+    ) -> None:
         self.records = records
-        """The records, in the order they were consumed (per partition, offset order)."""
+        """The records, in the order they were consumed (per partition, offset order): span
+        records, and event records when the topic carries events."""
         self._ack = ack
         self._acked = False
 
     @property
     def spans(self) -> tuple[Span, ...]:
-        """The spans of the records, in order."""
-        return tuple(record.span for record in self.records)
+        """The spans of the span records, in order."""
+        return tuple(record.span for record in self.records if type(record) is SpanRecord)
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        """The events of the event records, in order."""
+        return tuple(record.event for record in self.records if not isinstance(record, SpanRecord))
 
     @property
     def acked(self) -> bool:
@@ -218,14 +229,16 @@ class SpanBatch:
     def __len__(self) -> int:
         return len(self.records)
 
-    def __iter__(self) -> Iterator[SpanRecord]:
+    def __iter__(self) -> Iterator[SpanRecord | EventRecord]:
         return iter(self.records)
 
     @overload
-    def __getitem__(self, index: int) -> SpanRecord: ...
+    def __getitem__(self, index: int) -> SpanRecord | EventRecord: ...
     @overload
-    def __getitem__(self, index: slice) -> tuple[SpanRecord, ...]: ...
-    def __getitem__(self, index: int | slice) -> SpanRecord | tuple[SpanRecord, ...]:
+    def __getitem__(self, index: slice) -> tuple[SpanRecord | EventRecord, ...]: ...
+    def __getitem__(
+        self, index: int | slice
+    ) -> SpanRecord | EventRecord | tuple[SpanRecord | EventRecord, ...]:
         return self.records[index]
 
     def __bool__(self) -> bool:

@@ -1,7 +1,8 @@
 """The producer side of spanstream.
 
 Flink's tracing API (metric groups, ``add_span``, reporter plugins configured with Flink's
-``traces.reporter.*`` keys) and the Kafka trace reporter.
+``traces.reporter.*`` keys), the Kafka trace reporter and the Kafka event reporter (Flink's
+events API, ``events.reporter.*``), both on one generic Kafka sender.
 """
 
 from spanstream.producer._config import MetricConfig
@@ -12,6 +13,7 @@ from spanstream.producer._in_memory_reporter import (
     InMemoryTraceReporterFactory,
 )
 from spanstream.producer._kafka_config import KafkaReporterConfig
+from spanstream.producer._kafka_event_reporter import KafkaEventReporter, KafkaEventReporterFactory
 from spanstream.producer._kafka_reporter import (
     CONTENT_TYPE,
     HEADER_CONTENT_TYPE,
@@ -20,6 +22,7 @@ from spanstream.producer._kafka_reporter import (
     KafkaTraceReporter,
     KafkaTraceReporterFactory,
 )
+from spanstream.producer._kafka_sender import ReporterStateError
 from spanstream.producer._logging_reporter import (
     LoggingTraceReporter,
     LoggingTraceReporterFactory,
@@ -53,6 +56,8 @@ __all__ = [
     "HEADER_SCHEMA_FINGERPRINT",
     "InMemoryTraceReporter",
     "InMemoryTraceReporterFactory",
+    "KafkaEventReporter",
+    "KafkaEventReporterFactory",
     "KafkaReporterConfig",
     "KafkaReporterStats",
     "KafkaTraceReporter",
@@ -63,6 +68,7 @@ __all__ = [
     "MetricGroup",
     "ReporterRegistry",
     "ReporterSetup",
+    "ReporterStateError",
     "ReporterStats",
     "SpanLimits",
     "SpanScope",

@@ -23,6 +23,7 @@ from spanstream.schemas import ConfigError
 
 __all__ = [
     "DEFAULT_COMPRESSION",
+    "DEFAULT_EVENT_TOPIC",
     "DEFAULT_TOPIC",
     "HEADER_NAMES",
     "KEY_STRATEGIES",
@@ -36,6 +37,11 @@ __all__ = [
 ]
 
 DEFAULT_TOPIC: Final = "flink-traces"
+"""Where the trace reporter publishes spans unless ``topic`` says otherwise."""
+
+DEFAULT_EVENT_TOPIC: Final = "flink-events"
+"""Where the event reporter publishes events: a topic of their own, as Flink keeps the two
+apart (one consumer can still read both, dispatching by schema fingerprint)."""
 
 DEFAULT_COMPRESSION: Final = "lz4"
 """Chosen by measurement on the real broker (``benchmarks/kafka_compression.py``, figures in
@@ -162,14 +168,22 @@ class KafkaReporterConfig:
         return self.prefix + key
 
     @classmethod
-    def from_metric_config(cls, config: MetricConfig) -> KafkaReporterConfig:
+    def from_metric_config(
+        cls, config: MetricConfig, *, default_topic: str = DEFAULT_TOPIC
+    ) -> KafkaReporterConfig:
         """Validate a reporter's parameters (``traces.reporter.<name>.*``, prefix removed).
+
+        The event reporter's live under ``events.reporter.<name>.*``, with ``default_topic``
+        :data:`DEFAULT_EVENT_TOPIC`; the keys and their meaning are the same.
 
         Raises:
             ConfigError: a value is missing, malformed or out of range.
         """
         prefix = config.prefix
-        name = prefix.removeprefix("traces.reporter.").rstrip(".") or "kafka"
+        name = (
+            prefix.removeprefix("traces.reporter.").removeprefix("events.reporter.").rstrip(".")
+            or "kafka"
+        )
         servers = config.get_str("bootstrap.servers", "").strip()
         if not servers:
             servers = config.get_str("producer.bootstrap.servers", "").strip()
@@ -179,7 +193,7 @@ class KafkaReporterConfig:
                     config.get("bootstrap.servers"),
                     "a comma-separated list of host:port (required)",
                 )
-        topic = config.get_str("topic", DEFAULT_TOPIC)
+        topic = config.get_str("topic", default_topic)
         if not _TOPIC_NAME.fullmatch(topic) or topic in {".", ".."}:
             raise ConfigError(
                 config.full_key("topic"),

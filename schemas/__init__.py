@@ -1,7 +1,8 @@
 """The contract between span producers and consumers.
 
-The :class:`Span` value and its :class:`SpanBuilder` (pure data), the Avro schema
-(``span.avsc`` and its history) and the codec, and the exception hierarchy rooted at
+The :class:`Span` value and its :class:`SpanBuilder` (pure data), the :class:`Event` value and
+its :class:`EventBuilder`, the Avro schemas (``span.avsc``, ``event.avsc`` and their history),
+their codecs and the record-header names, and the exception hierarchy rooted at
 :class:`SpanstreamError`. Both ``spanstream.producer`` and ``spanstream.consumer`` depend on
 this package; it depends on neither.
 """
@@ -42,7 +43,19 @@ from spanstream.schemas._errors import (
     SpanstreamError,
 )
 from spanstream.schemas._event import EVENT_ID_BYTES, Event, EventBuilder, new_event_id
+from spanstream.schemas._event_codec import (
+    EVENT_SCHEMA_FINGERPRINT,
+    EventCodec,
+    decode_event,
+    encode_event,
+)
 from spanstream.schemas._framing import Framing
+from spanstream.schemas._headers import (
+    CONTENT_TYPE,
+    HEADER_CONTENT_TYPE,
+    HEADER_PRODUCER,
+    HEADER_SCHEMA_FINGERPRINT,
+)
 from spanstream.schemas._ids import new_span_id, new_trace_id
 from spanstream.schemas._job_spans import (
     FAILURE_LABEL_PREFIX,
@@ -56,9 +69,12 @@ from spanstream.schemas._job_spans import (
     job_initialization_span,
 )
 from spanstream.schemas._schema_history import (
+    CURRENT_EVENT_SCHEMA_VERSION,
     CURRENT_SCHEMA_VERSION,
     SchemaHistory,
     SchemaVersion,
+    default_event_history,
+    event_schema_for_fingerprint,
     schema_for_fingerprint,
 )
 from spanstream.schemas._span import (
@@ -114,10 +130,16 @@ __all__ = [
     "CHECKPOINT_SUBTASK_SPAN",
     "CHECKPOINT_TASK_SPAN",
     "CHECKPOINT_TYPES",
+    "CONTENT_TYPE",
+    "CURRENT_EVENT_SCHEMA_VERSION",
     "CURRENT_SCHEMA_VERSION",
     "EMPTY_LABEL",
     "EVENT_ID_BYTES",
+    "EVENT_SCHEMA_FINGERPRINT",
     "FAILURE_LABEL_PREFIX",
+    "HEADER_CONTENT_TYPE",
+    "HEADER_PRODUCER",
+    "HEADER_SCHEMA_FINGERPRINT",
     "IMPLEMENTATIONS",
     "INITIALIZATION_METRICS",
     "INITIALIZATION_STATUSES",
@@ -152,6 +174,7 @@ __all__ = [
     "EncodeError",
     "Event",
     "EventBuilder",
+    "EventCodec",
     "ExtraMissingError",
     "Framing",
     "JobFailureEventView",
@@ -170,9 +193,13 @@ __all__ = [
     "all_subtasks_status_change_event",
     "checkpoint_event",
     "checkpoint_span",
+    "decode_event",
     "decode_span",
+    "default_event_history",
+    "encode_event",
     "encode_span",
     "encode_spans",
+    "event_schema_for_fingerprint",
     "job_failure_event",
     "job_failure_span",
     "job_initialization_span",

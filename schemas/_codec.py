@@ -14,7 +14,7 @@ import dataclasses
 import io
 from collections.abc import Callable, Iterable
 from types import ModuleType
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import fastavro
 
@@ -24,8 +24,6 @@ from spanstream.schemas._decoder import BodyError, check_body, read_resolved, sp
 from spanstream.schemas._encoder import ENCODER_SCHEMA_CANONICAL_FORM
 from spanstream.schemas._errors import ConfigError, DecodeError, EncodeError, ExtraMissingError
 from spanstream.schemas._framing import (
-    CONFLUENT_HEADER_BYTES,
-    CONFLUENT_MAGIC,
     FRAMINGS,
     SINGLE_OBJECT_HEADER_BYTES,
     SINGLE_OBJECT_MARKER,
@@ -35,6 +33,7 @@ from spanstream.schemas._framing import (
 )
 from spanstream.schemas._schema_history import SchemaHistory, SchemaVersion, default_history
 from spanstream.schemas._span import MAX_SPAN_DEPTH, Span, SpanTooDeepError
+from spanstream.schemas._writer_lookup import SchemaRegistry, WriterLookup
 
 __all__ = [
     "IMPLEMENTATIONS",
@@ -105,21 +104,6 @@ def use_implementation(name: str) -> str:
     return previous
 
 
-class SchemaRegistry(Protocol):
-    """The two calls the codec makes on a Schema Registry client.
-
-    ``confluent_kafka.schema_registry.SchemaRegistryClient`` (and its ``mock://`` client) fit.
-    """
-
-    def register_schema(self, subject_name: str, schema: Any) -> int:  # noqa: ANN401
-        """Register ``schema`` (a ``confluent_kafka.schema_registry.Schema``); return its id."""
-        ...
-
-    def get_schema(self, schema_id: int) -> Any:  # noqa: ANN401
-        """Return the ``Schema`` registered under ``schema_id``."""
-        ...
-
-
 def span_to_record(span: Span) -> dict[str, Any]:
     """Return the span as the dict fastavro writes (the generic path and the tests use it)."""
     return {
@@ -155,15 +139,7 @@ class SpanCodec:
         True
     """
 
-    __slots__ = (
-        "_by_schema_id",
-        "_fast_current",
-        "_fast_header",
-        "_framing",
-        "_header",
-        "_history",
-        "_registry",
-    )
+    __slots__ = ("_fast_current", "_fast_header", "_framing", "_header", "_history", "_writers")
 
     def __init__(
         self,
@@ -179,8 +155,7 @@ class SpanCodec:
         self._history = history if history is not None else default_history()
         current = self._history.current
         self._fast_current = current.canonical_form == ENCODER_SCHEMA_CANONICAL_FORM
-        self._registry = registry
-        self._by_schema_id: dict[int, SchemaVersion] = {}
+        self._writers = WriterLookup(framing, self._history, registry)
         if framing == "single-object":
             self._header = single_object_header(current.fingerprint)
         else:
@@ -188,24 +163,11 @@ class SpanCodec:
                 raise ConfigError("registry", registry, "a Schema Registry client")
             if not subject:
                 raise ConfigError("subject", subject, "a registry subject, e.g. '<topic>-value'")
-            schema_id = self._register(registry, subject, current)
-            self._by_schema_id[schema_id] = current
+            schema_id = register_schema(registry, subject, current, "span")
+            self._writers.by_schema_id[schema_id] = current
             self._header = confluent_header(schema_id)
         # Messages that start with this header take the hand-written decoder straight away.
         self._fast_header = self._header if self._fast_current else None
-
-    @staticmethod
-    def _register(registry: SchemaRegistry, subject: str, version: SchemaVersion) -> int:
-        try:
-            from confluent_kafka.schema_registry import Schema
-        except ImportError as exc:
-            raise ExtraMissingError("Confluent Schema Registry framing", "registry") from exc
-        try:
-            return registry.register_schema(subject, Schema(version.text, "AVRO"))
-        except Exception as exc:
-            raise EncodeError(
-                f"could not register the span schema under subject {subject!r}: {exc}"
-            ) from exc
 
     @property
     def framing(self) -> Framing:
@@ -272,8 +234,8 @@ class SpanCodec:
                 return decode_body(data, len(fast))
             except BodyError as exc:
                 raise DecodeError(f"span message: {exc}", reason=exc.reason, raw=data) from exc
-        data = _as_bytes(data)
-        writer, offset = self._writer(data)
+        data = as_bytes(data)
+        writer, offset = self._writers.find(data)
         try:
             if writer is self._history.current and self._fast_current:
                 return decode_body(data, offset)
@@ -291,8 +253,8 @@ class SpanCodec:
         Raises:
             DecodeError: as :meth:`decode`.
         """
-        data = _as_bytes(data)
-        writer, offset = self._writer(data)
+        data = as_bytes(data)
+        writer, offset = self._writers.find(data)
         try:
             record: dict[str, Any] = self._read_generic(data, offset, writer)
         except BodyError as exc:
@@ -303,63 +265,34 @@ class SpanCodec:
         check_body(data, offset, writer.parsed_plain, dict(writer.named))
         return read_resolved(data, offset, writer.parsed_plain, self._history.current.parsed_plain)
 
-    def _writer(self, data: bytes) -> tuple[SchemaVersion, int]:
-        if self._framing == "single-object":
-            if data[:2] != SINGLE_OBJECT_MARKER:
-                raise DecodeError(
-                    f"not an Avro single-object message: starts with {data[:2].hex() or 'nothing'}",
-                    reason="bad-marker",
-                    raw=data,
-                )
-            if len(data) < SINGLE_OBJECT_HEADER_BYTES:
-                raise DecodeError(
-                    f"single-object header cut short at {len(data)} bytes",
-                    reason="truncated",
-                    raw=data,
-                )
-            fingerprint = data[2:SINGLE_OBJECT_HEADER_BYTES]
-            writer = self._history.by_fingerprint(fingerprint)
-            if writer is None:
-                raise DecodeError(
-                    f"unknown schema fingerprint {fingerprint.hex()}",
-                    reason="unknown-fingerprint",
-                    raw=data,
-                )
-            return writer, SINGLE_OBJECT_HEADER_BYTES
-        if not data or data[0] != CONFLUENT_MAGIC:
-            raise DecodeError(
-                f"not a Confluent wire-format message: starts with {data[:1].hex() or 'nothing'}",
-                reason="bad-marker",
-                raw=data,
-            )
-        if len(data) < CONFLUENT_HEADER_BYTES:
-            raise DecodeError(
-                f"Confluent header cut short at {len(data)} bytes", reason="truncated", raw=data
-            )
-        schema_id = int.from_bytes(data[1:CONFLUENT_HEADER_BYTES], "big")
-        writer = self._by_schema_id.get(schema_id)
-        if writer is None:
-            writer = self._lookup(schema_id, data)
-        return writer, CONFLUENT_HEADER_BYTES
 
-    def _lookup(self, schema_id: int, data: bytes) -> SchemaVersion:
-        assert self._registry is not None
-        try:
-            text = self._registry.get_schema(schema_id).schema_str
-            found = SchemaVersion.from_text(text, version=0)
-        except Exception as exc:
-            raise DecodeError(
-                f"schema id {schema_id} is not an Avro schema in the registry: {exc}",
-                reason="unknown-schema-id",
-                raw=data,
-            ) from exc
-        # A released version is known by its fingerprint (and may take the fast path).
-        writer = self._history.by_fingerprint(found.fingerprint) or found
-        self._by_schema_id[schema_id] = writer
-        return writer
+def register_schema(
+    registry: SchemaRegistry, subject: str, version: SchemaVersion, what: str
+) -> int:
+    """Register ``version`` under ``subject``; return its schema id.
+
+    Raises:
+        ExtraMissingError: the ``registry`` extra is not installed.
+        EncodeError: the registry refused, or could not be reached.
+    """
+    try:
+        from confluent_kafka.schema_registry import Schema
+    except ImportError as exc:
+        raise ExtraMissingError("Confluent Schema Registry framing", "registry") from exc
+    try:
+        return registry.register_schema(subject, Schema(version.text, "AVRO"))
+    except Exception as exc:
+        raise EncodeError(
+            f"could not register the {what} schema under subject {subject!r}: {exc}"
+        ) from exc
 
 
-def _as_bytes(data: object) -> bytes:
+def as_bytes(data: object) -> bytes:
+    """``data`` as bytes (a message may come as a bytearray or memoryview).
+
+    Raises:
+        DecodeError: ``malformed``: ``data`` is not bytes-like.
+    """
     if isinstance(data, bytes):
         return data
     try:

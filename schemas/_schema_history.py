@@ -1,7 +1,9 @@
-"""Every released version of the span schema, found by fingerprint.
+"""Every released version of the span and event schemas, found by fingerprint.
 
-``span.avsc`` is the current contract; ``history/span-v<N>.avsc`` keeps each released version
-byte for byte (the current one included), so a reader can resolve any message ever written.
+``span.avsc`` and ``event.avsc`` are the current contracts; ``history/span-v<N>.avsc`` and
+``history/event-v<N>.avsc`` keep each released version byte for byte (the current ones
+included), so a reader can resolve any message ever written. The two records are separate
+families: each has its own versions, fingerprints and history.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 __all__ = [
+    "CURRENT_EVENT_SCHEMA_VERSION",
     "CURRENT_SCHEMA_VERSION",
     "SchemaHistory",
     "SchemaVersion",
+    "default_event_history",
     "default_history",
+    "event_schema_for_fingerprint",
     "schema_for_fingerprint",
 ]
-
-_HISTORY_FILE: Final = re.compile(r"span-v(\d+)\.avsc")
 
 
 def _without_logical_types(schema: Any) -> Any:  # noqa: ANN401 - JSON of any shape
@@ -39,7 +42,7 @@ def _without_logical_types(schema: Any) -> Any:  # noqa: ANN401 - JSON of any sh
 
 @dataclass(frozen=True, slots=True)
 class SchemaVersion:
-    """One version of the span schema.
+    """One version of the span (or event) schema.
 
     Attributes:
         version: the release number (``1`` for ``span-v1.avsc``).
@@ -133,22 +136,27 @@ def _read_package_text(*parts: str) -> str:
     return node.read_text("utf-8")
 
 
-def _load_default_history() -> SchemaHistory:
+def _load_history(family: str) -> SchemaHistory:
+    """Load ``history/<family>-v<N>.avsc``; ``<family>.avsc`` must be one of them, byte for byte."""
+    history_file = re.compile(rf"{family}-v(\d+)\.avsc")
     versions = []
     for entry in resources.files("spanstream.schemas").joinpath("history").iterdir():
-        match = _HISTORY_FILE.fullmatch(entry.name)
+        match = history_file.fullmatch(entry.name)
         if match:
             versions.append(
                 SchemaVersion.from_text(entry.read_text("utf-8"), version=int(match.group(1)))
             )
-    current_text = _read_package_text("span.avsc")
+    current_text = _read_package_text(f"{family}.avsc")
     current = [v for v in versions if v.text == current_text]
     if len(current) != 1:
-        raise RuntimeError("span.avsc is not byte-identical to exactly one history/span-v*.avsc")
+        raise RuntimeError(
+            f"{family}.avsc is not byte-identical to exactly one history/{family}-v*.avsc"
+        )
     return SchemaHistory(versions, current=current[0].version)
 
 
-_DEFAULT: Final = _load_default_history()
+_DEFAULT: Final = _load_history("span")
+_DEFAULT_EVENT: Final = _load_history("event")
 
 CURRENT_SCHEMA_VERSION: Final = _DEFAULT.current.version
 """The release number of ``span.avsc``, the schema every message is written with."""
@@ -160,5 +168,19 @@ def default_history() -> SchemaHistory:
 
 
 def schema_for_fingerprint(schema_fingerprint: bytes) -> SchemaVersion | None:
-    """Return the released schema version with this 8-byte fingerprint, or ``None``."""
+    """Return the released span schema version with this 8-byte fingerprint, or ``None``."""
     return _DEFAULT.by_fingerprint(schema_fingerprint)
+
+
+CURRENT_EVENT_SCHEMA_VERSION: Final = _DEFAULT_EVENT.current.version
+"""The release number of ``event.avsc``, the schema every event message is written with."""
+
+
+def default_event_history() -> SchemaHistory:
+    """Return the released event schema versions shipped with this package (``event.avsc``)."""
+    return _DEFAULT_EVENT
+
+
+def event_schema_for_fingerprint(schema_fingerprint: bytes) -> SchemaVersion | None:
+    """Return the released event schema version with this 8-byte fingerprint, or ``None``."""
+    return _DEFAULT_EVENT.by_fingerprint(schema_fingerprint)

@@ -3,7 +3,7 @@
 Apache Avro 1.12 (resolved from Maven Central into ``.state/avro-interop/``) decodes our
 single-object messages with ``BinaryMessageDecoder`` (no registry: the fingerprint finds the
 schema), prints each record as typed JSON, and re-encodes it with ``BinaryMessageEncoder``.
-The record must be our span, and Java's bytes must be ours, byte for byte.
+The record must be our span (or event), and Java's bytes must be ours, byte for byte.
 """
 
 from __future__ import annotations
@@ -18,13 +18,24 @@ from typing import Any
 
 import pytest
 
-from spanstream.schemas import CURRENT_SCHEMA_VERSION, Span, decode_span, encode_span
+from spanstream.schemas import (
+    CURRENT_EVENT_SCHEMA_VERSION,
+    CURRENT_SCHEMA_VERSION,
+    Event,
+    Span,
+    decode_event,
+    decode_span,
+    default_event_history,
+    encode_event,
+    encode_span,
+)
 from spanstream.schemas._schema_history import default_history
 
 AVRO_VERSION = "1.12.0"
 _ROOT = Path(__file__).resolve().parents[2]
 _CACHE = _ROOT / ".state" / "avro-interop"
 _GOLDEN = _ROOT / "tests" / "unit" / "golden" / f"span-v{CURRENT_SCHEMA_VERSION}.json"
+_EVENT_GOLDEN = _ROOT / "tests" / "unit" / "golden" / f"event-v{CURRENT_EVENT_SCHEMA_VERSION}.json"
 
 _POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -95,19 +106,51 @@ public class SpanInterop {
     out.put("children", children);
     return out;
   }
+  static List<Object> attributesJson(Map<?, ?> map) {
+    List<Object> attributes = new ArrayList<>();
+    for (Map.Entry<?, ?> e : map.entrySet()) {
+      Object v = e.getValue();
+      String type; Object value;
+      if (v instanceof CharSequence) { type = "string"; value = v.toString(); }
+      else if (v instanceof Long) { type = "long"; value = v; }
+      else if (v instanceof Double) {
+        type = "double"; value = String.format("%016x", Double.doubleToRawLongBits((Double) v));
+      } else { type = "boolean"; value = v; }
+      attributes.add(Arrays.asList(e.getKey().toString(), type, value));
+    }
+    return attributes;
+  }
+  static Object optionalHex(Object fixed) {
+    return fixed == null ? null : hex(((GenericFixed) fixed).bytes());
+  }
+  static Map<String, Object> eventToJson(GenericRecord r) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("event_id", hex(((GenericFixed) r.get("event_id")).bytes()));
+    out.put("trace_id", optionalHex(r.get("trace_id")));
+    out.put("span_id", optionalHex(r.get("span_id")));
+    out.put("scope", r.get("scope").toString());
+    out.put("name", r.get("name").toString());
+    out.put("observed_ts_millis", r.get("observed_ts_millis"));
+    out.put("body", r.get("body").toString());
+    out.put("severity", r.get("severity").toString());
+    out.put("attributes", attributesJson((Map<?, ?>) r.get("attributes")));
+    return out;
+  }
+  // args: span|event, the schema file, then one message file each.
   public static void main(String[] args) throws Exception {
-    Schema schema = new Schema.Parser().parse(new File(args[0]));
+    boolean events = args[0].equals("event");
+    Schema schema = new Schema.Parser().parse(new File(args[1]));
     OrderedData model = new OrderedData();
     BinaryMessageDecoder<GenericRecord> decoder = new BinaryMessageDecoder<>(model, schema);
     BinaryMessageEncoder<GenericRecord> encoder = new BinaryMessageEncoder<>(model, schema);
     ObjectMapper json = new ObjectMapper();
-    for (int i = 1; i < args.length; i++) {
+    for (int i = 2; i < args.length; i++) {
       GenericRecord record = decoder.decode(Files.readAllBytes(Paths.get(args[i])));
       ByteBuffer again = encoder.encode(record);
       byte[] bytes = new byte[again.remaining()];
       again.get(bytes);
       Map<String, Object> out = new LinkedHashMap<>();
-      out.put("span", toJson(record));
+      out.put(events ? "event" : "span", events ? eventToJson(record) : toJson(record));
       out.put("reencoded_hex", hex(bytes));
       System.out.println(json.writeValueAsString(out));
     }
@@ -183,7 +226,7 @@ def test_java_reads_our_messages_and_writes_the_same_bytes(
     schema = tmp_path / "span.avsc"
     schema.write_text(default_history().current.text, "utf-8")
     result = subprocess.run(
-        ["java", "-cp", f"{java_interop}:{java_interop.parent / 'lib'}/*", "SpanInterop"]
+        ["java", "-cp", f"{java_interop}:{java_interop.parent / 'lib'}/*", "SpanInterop", "span"]
         + [str(schema)]
         + [str(p) for p in paths],
         check=True,
@@ -199,3 +242,55 @@ def test_java_reads_our_messages_and_writes_the_same_bytes(
         assert seen["span"] == _java_view(span), name
         assert seen["reencoded_hex"] == message.hex(), name
         assert encode_span(span) == message, name
+
+
+def _java_event_view(event: Event) -> dict[str, Any]:
+    """The event as the Java program prints it (doubles as their raw IEEE-754 bits)."""
+    names = {str: "string", int: "long", float: "double", bool: "boolean"}
+    attributes: list[list[Any]] = []
+    for key, value in event.attributes.items():
+        shown = struct.pack(">d", value).hex() if type(value) is float else value
+        attributes.append([key, names[type(value)], shown])
+    return {
+        "event_id": event.event_id.hex(),
+        "trace_id": None if event.trace_id is None else event.trace_id.hex(),
+        "span_id": None if event.span_id is None else event.span_id.hex(),
+        "scope": event.scope,
+        "name": event.name,
+        "observed_ts_millis": event.observed_ts_millis,
+        "body": event.body,
+        "severity": event.severity,
+        "attributes": attributes,
+    }
+
+
+def test_java_reads_our_event_messages_and_writes_the_same_bytes(
+    java_interop: Path, tmp_path: Path
+) -> None:
+    """BinaryMessageDecoder gets our golden events by the event fingerprint; the bytes match."""
+    vectors = json.loads(_EVENT_GOLDEN.read_text("utf-8"))["vectors"]
+    messages = {v["name"]: bytes.fromhex(v["message_hex"]) for v in vectors}
+    paths = []
+    for name, message in messages.items():
+        path = tmp_path / f"{name}.avro"
+        path.write_bytes(message)
+        paths.append(path)
+    schema = tmp_path / "event.avsc"
+    schema.write_text(default_event_history().current.text, "utf-8")
+    result = subprocess.run(
+        ["java", "-cp", f"{java_interop}:{java_interop.parent / 'lib'}/*", "SpanInterop", "event"]
+        + [str(schema)]
+        + [str(p) for p in paths],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(messages)
+    for (name, message), line in zip(messages.items(), lines, strict=True):
+        seen = json.loads(line)
+        event = decode_event(message)
+        assert seen["event"] == _java_event_view(event), name
+        assert seen["reencoded_hex"] == message.hex(), name
+        assert encode_event(event) == message, name

@@ -30,6 +30,7 @@ from spanstream.producer import (
 )
 from spanstream.producer._kafka_config import KafkaReporterConfig
 from spanstream.producer._kafka_reporter import _headers, _key_function
+from spanstream.producer._sender_counters import SenderCounters
 from spanstream.schemas import SCHEMA_FINGERPRINT, Span
 
 PREFIX = "traces.reporter.kafka."
@@ -123,7 +124,7 @@ def test_drop_oldest_evicts_the_oldest_queued_span():
         assert stats.accepted == 25
         assert stats.rejected == 0
         assert stats.dropped == {"queue-full": 15}
-        assert list(reporter._queue) == spans[15:]
+        assert list(reporter._sender.queue) == spans[15:]
     finally:
         reporter.close(0)
 
@@ -148,7 +149,7 @@ def test_the_hot_path_calls_no_python_function(reporter: KafkaTraceReporter):
     A guard that does not depend on timing: a later change that adds work to the caller's
     path (a lock, a size estimate, a helper call) fails here.
     """
-    reporter._sender_idle = False
+    reporter._sender.idle = False
     calls: list[str] = []
 
     def profile(frame: FrameType, event: str, arg: object) -> None:
@@ -268,7 +269,7 @@ def test_second_close_is_harmless_and_spans_after_close_are_counted(
 
 def test_close_stops_the_sender_thread(reporter: KafkaTraceReporter):
     """After close the sender thread is gone (it does not outlive the reporter)."""
-    thread = reporter._thread
+    thread = reporter._sender.thread
     assert thread is not None
     assert thread.is_alive()
     reporter.close(0)
@@ -377,32 +378,19 @@ def test_a_reporter_left_open_is_closed_at_exit():
     assert "3 spans still pending at exit were dropped" in done.stderr
 
 
-class _Holding:
-    """What the sender reads from librdkafka: how many records it still holds."""
-
-    def __init__(self, holding: int) -> None:
-        self.holding = holding
-
-    def __len__(self) -> int:
-        return self.holding
-
-
 def test_delivered_is_derived_from_what_librdkafka_no_longer_holds() -> None:
     """Only failures are reported: delivered = produced - failed - held, and it only grows."""
-    reporter = KafkaTraceReporter()
-    reporter._produced, reporter._produced_bytes = 10, 1000
-    producer = _Holding(10)
-    reporter._settle(producer)  # type: ignore[arg-type]
-    assert (reporter._delivered, reporter._delivered_bytes) == (0, 0)
-    producer.holding = 4  # six acknowledged, no report
-    reporter._settle(producer)  # type: ignore[arg-type]
-    assert reporter._delivered == 6
-    assert reporter._delivered_bytes == 600  # in flight: the mean record size
+    counters = SenderCounters()
+    counters.produced, counters.produced_bytes = 10, 1000
+    counters.settle(10)
+    assert (counters.delivered, counters.delivered_bytes) == (0, 0)
+    counters.settle(4)  # six acknowledged, no report
+    assert counters.delivered == 6
+    assert counters.delivered_bytes == 600  # in flight: the mean record size
     # A failure report is being served: the record is counted failed while librdkafka still
     # holds it, so for a moment the derived count is lower; the counter does not go back.
-    reporter._reported, reporter._reported_bytes = 1, 100
-    reporter._settle(producer)  # type: ignore[arg-type]
-    assert reporter._delivered == 6
-    producer.holding = 0
-    reporter._settle(producer)  # type: ignore[arg-type]
-    assert (reporter._delivered, reporter._delivered_bytes) == (9, 900)  # exact when settled
+    counters.reported, counters.reported_bytes = 1, 100
+    counters.settle(4)
+    assert counters.delivered == 6
+    counters.settle(0)
+    assert (counters.delivered, counters.delivered_bytes) == (9, 900)  # exact when settled

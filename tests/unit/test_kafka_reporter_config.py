@@ -51,7 +51,7 @@ def test_librdkafka_defaults_are_acks_all_and_idempotence():
     """The producer is built with acks=all and idempotence on unless overridden."""
     reporter = open_reporter({})
     try:
-        conf = reporter._producer_conf
+        conf = reporter._sender.producer_conf
         assert conf["acks"] == "all"
         assert conf["enable.idempotence"] == "true"
         assert conf["allow.auto.create.topics"] == "false"
@@ -63,8 +63,8 @@ def test_producer_properties_pass_through_and_override_defaults():
     """A ``producer.`` key reaches librdkafka and wins over the reporter's default."""
     reporter = open_reporter({"producer.compression.type": "zstd", "producer.linger.ms": 20})
     try:
-        assert reporter._producer_conf["compression.type"] == "zstd"
-        assert reporter._producer_conf["linger.ms"] == "20"
+        assert reporter._sender.producer_conf["compression.type"] == "zstd"
+        assert reporter._sender.producer_conf["linger.ms"] == "20"
     finally:
         reporter.close(0)
 
