@@ -124,14 +124,16 @@ def test_add_span_adds_group_and_reporter_variables_as_attributes(memory):
     assert span.scope == f"{__name__}.Worker"
 
 
-def test_group_variables_win_over_additional_and_span_attributes_win_over_both(memory):
-    """Precedence: span attribute > group variable > reporter's additional variable."""
+def test_a_scope_variable_overwrites_a_span_attribute_of_the_same_key(memory):
+    """Flink's order: group variable > reporter's additional variable > span attribute."""
     registry = _registry(
         ReporterSetup("mem", memory, additional_variables={"host": "cfg", "region": "cfg"})
     )
-    group = registry.root_group(variables={"host": "group", "region": "group"})
-    group.add_span(Span.builder("s", "n").set_attribute("<region>", "span"))
-    assert dict(memory.spans[0].attributes) == {"<host>": "group", "<region>": "span"}
+    group = registry.root_group(variables={"host": "group"})
+    group.add_span(
+        Span.builder("s", "n").set_attribute("<region>", "span").set_attribute("<host>", "span")
+    )
+    assert dict(memory.spans[0].attributes) == {"<host>": "group", "<region>": "cfg"}
 
 
 def test_each_reporter_gets_its_own_additional_variables():
