@@ -64,10 +64,12 @@ from spanstream.producer._config import MetricConfig
 from spanstream.producer._delivery_stats import KafkaReporterStats
 from spanstream.producer._kafka_config import (
     DEFAULT_COMPRESSION,
+    REPORTER_KEYS,
     KafkaReporterConfig,
     is_secret_key,
     redact,
 )
+from spanstream.producer._reporter import ReporterKeys
 from spanstream.producer._span_limits import SpanLimits
 from spanstream.schemas import SCHEMA_FINGERPRINT, ConfigError, Span, encode_span
 
@@ -909,6 +911,9 @@ class KafkaTraceReporterFactory:
 
     Name it in the configuration as ``traces.reporter.<name>.factory.class: kafka``.
     """
+
+    reporter_keys = ReporterKeys(*REPORTER_KEYS)
+    """The keys the reporter reads and ``producer.*``; the registry rejects any other."""
 
     def create_trace_reporter(self, properties: Mapping[str, object]) -> KafkaTraceReporter:
         """Return a new, not yet opened, reporter; its settings come with ``open``."""

@@ -14,16 +14,20 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from spanstream.producer._config import MetricConfig
-from spanstream.producer._kafka_config import redact
 from spanstream.schemas import ConfigError, Event, Span
 
 __all__ = [
+    "HIDDEN_VALUE",
     "EventReporter",
     "EventReporterFactory",
     "ReporterKeys",
     "TraceReporter",
     "TraceReporterFactory",
 ]
+
+
+HIDDEN_VALUE = "***"
+"""What an error about an unknown key shows instead of its value."""
 
 
 @runtime_checkable
@@ -96,7 +100,7 @@ class ReporterKeys:
         >>> keys.check({"topik": "x"}, prefix="traces.reporter.kafka.")
         Traceback (most recent call last):
         ...
-        spanstream.schemas._errors.ConfigError: traces.reporter.kafka.topik: 'x' is not \
+        spanstream.schemas._errors.ConfigError: traces.reporter.kafka.topik: '***' is not \
 accepted; expected a parameter this reporter knows: did you mean 'topic'? (known: topic, producer.*)
     """
 
@@ -113,12 +117,13 @@ accepted; expected a parameter this reporter knows: did you mean 'topic'? (known
         """Raise for the first key of ``parameters`` the reporter does not accept.
 
         Raises:
-            ConfigError: naming the full key, the closest known key and every known one. A
-                value of a credential-like key is not shown.
+            ConfigError: naming the full key, the closest known key and every known one. The
+                value is not shown: the key is what is wrong, and a misspelled credential key
+                (``sasl.pasword``) would not be recognised as one.
         """
-        for key, value in parameters.items():
+        for key in parameters:
             if not self.accepts(key):
-                raise ConfigError(prefix + key, redact(key, value), self._expected(key))
+                raise ConfigError(prefix + key, HIDDEN_VALUE, self._expected(key))
 
     def _expected(self, key: str) -> str:
         candidates = sorted(self.keys) + [f"{p}{key.partition('.')[2]}" for p in self.prefixes]
