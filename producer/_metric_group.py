@@ -91,7 +91,7 @@ class MetricGroup:
         ('jobmanager.job.job_name', {'<host>': 'h1', '<job_name>': 'etl'})
         >>> job.add_span(Span.builder("app.Etl", "Load").set_attribute("rows", 10))
         >>> dict(memory.spans[0].attributes)
-        {'<host>': 'h1', '<job_name>': 'etl', 'rows': 10}
+        {'rows': 10, '<host>': 'h1', '<job_name>': 'etl'}
     """
 
     __slots__ = (
