@@ -36,7 +36,11 @@ __all__ = [
 ]
 
 DEFAULT_LOGGER: Final = "spanstream.traces"
+"""Where the trace reporter logs unless ``logger`` says otherwise."""
+
 DEFAULT_EVENT_LOGGER: Final = "spanstream.events"
+"""Where the event reporter logs unless ``logger`` says otherwise."""
+
 _LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
 _FORMATS: Final = ("spanstream", "flink")
 _KEYS: Final = ReporterKeys(frozenset({"logger", "level", "format"}))

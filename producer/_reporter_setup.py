@@ -49,6 +49,7 @@ from spanstream.producer._reporter import (
 from spanstream.schemas import CheckpointSpanDetailLevel, ConfigError
 
 __all__ = [
+    "DETAIL_LEVEL_KEY",
     "ENTRY_POINT_GROUP",
     "EVENTS",
     "EVENT_ENTRY_POINT_GROUP",
@@ -74,7 +75,11 @@ EVENT_ENTRY_POINT_GROUP: Final = "spanstream.event_reporters"
 """The entry-point group that names event reporter factories (``logging``, ``in_memory``, ...)."""
 
 GLOBAL_DELIMITER_KEY: Final = "metrics.scope.delimiter"
+"""Flink's global delimiter: it joins the logical scope that filters match."""
+
 DETAIL_LEVEL_KEY: Final = "traces.checkpoint.span-detail-level"
+"""Flink 2.2's key for how much of a checkpoint its span tree shows."""
+
 _FACTORY: Final = "factory.class"
 _ADDITIONAL: Final = "scope.variables.additional"
 _EXCLUDES_VARIABLES: Final = "scope.variables.excludes"
@@ -119,6 +124,8 @@ TRACES: Final = ReporterKind(
     TraceReporterFactory,
     TraceReporter,
 )
+"""Trace reporters: ``traces.reporter.<name>.*``, ``TraceReporterFactory``."""
+
 EVENTS: Final = ReporterKind(
     "event",
     "events.reporter.",
@@ -128,6 +135,7 @@ EVENTS: Final = ReporterKind(
     EventReporterFactory,
     EventReporter,
 )
+"""Event reporters: ``events.reporter.<name>.*``, ``EventReporterFactory``."""
 _KINDS: Final = (TRACES, EVENTS)
 
 
