@@ -30,6 +30,7 @@ from spanstream.producer._reporter_setup import (
     TRACES,
     ReporterKind,
     ReporterSetup,
+    check_config,
     check_top_level_keys,
     close_quietly,
     flatten_config,
@@ -223,6 +224,19 @@ class ReporterRegistry:
             event_setups=started[EVENTS],
             checkpoint_span_detail_level=detail_level,
         )
+
+    @staticmethod
+    def check_config(config: Mapping[str, object]) -> None:
+        """Check ``config`` as :meth:`from_config` would, without starting any reporter.
+
+        Every key (misspelled ones name the closest known key), factory, filter, variable
+        list, delimiter and detail level is checked; the reporters' own values are checked
+        when they open. ``spanstream demo --config`` calls it before it looks for a broker.
+
+        Raises:
+            ConfigError: naming the key, the value and what is accepted.
+        """
+        check_config(flatten_config(config))
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str]) -> ReporterRegistry:

@@ -57,6 +57,7 @@ __all__ = [
     "TRACES",
     "ReporterKind",
     "ReporterSetup",
+    "check_config",
     "check_top_level_keys",
     "close_quietly",
     "flatten_config",
@@ -338,15 +339,20 @@ def reporter_sections(
     return {name: sections[name] for name in dict.fromkeys(names)}
 
 
-def start_reporter(
-    kind: ReporterKind, name: str, section: Mapping[str, object]
-) -> ReporterSetup[Any]:
-    """Create and open one reporter of ``kind`` from its section (prefix removed).
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A reporter's checked settings, before its factory is asked for the reporter."""
 
-    Raises:
-        ConfigError: a missing or unknown factory, a key the reporter does not know, a
-            malformed setting, or a reporter that failed to start.
-    """
+    prefix: str
+    factory: object
+    params: dict[str, object]
+    trace_filter: TraceFilter
+    variables: dict[str, str]
+    excluded: frozenset[str]
+    delimiter: str
+
+
+def _plan_reporter(kind: ReporterKind, name: str, section: Mapping[str, object]) -> _Plan:
     prefix = f"{kind.prefix}{name}."
     factory_key = prefix + _FACTORY
     if _FACTORY not in section:
@@ -356,18 +362,53 @@ def start_reporter(
     declared = getattr(factory, "reporter_keys", None)
     if isinstance(declared, ReporterKeys):
         ReporterKeys(declared.keys | _REGISTRY_KEYS, declared.prefixes).check(params, prefix=prefix)
-    trace_filter = TraceFilter.parse(
-        includes=section.get(_INCLUDES, "*:*:*"),
-        excludes=section.get(_EXCLUDES, ""),
-        includes_key=prefix + _INCLUDES,
-        excludes_key=prefix + _EXCLUDES,
+    return _Plan(
+        prefix,
+        factory,
+        params,
+        TraceFilter.parse(
+            includes=section.get(_INCLUDES, "*:*:*"),
+            excludes=section.get(_EXCLUDES, ""),
+            includes_key=prefix + _INCLUDES,
+            excludes_key=prefix + _EXCLUDES,
+        ),
+        _parse_variables(prefix + _ADDITIONAL, section.get(_ADDITIONAL, "")),
+        _parse_excludes(prefix + _EXCLUDES_VARIABLES, section.get(_EXCLUDES_VARIABLES, "")),
+        parse_delimiter(prefix + _DELIMITER, section.get(_DELIMITER, ".")),
     )
-    variables = _parse_variables(prefix + _ADDITIONAL, section.get(_ADDITIONAL, ""))
-    excluded = _parse_excludes(prefix + _EXCLUDES_VARIABLES, section.get(_EXCLUDES_VARIABLES, ""))
-    delimiter = parse_delimiter(prefix + _DELIMITER, section.get(_DELIMITER, "."))
+
+
+def check_config(flat: Mapping[str, object]) -> None:
+    """Check every key and registry setting of ``flat`` without starting any reporter.
+
+    The reporters' own values (a Kafka reporter's ``queue.max.spans: x``) are checked when
+    they open; their keys, the factories, filters, variables and delimiters are checked here.
+
+    Raises:
+        ConfigError: as :meth:`ReporterRegistry.from_config` would, for those.
+    """
+    check_top_level_keys(flat)
+    parse_delimiter(GLOBAL_DELIMITER_KEY, flat.get(GLOBAL_DELIMITER_KEY, "."))
+    parse_detail_level(flat)
+    for kind in _KINDS:
+        for name, section in reporter_sections(flat, kind).items():
+            _plan_reporter(kind, name, section)
+
+
+def start_reporter(
+    kind: ReporterKind, name: str, section: Mapping[str, object]
+) -> ReporterSetup[Any]:
+    """Create and open one reporter of ``kind`` from its section (prefix removed).
+
+    Raises:
+        ConfigError: a missing or unknown factory, a key the reporter does not know, a
+            malformed setting, or a reporter that failed to start.
+    """
+    plan = _plan_reporter(kind, name, section)
+    factory_key = plan.prefix + _FACTORY
     try:
-        reporter = getattr(factory, kind.create_method)(dict(params))
-        reporter.open(MetricConfig(params, prefix=prefix))
+        reporter = getattr(plan.factory, kind.create_method)(dict(plan.params))
+        reporter.open(MetricConfig(plan.params, prefix=plan.prefix))
     except ConfigError:
         raise
     except Exception as exc:
@@ -381,7 +422,9 @@ def start_reporter(
         raise ConfigError(
             factory_key, section[_FACTORY], f"a factory returning a {kind.reporter_type.__name__}"
         )
-    return ReporterSetup(name, reporter, trace_filter, variables, delimiter, excluded)
+    return ReporterSetup(
+        name, reporter, plan.trace_filter, plan.variables, plan.delimiter, plan.excluded
+    )
 
 
 def _factory_expectation(kind: ReporterKind) -> str:

@@ -39,3 +39,15 @@ def test_demo_with_a_misspelled_key_exits_2_naming_the_key_and_the_closest(
     assert key in done.stderr
     assert f"did you mean {suggestion!r}?" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_misspelled_key_is_reported_before_the_broker_is_looked_for(tmp_path):
+    """With no broker at the address, the misspelled key still comes first: exit 2, not 3."""
+    path = tmp_path / "traces.yaml"
+    path.write_text(
+        DEMO_YAML.read_text(encoding="utf-8") + "traces.reporter.kafka.topik: x\n",
+        encoding="utf-8",
+    )
+    done = run_cli("demo", "--config", str(path), bootstrap="127.0.0.1:1")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "traces.reporter.kafka.topik" in done.stderr

@@ -209,3 +209,21 @@ def test_reporter_keys_check_reports_the_first_unknown_key():
     assert excinfo.value.key == "events.reporter.log.loger"
     assert "did you mean 'logger'?" in str(excinfo.value)
     assert "known: level, logger" in str(excinfo.value)
+
+
+class ExplodingFactory:
+    """A factory whose reporter must never be created by a check."""
+
+    reporter_keys = ReporterKeys(frozenset({"x"}))
+
+    def create_trace_reporter(self, properties):
+        raise AssertionError("check_config started a reporter")
+
+
+def test_check_config_checks_keys_without_starting_any_reporter():
+    """check_config rejects a misspelled key and accepts a good file, creating no reporter."""
+    good = {TRACES_MEM + "factory.class": f"{__name__}:ExplodingFactory", TRACES_MEM + "x": 1}
+    ReporterRegistry.check_config(good)
+    with pytest.raises(ConfigError) as excinfo:
+        ReporterRegistry.check_config({**good, TRACES_MEM + "y": 1})
+    assert excinfo.value.key == TRACES_MEM + "y"
