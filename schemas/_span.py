@@ -267,15 +267,22 @@ def _merged(
 
 
 def _with_variables(
-    span: Span, extra: Mapping[str, AttributeValue], children_extra: Mapping[str, AttributeValue]
+    span: Span,
+    extra: Mapping[str, AttributeValue],
+    children_extra: Mapping[str, AttributeValue],
+    depth: int = 0,
 ) -> Span:
+    if depth > MAX_SPAN_DEPTH:  # a hand-made tree is not bounded by the builder
+        raise SpanTooDeepError(
+            f"span {span.scope}/{span.name}: children nest deeper than {MAX_SPAN_DEPTH} levels"
+        )
     return _new_span(
         span.scope,
         span.name,
         span.start_ts_millis,
         span.end_ts_millis,
         _merged(span.attributes, extra),
-        tuple(_with_variables(c, children_extra, children_extra) for c in span.children),
+        tuple(_with_variables(c, children_extra, children_extra, depth + 1) for c in span.children),
         span.trace_id,
         span.span_id,
     )
@@ -485,7 +492,9 @@ class SpanBuilder:
         for child in self._children:
             if isinstance(child, Span):
                 restamped = _restamp(child, trace_id)
-                children.append(_with_variables(restamped, extra, extra) if extra else restamped)
+                if extra:
+                    restamped = _with_variables(restamped, extra, extra, depth)
+                children.append(restamped)
             else:
                 children.append(child._build_at(trace_id, new_span_id(), depth, extra, extra))
         return tuple(children)

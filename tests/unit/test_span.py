@@ -298,3 +298,12 @@ def test_builder_exposes_what_was_set():
     with pytest.raises(TypeError):
         builder.attributes["k"] = 2  # type: ignore[index]
     assert isinstance(builder, SpanBuilder)
+
+
+def test_with_attributes_of_a_hand_made_tree_deeper_than_the_limit_raises_too_deep():
+    """Putting variables over a hand-made over-deep tree fails as building one does."""
+    span = Span.builder("s", "leaf").build()
+    for _ in range(MAX_SPAN_DEPTH + 1):
+        span = dataclasses.replace(span, children=(span,), span_id=b"s" * 8)
+    with pytest.raises(SpanTooDeepError):
+        span.with_attributes({"<host>": "h"})
