@@ -259,7 +259,11 @@ class SpanScope:
             self._group.add_span(builder)  # nobody asked for the ids: the plain path
             return
         trace_id, span_id = self.ids()
-        span = builder.build(trace_id=trace_id, span_id=span_id)
+        try:
+            span = builder.build(trace_id=trace_id, span_id=span_id)
+        except Exception:  # noqa: BLE001 - add_span counts and logs it per reporter, never raises
+            self._group.add_span(builder)
+            return
         if parent is None or not parent._adopt(span):
             self._group.add_span(span)
 

@@ -10,6 +10,7 @@ import threading
 import pytest
 
 from spanstream.producer import InMemoryTraceReporter, ReporterRegistry, ReporterSetup
+from spanstream.schemas import MAX_SPAN_DEPTH, Span
 
 
 @pytest.fixture
@@ -202,3 +203,15 @@ def test_an_exception_in_a_nested_span_is_recorded_on_it_and_re_raised(registry,
     (root,) = memory.spans
     assert root.children[0].attributes["exception.type"] == "KeyError"
     assert root.attributes["exception.type"] == "KeyError"
+
+
+def test_a_nested_span_that_cannot_be_built_is_counted_not_lost_silently(registry, memory):
+    """A child too deep to build is counted as a reporter failure; the parent is still reported."""
+    group = registry.root_group()
+    with group.span("app", "Outer"), group.span("app", "Inner") as inner:
+        deep = Span.builder("app", "d")
+        for _ in range(MAX_SPAN_DEPTH + 1):
+            deep = Span.builder("app", "d").add_child(deep)
+        inner.add_child(deep)
+    assert [s.name for s in memory.spans] == ["Outer"]
+    assert registry.stats()["mem"].failures == 1
