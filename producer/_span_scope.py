@@ -71,40 +71,41 @@ class RecordingSpan:
     and counted instead of raised (telemetry never raises into the application).
     """
 
-    __slots__ = ("_scope",)
+    __slots__ = ("_builder", "_scope")
 
     def __init__(self, scope: SpanScope) -> None:
         self._scope = scope
+        self._builder = scope._builder
 
     @property
     def builder(self) -> SpanBuilder:
         """The underlying builder (its setters raise on a bad value)."""
-        return self._scope.builder
+        return self._builder
 
     @property
     def name(self) -> str:
         """The span's name."""
-        return self._scope.builder.name
+        return self._builder.name
 
     @property
     def scope(self) -> str:
         """The span's scope string."""
-        return self._scope.builder.scope
+        return self._builder.scope
 
     @property
     def attributes(self) -> Mapping[str, AttributeValue]:
         """A read-only view of the attributes set so far."""
-        return self._scope.builder.attributes
+        return self._builder.attributes
 
     @property
     def start_ts_millis(self) -> int | None:
         """The start (stamped on entry unless set before)."""
-        return self._scope.builder.start_ts_millis
+        return self._builder.start_ts_millis
 
     @property
     def end_ts_millis(self) -> int | None:
         """The end set so far, or ``None`` (then stamped on exit)."""
-        return self._scope.builder.end_ts_millis
+        return self._builder.end_ts_millis
 
     @property
     def trace_id(self) -> bytes:
@@ -119,7 +120,7 @@ class RecordingSpan:
     def set_attribute(self, key: str, value: AttributeValue) -> Self:
         """Set one attribute; a bad key or value is dropped and counted, never raised."""
         try:
-            self._scope.builder.set_attribute(key, value)
+            self._builder.set_attribute(key, value)
         except (TypeError, ValueError):
             self._scope.drop(key, value)
         return self
@@ -138,7 +139,7 @@ class RecordingSpan:
     def set_start_ts_millis(self, start_ts_millis: int) -> Self:
         """Set the start, in epoch milliseconds (a bad value is dropped and counted)."""
         try:
-            self._scope.builder.set_start_ts_millis(start_ts_millis)
+            self._builder.set_start_ts_millis(start_ts_millis)
         except (TypeError, ValueError):
             self._scope.drop("start_ts_millis", start_ts_millis)
         return self
@@ -146,7 +147,7 @@ class RecordingSpan:
     def set_end_ts_millis(self, end_ts_millis: int) -> Self:
         """Set the end, in epoch milliseconds (a bad value is dropped and counted)."""
         try:
-            self._scope.builder.set_end_ts_millis(end_ts_millis)
+            self._builder.set_end_ts_millis(end_ts_millis)
         except (TypeError, ValueError):
             self._scope.drop("end_ts_millis", end_ts_millis)
         return self
@@ -154,13 +155,13 @@ class RecordingSpan:
     def add_child(self, child: SpanBuilder | Span) -> Self:
         """Nest a child span explicitly (a bad child is dropped and counted)."""
         try:
-            self._scope.builder.add_child(child)
+            self._builder.add_child(child)
         except TypeError:
             self._scope.drop("<child>", child)
         return self
 
     def __repr__(self) -> str:
-        return f"RecordingSpan({self._scope.builder!r})"
+        return f"RecordingSpan({self._builder!r})"
 
 
 class SpanScope:
