@@ -133,12 +133,13 @@ def prepare_config(path: Path, *, run_id: str) -> tuple[dict[str, object], str, 
 
     Raises:
         UsageError: the file cannot be read or configures no Kafka reporter.
-        ConfigError: the file is not a YAML mapping.
+        ConfigError: the file is not a YAML mapping, or has a key no reporter knows.
     """
     try:
         flat = load_config(path)
     except OSError as exc:
         raise UsageError(f"--config: cannot read {path}: {exc.strerror or exc}") from exc
+    ReporterRegistry.check_config(flat)  # a misspelled key fails before a broker is looked for
     names = _kafka_reporter_names(flat)
     if not names:
         raise UsageError(

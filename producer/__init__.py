@@ -1,14 +1,16 @@
 """The producer side of spanstream.
 
-Flink's tracing API (metric groups, ``add_span``, reporter plugins configured with Flink's
-``traces.reporter.*`` keys), the Kafka trace reporter and the Kafka event reporter (Flink's
-events API, ``events.reporter.*``), both on one generic Kafka sender.
+Flink's tracing and events APIs (metric groups, ``add_span``, ``add_event``, reporter plugins
+configured with Flink's ``traces.reporter.*`` and ``events.reporter.*`` keys), and the Kafka
+trace and event reporters, both on one generic Kafka sender.
 """
 
 from spanstream.producer._config import MetricConfig
 from spanstream.producer._delivery_stats import DROP_REASONS, KafkaReporterStats
 from spanstream.producer._filter import TraceFilter
 from spanstream.producer._in_memory_reporter import (
+    InMemoryEventReporter,
+    InMemoryEventReporterFactory,
     InMemoryTraceReporter,
     InMemoryTraceReporterFactory,
 )
@@ -24,36 +26,52 @@ from spanstream.producer._kafka_reporter import (
 )
 from spanstream.producer._kafka_sender import ReporterStateError
 from spanstream.producer._logging_reporter import (
+    LoggingEventReporter,
+    LoggingEventReporterFactory,
     LoggingTraceReporter,
     LoggingTraceReporterFactory,
 )
-from spanstream.producer._metric_group import (
-    EXCEPTION_MESSAGE,
-    EXCEPTION_TYPE,
-    MetricGroup,
-    SpanScope,
-)
+from spanstream.producer._metric_group import JOB_ID_ATTRIBUTE, MetricGroup
 from spanstream.producer._registry import (
     ENTRY_POINT_GROUP,
+    EVENT_ENTRY_POINT_GROUP,
     ReporterRegistry,
     ReporterSetup,
     ReporterStats,
     flatten_config,
     load_config,
 )
-from spanstream.producer._reporter import TraceReporter, TraceReporterFactory
+from spanstream.producer._reporter import (
+    EventReporter,
+    EventReporterFactory,
+    ReporterKeys,
+    TraceReporter,
+    TraceReporterFactory,
+)
 from spanstream.producer._shutdown import close_on_exit
 from spanstream.producer._span_limits import SpanLimits
+from spanstream.producer._span_scope import (
+    EXCEPTION_MESSAGE,
+    EXCEPTION_TYPE,
+    RecordingSpan,
+    SpanScope,
+)
 
 __all__ = [
     "CONTENT_TYPE",
     "DROP_REASONS",
     "ENTRY_POINT_GROUP",
+    "EVENT_ENTRY_POINT_GROUP",
     "EXCEPTION_MESSAGE",
     "EXCEPTION_TYPE",
     "HEADER_CONTENT_TYPE",
     "HEADER_PRODUCER",
     "HEADER_SCHEMA_FINGERPRINT",
+    "JOB_ID_ATTRIBUTE",
+    "EventReporter",
+    "EventReporterFactory",
+    "InMemoryEventReporter",
+    "InMemoryEventReporterFactory",
     "InMemoryTraceReporter",
     "InMemoryTraceReporterFactory",
     "KafkaEventReporter",
@@ -62,10 +80,14 @@ __all__ = [
     "KafkaReporterStats",
     "KafkaTraceReporter",
     "KafkaTraceReporterFactory",
+    "LoggingEventReporter",
+    "LoggingEventReporterFactory",
     "LoggingTraceReporter",
     "LoggingTraceReporterFactory",
     "MetricConfig",
     "MetricGroup",
+    "RecordingSpan",
+    "ReporterKeys",
     "ReporterRegistry",
     "ReporterSetup",
     "ReporterStateError",

@@ -1,17 +1,20 @@
-"""Which spans a reporter receives: Flink's ``filter.includes`` / ``filter.excludes``.
+r"""Which spans and events a reporter receives: Flink's ``filter.includes`` / ``filter.excludes``.
 
 A pattern is ``<scope>[:<name>[:<types>]]`` (Flink's ``DefaultReporterFilters``):
 
 - ``<scope>`` is matched against the metric group's *logical scope* (``process.job.task``
-  style: group names joined by the delimiter, key/value groups contributing their key only);
-- ``<name>`` is matched against the span name (``*`` when absent);
-- ``<types>`` is the metric-type part Flink shares with metric filters; spans ignore it, so it
-  may only be ``*`` or a list of Flink's metric types (``counter``, ``gauge``, ``meter``,
-  ``histogram``), accepted for configuration files written for Flink.
+  style: group names joined by the global delimiter, key/value groups contributing their key);
+- ``<name>`` is matched against the span or event name (``*`` when absent);
+- ``<types>`` is the metric-type part Flink shares with metric filters; spans and events ignore
+  it, so it may only be ``*`` or a list of Flink's metric types (``counter``, ``gauge``,
+  ``meter``, ``histogram``), accepted for configuration files written for Flink.
 
-Each part is a comma-separated list of alternatives in which ``*`` matches any run of
-characters; a part must match the *whole* string. Excludes win over includes; with no include
-matching, a span is filtered out. The default include is ``*:*:*`` (everything).
+Each part follows Flink's regular-expression semantics exactly: the part is split on ``,``,
+each alternative has ``*`` replaced by ``.*`` and is otherwise a regular expression (``.`` is
+any character; ``+ ? ( ) [ ] | ^ $ \`` keep their meaning), the alternatives are joined as
+``(a|b)``, and the whole string must match. An empty part therefore matches only ``""``.
+Excludes win over includes; with no include matching, the item is filtered out. The default
+include is ``*:*:*`` (everything).
 
 A list of patterns is written, as in Flink's flat configuration, separated by ``;``
 (``*.job.*:Checkpoint;*:Compaction``), or as a YAML list.
@@ -31,18 +34,24 @@ __all__ = ["TraceFilter"]
 _METRIC_TYPES: Final = frozenset({"counter", "gauge", "meter", "histogram"})
 _ACCEPTED: Final = (
     "a list of '<scope>[:<name>[:<types>]]' patterns separated by ';' (or a YAML list), each "
-    "part a comma-separated list of non-empty alternatives where '*' matches anything, "
+    "part a comma-separated list of regular expressions where '*' stands for '.*', "
     "<types> being '*' or counter/gauge/meter/histogram"
 )
 
 
-def _compile_part(part: str) -> re.Pattern[str] | None:
-    alternatives = part.split(",")
-    if any(not alternative for alternative in alternatives):
-        return None
-    # Flink escapes nothing but means '.' literally (its docs' `*.job.*`); escape every literal.
-    body = "|".join(".*".join(map(re.escape, alt.split("*"))) for alt in alternatives)
-    return re.compile(f"(?:{body})", re.DOTALL)
+def _java_split(text: str, separator: str) -> list[str]:
+    """``String.split`` as Java does it: trailing empty strings are removed (unless all is)."""
+    parts = text.split(separator)
+    while len(parts) > 1 and not parts[-1]:
+        parts.pop()
+    return parts
+
+
+def _compile_part(part: str) -> re.Pattern[str]:
+    # DefaultReporterFilters: replaceAll("\\.", "\\.") (a no-op), then '*' -> '.*', each
+    # alternative kept as a regular expression, joined as (a|b), matched in full.
+    body = "|".join(alternative.replace("*", ".*") for alternative in _java_split(part, ","))
+    return re.compile(f"({body})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +67,14 @@ class _Spec:
 
 
 def _parse_pattern(pattern: str, key: str, value: object) -> _Spec:
-    parts = pattern.strip().split(":")
-    if not parts[0] or len(parts) > 3:
+    parts = _java_split(pattern.strip(), ":")
+    if len(parts) > 3:
         raise ConfigError(key, value, _ACCEPTED)
-    scope = _compile_part(parts[0])
-    name = _compile_part(parts[1]) if len(parts) > 1 else _compile_part("*")
-    if scope is None or name is None:
-        raise ConfigError(key, value, _ACCEPTED)
+    try:
+        scope = _compile_part(parts[0])
+        name = _compile_part(parts[1] if len(parts) > 1 else "*")
+    except re.error as exc:
+        raise ConfigError(key, value, f"{_ACCEPTED} ({pattern!r}: {exc})") from exc
     if len(parts) == 3:
         types = {t.strip().lower() for t in parts[2].split(",")}
         if types != {"*"} and not types <= _METRIC_TYPES:
@@ -84,12 +94,14 @@ def _split_patterns(value: object, key: str) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class TraceFilter:
-    """A reporter's include/exclude patterns, compiled once.
+    """A reporter's include/exclude patterns, compiled once (for spans and events alike).
 
     Example:
-        >>> f = TraceFilter.parse(includes="*.job*:Checkpoint,JobFailure", excludes="")
+        >>> f = TraceFilter.parse(includes="*.job*:Checkpoint,JobFailure.+", excludes="")
         >>> f.matches("jobmanager.job", "Checkpoint"), f.matches("jobmanager", "Checkpoint")
         (True, False)
+        >>> f.matches("jobmanager.job", "JobFailureEvent")
+        True
     """
 
     includes: tuple[_Spec, ...]
@@ -126,7 +138,7 @@ class TraceFilter:
         return _ALLOW_ALL
 
     def matches(self, logical_scope: str, name: str) -> bool:
-        """Whether a span ``name`` reported in a group of ``logical_scope`` passes."""
+        """Whether a span or event ``name`` reported in a group of ``logical_scope`` passes."""
         for spec in self.excludes:
             if spec.matches(logical_scope, name):
                 return False

@@ -28,6 +28,7 @@ __all__ = [
     "HEADER_NAMES",
     "KEY_STRATEGIES",
     "OVERFLOW_POLICIES",
+    "REPORTER_KEYS",
     "RESERVED_PRODUCER_KEYS",
     "KafkaReporterConfig",
     "KeyStrategy",
@@ -75,6 +76,32 @@ RESERVED_PRODUCER_KEYS: Final = frozenset(
         "transactional.id",
     }
 )
+
+REPORTER_KEYS: Final = (
+    frozenset(
+        {
+            "bootstrap.servers",
+            "close.timeout.s",
+            "flush.timeout.s",
+            "headers",
+            "headers.additional",
+            "key",
+            "open.timeout.s",
+            "queue.max.bytes",
+            "queue.max.spans",
+            "queue.overflow.policy",
+            "record.max.bytes",
+            "topic",
+            "topic.create",
+            "topic.partitions",
+            "topic.replication.factor",
+        }
+    ),
+    ("producer.",),
+)
+"""The reporter's own keys (:meth:`KafkaReporterConfig.from_metric_config` reads each) and the
+prefix whose keys go to librdkafka unchecked: what the factory declares (``reporter_keys``),
+so that the registry rejects any other key."""
 
 _SECRET_MARKERS: Final = (
     "password",

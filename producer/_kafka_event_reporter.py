@@ -19,9 +19,14 @@ from typing import Final
 
 from spanstream.producer._config import MetricConfig
 from spanstream.producer._delivery_stats import KafkaReporterStats
-from spanstream.producer._kafka_config import DEFAULT_EVENT_TOPIC, KafkaReporterConfig
+from spanstream.producer._kafka_config import (
+    DEFAULT_EVENT_TOPIC,
+    REPORTER_KEYS,
+    KafkaReporterConfig,
+)
 from spanstream.producer._kafka_producer import record_headers
 from spanstream.producer._kafka_sender import KafkaSender
+from spanstream.producer._reporter import ReporterKeys
 from spanstream.schemas import EVENT_SCHEMA_FINGERPRINT, Event, encode_event
 
 __all__ = ["KafkaEventReporter", "KafkaEventReporterFactory"]
@@ -106,6 +111,9 @@ class KafkaEventReporterFactory:
 
     Name it in the configuration as ``events.reporter.<name>.factory.class: kafka``.
     """
+
+    reporter_keys = ReporterKeys(*REPORTER_KEYS)
+    """The same keys as the Kafka trace reporter's; the registry rejects any other."""
 
     def create_event_reporter(self, properties: Mapping[str, object]) -> KafkaEventReporter:
         """Return a new, not yet opened, reporter; its settings come with ``open``."""

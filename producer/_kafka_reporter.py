@@ -20,9 +20,10 @@ from typing import Final
 
 from spanstream.producer._config import MetricConfig
 from spanstream.producer._delivery_stats import KafkaReporterStats
-from spanstream.producer._kafka_config import KafkaReporterConfig
+from spanstream.producer._kafka_config import REPORTER_KEYS, KafkaReporterConfig
 from spanstream.producer._kafka_producer import record_headers
 from spanstream.producer._kafka_sender import KafkaSender
+from spanstream.producer._reporter import ReporterKeys
 from spanstream.producer._span_limits import SpanLimits
 from spanstream.schemas import (
     CONTENT_TYPE,
@@ -159,6 +160,9 @@ class KafkaTraceReporterFactory:
 
     Name it in the configuration as ``traces.reporter.<name>.factory.class: kafka``.
     """
+
+    reporter_keys = ReporterKeys(*REPORTER_KEYS)
+    """The keys the reporter reads and ``producer.*``; the registry rejects any other."""
 
     def create_trace_reporter(self, properties: Mapping[str, object]) -> KafkaTraceReporter:
         """Return a new, not yet opened, reporter; its settings come with ``open``."""

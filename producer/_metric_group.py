@@ -1,10 +1,13 @@
-"""Flink's ``MetricGroup`` for traces: scope variables, child groups and ``add_span``.
+"""Flink's ``MetricGroup`` for traces and events: scope variables, child groups, ``add_span``.
 
 ``add_span`` is the hot path. Everything that does not depend on the span is computed once:
 per (group, reporter) the merged variables, per (group, span name) the reporters whose filter
 admits it. A span that passes costs one build, one dict lookup and one call per reporter, with
 no lock taken (CPython's dict operations are atomic; two threads racing to fill the cache
 compute the same value).
+
+A job group (the group whose own variables bring ``<job_id>``, as Flink's ``JobMetricGroup``
+does) also puts ``jobId`` (the ``<job_id>`` value) on every root span and event it reports.
 """
 
 from __future__ import annotations
@@ -13,14 +16,21 @@ import functools
 import inspect
 import logging
 import threading
-import time
 from collections.abc import Awaitable, Callable, Mapping
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import Final, ParamSpec, TypeVar, cast
 
 from spanstream.producer._registry import ReporterRegistry, _Slot, variable_key
+from spanstream.producer._span_scope import (
+    EXCEPTION_MESSAGE,
+    EXCEPTION_TYPE,
+    SpanScope,
+    current_ids,
+)
 from spanstream.schemas import (
     AttributeValue,
+    Event,
+    EventBuilder,
     Span,
     SpanBuilder,
     new_span_id,
@@ -28,25 +38,20 @@ from spanstream.schemas import (
     scope_name,
 )
 
-__all__ = ["EXCEPTION_MESSAGE", "EXCEPTION_TYPE", "MetricGroup", "SpanScope"]
+__all__ = ["EXCEPTION_MESSAGE", "EXCEPTION_TYPE", "JOB_ID_ATTRIBUTE", "MetricGroup", "SpanScope"]
 
-EXCEPTION_TYPE: Final = "exception.type"
-"""Attribute :meth:`MetricGroup.span` sets to an escaping exception's qualified class name
-(OpenTelemetry's semantic-convention name)."""
+JOB_ID_ATTRIBUTE: Final = "jobId"
+"""The attribute a job group puts on every root span and event (Flink's ``JobMetricGroup``)."""
 
-EXCEPTION_MESSAGE: Final = "exception.message"
-"""Attribute :meth:`MetricGroup.span` sets to ``str()`` of an escaping exception."""
-
+_JOB_ID_VARIABLE: Final = "<job_id>"
 _LOG = logging.getLogger("spanstream.producer")
 _ROUTE_CACHE_MAX: Final = 4096  # span names are usually few; bound it if they are not
 
 P = ParamSpec("P")
 R = TypeVar("R")
-_Route = tuple[tuple[_Slot, Mapping[str, AttributeValue]], ...]
-
-
-def _now_millis() -> int:
-    return time.time_ns() // 1_000_000
+# Per reporter: the slot, what the root gets (variables and jobId), what its children get.
+_Target = tuple[_Slot, Mapping[str, AttributeValue], Mapping[str, AttributeValue]]
+_Route = tuple[_Target, ...]
 
 
 def _check_variables(variables: Mapping[str, str | int] | None) -> dict[str, str]:
@@ -62,12 +67,6 @@ def _check_variables(variables: Mapping[str, str | int] | None) -> dict[str, str
     return checked
 
 
-def _qualified_name(cls: type) -> str:
-    if cls.__module__ == "builtins":
-        return cls.__qualname__
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
 def _check_name(what: str, name: object) -> str:
     if type(name) is not str or not name:
         raise TypeError(f"{what} must be a non-empty str, not {name!r}")
@@ -79,7 +78,8 @@ class MetricGroup:
 
     Create a root with :meth:`root` (or :meth:`ReporterRegistry.root_group`); derive children
     with :meth:`add_group`. A group without a registry reports nothing (Flink's unregistered
-    group).
+    group). The group whose own variables bring ``<job_id>`` is a job group: its root spans and
+    events also get ``jobId`` (see :attr:`job_id`).
 
     Example:
         >>> from spanstream.producer import InMemoryTraceReporter, ReporterRegistry, ReporterSetup
@@ -91,12 +91,15 @@ class MetricGroup:
         ('jobmanager.job.job_name', {'<host>': 'h1', '<job_name>': 'etl'})
         >>> job.add_span(Span.builder("app.Etl", "Load").set_attribute("rows", 10))
         >>> dict(memory.spans[0].attributes)
-        {'<host>': 'h1', '<job_name>': 'etl', 'rows': 10}
+        {'rows': 10, '<host>': 'h1', '<job_name>': 'etl'}
     """
 
     __slots__ = (
         "__weakref__",
         "_children",
+        "_event_routes",
+        "_event_slot_variables",
+        "_job_id",
         "_lock",
         "_logical_parts",
         "_name",
@@ -128,12 +131,34 @@ class MetricGroup:
         self._children: dict[str, MetricGroup] = {}
         self._lock = threading.Lock()
         self._routes: dict[str, _Route] = {}
-        slots = registry._slots if registry is not None else ()
-        # Flink 2.1: the reporter's additional variables, then the group's (the group's win).
-        # Plain dicts, never handed out: merging a dict into a span's attributes is the fast path.
-        self._slot_variables: tuple[tuple[_Slot, Mapping[str, AttributeValue]], ...] = tuple(
-            (slot, {**slot.setup.additional_variables, **self._variables}) for slot in slots
+        self._event_routes: dict[str, _Route] = {}
+        # Flink's JobMetricGroup: the group that brings <job_id> (not its task and operator
+        # groups, which inherit the variable) puts jobId on its root spans and events.
+        job_id = variables.get(_JOB_ID_VARIABLE)
+        if parent is not None and _JOB_ID_VARIABLE in parent.variables:
+            job_id = None
+        self._job_id = job_id
+        self._slot_variables = self._targets(registry._slots if registry is not None else ())
+        self._event_slot_variables = self._targets(
+            registry._event_slots if registry is not None else ()
         )
+
+    def _targets(self, slots: tuple[_Slot, ...]) -> _Route:
+        # Flink 2.1: the group's variables minus the reporter's excludes, with the reporter's
+        # additional variables (on a collision Flink's CompositeMap throws; the group's win
+        # here). Plain dicts, never handed out: merging a dict into a span is the fast path.
+        targets = []
+        for slot in slots:
+            excluded = slot.setup.excluded_variables
+            variables: dict[str, AttributeValue] = {
+                **slot.setup.additional_variables,
+                **{k: v for k, v in self._variables.items() if k not in excluded},
+            }
+            root = (
+                variables if self._job_id is None else {JOB_ID_ATTRIBUTE: self._job_id, **variables}
+            )
+            targets.append((slot, root, variables))
+        return tuple(targets)
 
     # -- the tree ------------------------------------------------------------------------------
 
@@ -239,6 +264,17 @@ class MetricGroup:
         return self._variables
 
     @property
+    def job_id(self) -> str | None:
+        """The ``jobId`` this group puts on root spans and events, or ``None``.
+
+        Set on the group whose own variables bring ``<job_id>`` (``add_group("job",
+        variables={"job_id": ...})``, ``add_group("job_id", ...)`` or a root given it): Flink's
+        ``JobMetricGroup``, whose ``jobId`` is the same 32-hex JobID string as ``<job_id>``.
+        Task and operator groups below it inherit ``<job_id>`` but add no ``jobId``.
+        """
+        return self._job_id
+
+    @property
     def scope_components(self) -> tuple[str, ...]:
         """The names (and key/value values) from the root down: Flink's ``getScopeComponents``."""
         return self._scope_components
@@ -263,26 +299,28 @@ class MetricGroup:
     # -- reporting ------------------------------------------------------------------------------
 
     def _route(self, name: str) -> _Route:
-        registry = self._registry
-        if registry is None:
+        return self._route_in(name, self._slot_variables, self._routes)
+
+    def _route_in(self, name: str, targets: _Route, cache: dict[str, _Route]) -> _Route:
+        if self._registry is None:
             return ()
         scope = self.logical_scope
         route = tuple(
-            (slot, variables)
-            for slot, variables in self._slot_variables
-            if slot.setup.trace_filter.matches(scope, name)
+            target for target in targets if target[0].setup.trace_filter.matches(scope, name)
         )
-        if len(self._routes) >= _ROUTE_CACHE_MAX:
-            self._routes.clear()
-        self._routes[name] = route
+        if len(cache) >= _ROUTE_CACHE_MAX:
+            cache.clear()
+        cache[name] = route
         return route
 
     def add_span(self, span: SpanBuilder | Span) -> None:
         """Report a span (a builder, or a finished span) to every reporter that admits it.
 
         Each reporter whose filter admits the group's logical scope and the span's name gets
-        the span with this group's scope variables and the reporter's additional variables added
-        as attributes. Every reporter receives the same trace id and span id.
+        the span with this group's scope variables (minus the reporter's excludes) and the
+        reporter's additional variables put over the attributes of every span in the tree, as
+        Flink does (a variable overwrites a same-named attribute); a job group also puts
+        ``jobId`` on the root. Every reporter receives the same trace id and span ids.
 
         Never raises and never waits: a failure is logged (rate-limited) and counted per
         reporter in :meth:`ReporterRegistry.stats`.
@@ -298,12 +336,14 @@ class MetricGroup:
         if not route:
             return
         if len(route) == 1:
-            slot, variables = route[0]
+            slot, root, children = route[0]
             try:
                 if type(span) is SpanBuilder:
-                    slot.notify(span.build(extra_attributes=variables))
+                    slot.notify(
+                        span.build(extra_attributes=root, children_extra_attributes=children)
+                    )
                 else:
-                    slot.notify(cast(Span, span).with_attributes(variables))
+                    slot.notify(cast(Span, span).with_attributes(root, children))
             except Exception as exc:  # noqa: BLE001
                 slot.record_failure(exc, name)
             return
@@ -317,12 +357,64 @@ class MetricGroup:
             else:
                 base = cast(Span, span)
         except Exception as exc:  # noqa: BLE001
-            for slot, _ in route:
+            for slot, _, _ in route:
                 slot.record_failure(exc, name)
             return
-        for slot, variables in route:
+        for slot, root, children in route:
             try:
-                slot.notify(base.with_attributes(variables))
+                slot.notify(base.with_attributes(root, children))
+            except Exception as exc:  # noqa: BLE001
+                slot.record_failure(exc, name)
+
+    def add_event(self, event: EventBuilder | Event) -> None:
+        """Report an event (a builder, or a finished event) to every event reporter admitting it.
+
+        Flink's ``MetricGroup.addEvent``: the event reporters' filters, excludes and additional
+        variables work as for spans; the variables are put over the event's attributes, and a
+        job group adds ``jobId``. An event built inside an open :meth:`span` (or
+        :meth:`traced` call) carries that span's trace id and span id; every reporter gets the
+        same event id.
+
+        Never raises and never waits: a failure is logged (rate-limited) and counted per
+        reporter in :meth:`ReporterRegistry.event_stats`.
+
+        Example:
+            >>> from spanstream.producer import InMemoryEventReporter, ReporterSetup
+            >>> memory = InMemoryEventReporter()
+            >>> registry = ReporterRegistry(event_setups=[ReporterSetup("mem", memory)])
+            >>> job = registry.root_group(name="jobmanager").add_group(
+            ...     "job", variables={"job_id": "6f1a0c1e9d3b4a7f8e2d5c6b7a8f9e0d"})
+            >>> with job.span("app.Job", "Restore"):
+            ...     job.add_event(Event.builder("app.Job", "Rescaled").set_severity("INFO"))
+            >>> event = memory.events[0]
+            >>> event.attributes["jobId"], event.trace_id is not None
+            ('6f1a0c1e9d3b4a7f8e2d5c6b7a8f9e0d', True)
+        """
+        try:
+            name = event.name
+            route = self._event_routes.get(name)
+            if route is None:
+                route = self._route_in(name, self._event_slot_variables, self._event_routes)
+            if not route:
+                return
+        except Exception:  # noqa: BLE001 - not a builder, or a broken filter: drop, never raise
+            _LOG.debug("add_event dropped %r", event, exc_info=True)
+            return
+        try:
+            if type(event) is EventBuilder:
+                ids = current_ids()
+                base = (
+                    event.build() if ids is None else event.build(trace_id=ids[0], span_id=ids[1])
+                )
+            else:
+                base = cast(Event, event)
+        except Exception as exc:  # noqa: BLE001
+            for slot, _, _ in route:
+                slot.record_failure(exc, name)
+            return
+        for slot, root, _ in route:
+            try:
+                slot.notify(base.with_attributes(root))
             except Exception as exc:  # noqa: BLE001
                 slot.record_failure(exc, name)
 
@@ -337,19 +429,34 @@ class MetricGroup:
     ) -> SpanScope:
         """A context manager that times a block and reports it as a span on exit.
 
-        Start and end are stamped on entry and exit (unless set on the builder inside). An
-        escaping exception is recorded as ``exception.type`` / ``exception.message``
-        attributes and re-raised.
+        Start and end are stamped on entry and exit (unless set inside). An escaping exception
+        is recorded as ``exception.type`` / ``exception.message`` attributes and re-raised.
+        Opened inside another span (of any group, in this thread or an asyncio task started in
+        it), it becomes that span's child, and the tree is reported once, when the outermost
+        span ends, through the outermost span's group. ``as`` gives a
+        :class:`~spanstream.producer.RecordingSpan`, whose setters drop and count a bad value
+        instead of raising.
 
         Example:
-            >>> group = MetricGroup.root()
+            >>> from spanstream.producer import InMemoryTraceReporter, ReporterSetup
+            >>> memory = InMemoryTraceReporter()
+            >>> group = ReporterRegistry([ReporterSetup("mem", memory)]).root_group()
             >>> with group.span("app.Compactor", "Compaction") as span:
             ...     _ = span.set_attribute("files", 12)
+            ...     with group.span("app.Compactor", "Merge"):
+            ...         pass
+            >>> [(s.name, len(s.children)) for s in memory.spans]
+            [('Compaction', 1)]
         """
         builder = SpanBuilder(scope, name)
+        recorder = SpanScope(self, builder)
         if attributes:
-            builder.set_attributes(attributes)
-        return SpanScope(self, builder)
+            for key, value in dict(attributes).items():
+                try:
+                    builder.set_attribute(key, value)
+                except (TypeError, ValueError):
+                    recorder.drop(key, value)
+        return recorder
 
     def traced(
         self,
@@ -361,7 +468,8 @@ class MetricGroup:
         """A decorator reporting each call of a function (or coroutine function) as a span.
 
         ``name`` defaults to the function's qualified name. Exceptions are recorded as by
-        :meth:`span` and re-raised.
+        :meth:`span` and re-raised; a call inside an open span becomes its child, as with
+        :meth:`span`.
 
         Example:
             >>> group = MetricGroup.root()
@@ -394,41 +502,3 @@ class MetricGroup:
             return traced_function
 
         return decorate
-
-
-class SpanScope:
-    """The context manager :meth:`MetricGroup.span` returns; ``as`` gives the builder."""
-
-    __slots__ = ("_builder", "_group")
-
-    def __init__(self, group: MetricGroup, builder: SpanBuilder) -> None:
-        self._group = group
-        self._builder = builder
-
-    @property
-    def builder(self) -> SpanBuilder:
-        """The span being recorded."""
-        return self._builder
-
-    def __enter__(self) -> SpanBuilder:
-        builder = self._builder
-        if builder.start_ts_millis is None:
-            builder.set_start_ts_millis(_now_millis())
-        return builder
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        builder = self._builder
-        try:
-            if builder.end_ts_millis is None:
-                builder.set_end_ts_millis(_now_millis())
-            if exc_type is not None:
-                builder.set_attribute(EXCEPTION_TYPE, _qualified_name(exc_type))
-                builder.set_attribute(EXCEPTION_MESSAGE, str(exc))
-        except Exception:  # noqa: BLE001 - telemetry must not replace the user's exception
-            _LOG.debug("could not finish span %r", builder, exc_info=True)
-        self._group.add_span(builder)

@@ -152,27 +152,26 @@ class Span:
         """``end_ts_millis - start_ts_millis``."""
         return self.end_ts_millis - self.start_ts_millis
 
-    def with_attributes(self, extra: Mapping[str, AttributeValue]) -> Span:
-        """Return this span with ``extra`` attributes added where it does not set the key itself.
+    def with_attributes(
+        self,
+        extra: Mapping[str, AttributeValue],
+        children_extra: Mapping[str, AttributeValue] | None = None,
+    ) -> Span:
+        """Return this span with ``extra`` put over its attributes, and over its descendants'.
 
-        Ids, times and children are kept; the span itself is returned when ``extra`` is empty.
-        ``MetricGroup.add_span`` uses it to give each reporter its own scope variables.
+        Flink's order (``SpanBuilder.build(Map)``): scope variables are put after the span's own
+        attributes, so a variable overwrites an attribute of the same key, and every child gets
+        the same variables (Flink 2.2+). ``children_extra`` (default: ``extra``) is what the
+        descendants get instead, for attributes that belong on the root only (``jobId``).
+
+        Ids, times and children's ids are kept; the span itself is returned when there is
+        nothing to add. ``MetricGroup.add_span`` uses it to give each reporter its own variables.
         """
-        if not extra:
+        if children_extra is None:
+            children_extra = extra
+        if not extra and not children_extra:
             return self
-        merged = extra.copy() if type(extra) is dict else dict(extra)
-        # A mappingproxy's copy() is its dict's copy: the fast way to merge the span's own.
-        merged.update(self.attributes.copy())  # type: ignore[attr-defined]
-        return _new_span(
-            self.scope,
-            self.name,
-            self.start_ts_millis,
-            self.end_ts_millis,
-            MappingProxyType(merged),
-            self.children,
-            self.trace_id,
-            self.span_id,
-        )
+        return _with_variables(self, extra, children_extra)
 
     def walk(self) -> Iterator[tuple[Span, Span | None, int]]:
         """Yield ``(span, parent, depth)`` for this span and every descendant, depth first."""
@@ -255,6 +254,40 @@ def _restamp(span: Span, trace_id: bytes) -> Span:
     )
 
 
+def _merged(
+    attributes: Mapping[str, AttributeValue], extra: Mapping[str, AttributeValue]
+) -> Mapping[str, AttributeValue]:
+    """``attributes`` with ``extra`` put over them (Flink's order: the variable wins)."""
+    if not extra:
+        return attributes
+    # A mappingproxy's copy() is its dict's copy: the fast way to take the span's own.
+    merged: dict[str, AttributeValue] = attributes.copy()  # type: ignore[attr-defined]
+    merged.update(extra)
+    return MappingProxyType(merged)
+
+
+def _with_variables(
+    span: Span,
+    extra: Mapping[str, AttributeValue],
+    children_extra: Mapping[str, AttributeValue],
+    depth: int = 0,
+) -> Span:
+    if depth > MAX_SPAN_DEPTH:  # a hand-made tree is not bounded by the builder
+        raise SpanTooDeepError(
+            f"span {span.scope}/{span.name}: children nest deeper than {MAX_SPAN_DEPTH} levels"
+        )
+    return _new_span(
+        span.scope,
+        span.name,
+        span.start_ts_millis,
+        span.end_ts_millis,
+        _merged(span.attributes, extra),
+        tuple(_with_variables(c, children_extra, children_extra, depth + 1) for c in span.children),
+        span.trace_id,
+        span.span_id,
+    )
+
+
 def _check_id(which: str, value: object, size: int) -> bytes:
     if type(value) is not bytes or len(value) != size:
         raise ValueError(f"{which} must be {size} bytes, not {value!r}")
@@ -264,9 +297,9 @@ def _check_id(which: str, value: object, size: int) -> bytes:
 class SpanBuilder:
     """The mutable description of a span: Flink's ``SpanBuilder``, chainable.
 
-    Defaults follow Flink: an unset start is the time of :meth:`build`; an unset end equals the
-    start. Attribute values are ``str``, ``int`` (a signed 64-bit long), ``float`` or ``bool``;
-    anything else raises ``TypeError`` naming the key and the type.
+    Defaults follow Flink: an unset start (or 0) is the time of :meth:`build`; an unset end (or
+    0) equals the start. Attribute values are ``str``, ``int`` (a signed 64-bit long),
+    ``float`` or ``bool``; anything else raises ``TypeError`` naming the key and the type.
 
     Example:
         >>> span = (
@@ -383,15 +416,22 @@ class SpanBuilder:
         extra_attributes: Mapping[str, AttributeValue] | None = None,
         trace_id: bytes | None = None,
         span_id: bytes | None = None,
+        children_extra_attributes: Mapping[str, AttributeValue] | None = None,
     ) -> Span:
         """Return the finished, immutable span (and its children, sharing one trace id).
 
         Args:
-            extra_attributes: attributes added to this span only (not its children) where it
-                does not set the same key itself; ``MetricGroup.add_span`` passes the group's
-                scope variables (``<host>``, ``<job_id>``, ...) this way.
+            extra_attributes: attributes put over this span's own and its descendants' (Flink's
+                ``build(Map)``: a variable overwrites an attribute of the same key, and every
+                child gets the same variables, as in Flink 2.2+). ``MetricGroup.add_span``
+                passes the group's scope variables (``<host>``, ``<job_id>``, ...) this way.
             trace_id: the tree's 16-byte trace id; a fresh random one by default.
             span_id: this span's 8-byte id; a fresh random one by default.
+            children_extra_attributes: what the descendants get instead of
+                ``extra_attributes`` (the default), for attributes of the root only (``jobId``).
+
+        A start or end of 0 means unset, as in Flink: the start becomes the time of the build
+        and the end becomes the start.
 
         Raises:
             SpanTooDeepError: the tree nests deeper than :data:`MAX_SPAN_DEPTH`.
@@ -414,26 +454,35 @@ class SpanBuilder:
             span_id = new_span_id()
         else:
             _check_id("span_id", span_id, SPAN_ID_BYTES)
-        if extra_attributes:
-            attributes = {**extra_attributes, **self._attributes}
-        else:
-            attributes = self._attributes.copy()
-        start = self._start
-        if start is None:
-            start = _now_millis()
-        end = self._end
+        extra = extra_attributes or _EMPTY_ATTRIBUTES
+        children_extra = extra if children_extra_attributes is None else children_extra_attributes
+        return self._build_at(trace_id, span_id, 0, extra, children_extra)
+
+    def _build_at(
+        self,
+        trace_id: bytes,
+        span_id: bytes,
+        depth: int,
+        extra: Mapping[str, AttributeValue],
+        children_extra: Mapping[str, AttributeValue],
+    ) -> Span:
+        # Flink's order: the variables are put after the span's own attributes, so they win.
+        attributes = {**self._attributes, **extra} if extra else self._attributes.copy()
+        start = self._start or _now_millis()  # 0 is unset, as in Flink
         return _new_span(
             self._scope,
             self._name,
             start,
-            start if end is None else end,
+            self._end or start,
             MappingProxyType(attributes) if attributes else _EMPTY_ATTRIBUTES,
-            self._build_children(trace_id, 1) if self._children else (),
+            self._build_children(trace_id, depth + 1, children_extra) if self._children else (),
             trace_id,
             span_id,
         )
 
-    def _build_children(self, trace_id: bytes, depth: int) -> tuple[Span, ...]:
+    def _build_children(
+        self, trace_id: bytes, depth: int, extra: Mapping[str, AttributeValue]
+    ) -> tuple[Span, ...]:
         if depth > MAX_SPAN_DEPTH:
             raise SpanTooDeepError(
                 f"span {self._scope}/{self._name}: children nest deeper than {MAX_SPAN_DEPTH} "
@@ -442,27 +491,13 @@ class SpanBuilder:
         children = []
         for child in self._children:
             if isinstance(child, Span):
-                children.append(_restamp(child, trace_id))
+                restamped = _restamp(child, trace_id)
+                if extra:
+                    restamped = _with_variables(restamped, extra, extra, depth)
+                children.append(restamped)
             else:
-                children.append(child._build_at(trace_id, depth))
+                children.append(child._build_at(trace_id, new_span_id(), depth, extra, extra))
         return tuple(children)
-
-    def _build_at(self, trace_id: bytes, depth: int) -> Span:
-        start = self._start
-        if start is None:
-            start = _now_millis()
-        end = self._end
-        attributes = self._attributes
-        return _new_span(
-            self._scope,
-            self._name,
-            start,
-            start if end is None else end,
-            MappingProxyType(attributes.copy()) if attributes else _EMPTY_ATTRIBUTES,
-            self._build_children(trace_id, depth + 1) if self._children else (),
-            trace_id,
-            new_span_id(),
-        )
 
     def __repr__(self) -> str:
         return (

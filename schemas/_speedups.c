@@ -1169,12 +1169,21 @@ new_span_id(PyObject *module, PyObject *unused)
     return random_id(8);
 }
 
+/* An exact int equal to 0 (the builder's setters admit only exact ints). */
+static int
+is_zero(PyObject *value)
+{
+    int overflow = 0;
+    return PyLong_CheckExact(value) && PyLong_AsLongLongAndOverflow(value, &overflow) == 0 &&
+           overflow == 0;
+}
+
 PyDoc_STRVAR(build_span_doc,
 "build_span(scope, name, start, end, attributes, extra)\n--\n\n"
 "SpanBuilder.build() for a builder without children and without given ids: the values were\n"
-"checked as they were set. start and end are int or None (None: now, and the start);\n"
-"attributes is the builder's dict, extra None or a dict of scope variables the span's own\n"
-"attributes override. Fresh random ids.");
+"checked as they were set. start and end are int or None (None or 0: now, and the start);\n"
+"attributes is the builder's dict, extra None or a dict of scope variables put over the\n"
+"span's own attributes (Flink's order: a variable wins). Fresh random ids.");
 
 static PyObject *
 build_span(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -1197,7 +1206,8 @@ build_span(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *span = NULL;
     values[F_SCOPE] = Py_NewRef(args[0]);
     values[F_NAME] = Py_NewRef(args[1]);
-    if (args[2] == Py_None) {
+    /* 0 means unset, as in Flink's SpanBuilder: the start becomes now, the end the start. */
+    if (args[2] == Py_None || is_zero(args[2])) {
         struct timespec now;
         if (timespec_get(&now, TIME_UTC) != TIME_UTC) {
             PyErr_SetString(PyExc_OSError, "timespec_get() failed");
@@ -1212,17 +1222,20 @@ build_span(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     else {
         values[F_START] = Py_NewRef(args[2]);
     }
-    values[F_END] = Py_NewRef(args[3] == Py_None ? values[F_START] : args[3]);
+    values[F_END] =
+        Py_NewRef(args[3] == Py_None || is_zero(args[3]) ? values[F_START] : args[3]);
     int has_extra = extra != Py_None && PyDict_GET_SIZE(extra) > 0;
     if (!has_extra && PyDict_GET_SIZE(attributes) == 0) {
         values[F_ATTRIBUTES] = Py_NewRef(empty_attributes);
     }
     else {
-        PyObject *merged = PyDict_Copy(has_extra ? extra : attributes);
+        /* Flink's order: the scope variables are put after the span's own attributes, so a
+           variable overwrites an attribute of the same key. */
+        PyObject *merged = PyDict_Copy(attributes);
         if (merged == NULL) {
             goto done;
         }
-        if (has_extra && PyDict_Update(merged, attributes) < 0) {
+        if (has_extra && PyDict_Update(merged, extra) < 0) {
             Py_DECREF(merged);
             goto done;
         }

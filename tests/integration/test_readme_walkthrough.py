@@ -26,7 +26,7 @@ def code_blocks(text: str, language: str) -> list[str]:
 
 
 def test_instrument_your_own_code_runs_as_written(kafka_bootstrap, new_topic, tmp_path):
-    """traces.yaml + the Python example deliver 2 spans that `spanstream tail` then shows."""
+    """traces.yaml + the Python example deliver one tree (Compaction > load_batch) to tail."""
     text = section("Instrument your own code")
     (yaml_block,) = code_blocks(text, "yaml")
     (python_block,) = code_blocks(text, "python")
@@ -45,7 +45,7 @@ def test_instrument_your_own_code_runs_as_written(kafka_bootstrap, new_topic, tm
         check=False,
     )
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.strip() == "2 spans delivered"
+    assert ran.stdout.strip() == "1 trace delivered"
 
     tail = subprocess.run(
         [
@@ -59,7 +59,7 @@ def test_instrument_your_own_code_runs_as_written(kafka_bootstrap, new_topic, tm
             "--attr",
             "<job_name>=etl",
             "--max",
-            "2",
+            "1",
             "--timeout",
             "60s",
         ],
@@ -70,9 +70,10 @@ def test_instrument_your_own_code_runs_as_written(kafka_bootstrap, new_topic, tm
         env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap},
     )
     assert tail.returncode == 0, tail.stderr
-    spans = [json.loads(line) for line in tail.stdout.splitlines()]
-    assert sorted(s["name"] for s in spans) == ["Compaction", "load_batch"]
-    compaction = next(s for s in spans if s["name"] == "Compaction")
+    (compaction,) = [json.loads(line) for line in tail.stdout.splitlines()]
+    assert compaction["name"] == "Compaction"
+    assert [child["name"] for child in compaction["children"]] == ["load_batch"]
     assert compaction["attributes"]["rows"] == 1200
-    assert compaction["attributes"]["<region>"] == "eu-west-1"
-    assert compaction["attributes"]["<host>"] == "worker-1"
+    for span in (compaction, compaction["children"][0]):
+        assert span["attributes"]["<region>"] == "eu-west-1"
+        assert span["attributes"]["<host>"] == "worker-1"

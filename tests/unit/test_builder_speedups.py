@@ -122,13 +122,29 @@ def test_a_built_span_has_the_same_fields_on_both_paths(
     assert type(fast.attributes) is type(_reference_span(attributes, extra, 7, 9).attributes)
 
 
-def test_the_span_s_own_attribute_wins_over_a_scope_variable() -> None:
-    span = (
+def test_a_scope_variable_overwrites_the_span_s_own_attribute_on_both_paths() -> None:
+    """Flink's order: variables are put after the attributes (the C path and the reference)."""
+    extra = {"<host>": "group", "<job_id>": "j1"}
+    fast = (
         Span.builder("app.Job", "Load")
         .set_attribute("<host>", "mine")
-        .build(extra_attributes={"<host>": "group", "<job_id>": "j1"})
+        .build(extra_attributes=extra)
     )
-    assert dict(span.attributes) == {"<host>": "mine", "<job_id>": "j1"}
+    reference = _reference_span({"<host>": "mine"}, extra, None, None)
+    assert dict(fast.attributes) == dict(reference.attributes) == extra
+
+
+@pytest.mark.parametrize(("start", "end"), [(0, 0), (0, 5), (5, 0)])
+def test_a_zero_start_or_end_is_unset_on_both_paths(start: int, end: int) -> None:
+    """As Flink's SpanBuilder: a start of 0 becomes now, an end of 0 becomes the start."""
+    before = time.time_ns() // 1_000_000
+    fast = Span.builder("app.Job", "Load").set_start_ts_millis(start).set_end_ts_millis(end)
+    for span in (fast.build(), _reference_span({}, None, start, end)):
+        expected_start = start or span.start_ts_millis
+        assert span.start_ts_millis == expected_start
+        if not start:
+            assert span.start_ts_millis >= before
+        assert span.end_ts_millis == (end or span.start_ts_millis)
 
 
 def test_an_unset_start_is_now_and_an_unset_end_is_the_start() -> None:

@@ -13,11 +13,12 @@ from spanstream.producer import (
     EXCEPTION_TYPE,
     InMemoryTraceReporter,
     MetricGroup,
+    RecordingSpan,
     ReporterRegistry,
     ReporterSetup,
     TraceFilter,
 )
-from spanstream.schemas import Span, SpanBuilder
+from spanstream.schemas import Span
 
 
 class Worker:
@@ -120,18 +121,26 @@ def test_add_span_adds_group_and_reporter_variables_as_attributes(memory):
     group = registry.root_group(variables={"host": "h1"}).add_group("job_id", "j1")
     group.add_span(Span.builder(Worker, "Load").set_attribute("rows", 3))
     (span,) = memory.spans
-    assert dict(span.attributes) == {"<region>": "eu", "<host>": "h1", "<job_id>": "j1", "rows": 3}
+    assert dict(span.attributes) == {
+        "<region>": "eu",
+        "<host>": "h1",
+        "<job_id>": "j1",
+        "jobId": "j1",
+        "rows": 3,
+    }
     assert span.scope == f"{__name__}.Worker"
 
 
-def test_group_variables_win_over_additional_and_span_attributes_win_over_both(memory):
-    """Precedence: span attribute > group variable > reporter's additional variable."""
+def test_a_scope_variable_overwrites_a_span_attribute_of_the_same_key(memory):
+    """Flink's order: group variable > reporter's additional variable > span attribute."""
     registry = _registry(
         ReporterSetup("mem", memory, additional_variables={"host": "cfg", "region": "cfg"})
     )
-    group = registry.root_group(variables={"host": "group", "region": "group"})
-    group.add_span(Span.builder("s", "n").set_attribute("<region>", "span"))
-    assert dict(memory.spans[0].attributes) == {"<host>": "group", "<region>": "span"}
+    group = registry.root_group(variables={"host": "group"})
+    group.add_span(
+        Span.builder("s", "n").set_attribute("<region>", "span").set_attribute("<host>", "span")
+    )
+    assert dict(memory.spans[0].attributes) == {"<host>": "group", "<region>": "cfg"}
 
 
 def test_each_reporter_gets_its_own_additional_variables():
@@ -271,10 +280,10 @@ def test_closed_registry_reports_nothing(registry, memory):
 
 
 def test_span_context_manager_stamps_start_and_end_and_reports_on_exit(registry, memory):
-    """``with group.span(...) as span`` gives the builder and reports when the block ends."""
+    """``with group.span(...) as span`` gives a recording span, reported when the block ends."""
     group = registry.root_group(variables={"host": "h"})
     with group.span(Worker, "Compaction", attributes={"level": 1}) as span:
-        assert isinstance(span, SpanBuilder)
+        assert isinstance(span, RecordingSpan)
         assert span.start_ts_millis is not None
         span.set_attribute("files", 12)
         assert memory.spans == ()

@@ -70,10 +70,12 @@ def test_configuration_reference_keys_are_accepted():
         "traces.reporters": "mem,log",
         "traces.reporter.<name>.factory.class": None,
         "traces.reporter.<name>.scope.variables.additional": "region:eu-west-1",
+        "traces.reporter.<name>.scope.variables.excludes": "host",
         "traces.reporter.<name>.filter.includes": "*:*:*",
         "traces.reporter.<name>.filter.excludes": "*.never:Nothing",
         "traces.reporter.<name>.scope.delimiter": ".",
         "metrics.scope.delimiter": ".",
+        "traces.checkpoint.span-detail-level": "CHILDREN_SPANS_PER_TASK",
         "traces.reporter.<name>.<parameter>": None,
     }
     assert documented == set(config)
@@ -89,11 +91,13 @@ def test_configuration_reference_keys_are_accepted():
             flat[key.replace("<name>", "mem")] = value
     registry = ReporterRegistry.from_config(flat)
     try:
-        group = registry.root_group()
+        group = registry.root_group(variables={"host": "h"})
         for i in range(12):
             group.add_span(Span.builder("a.B", f"s{i}"))
         memory = registry.reporter("mem")
         assert len(memory.spans) == 10
         assert memory.spans[0].attributes["<region>"] == "eu-west-1"
+        assert "<host>" not in memory.spans[0].attributes
+        assert registry.checkpoint_span_detail_level == "CHILDREN_SPANS_PER_TASK"
     finally:
         registry.close()

@@ -1,19 +1,39 @@
-"""The README's "Events on the wire" example runs as written."""
+"""The README's events examples ("Report events and nested spans", "Events on the wire") run as
+written and print what the text says."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def test_readme_events_example_runs() -> None:
-    """The example encodes an event, checks its header and decodes it back (its asserts hold)."""
-    section = README.read_text(encoding="utf-8").split("## Events on the wire", 1)[1]
-    section = section.split("\n## ", 1)[0]
+def _python_block(heading: str) -> tuple[str, str]:
+    section = README.read_text(encoding="utf-8").split(heading, 1)[1].split("\n## ", 1)[0]
     match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match is not None, "the section has no python block"
+    assert match is not None, f"{heading} has no python block"
+    return section, match.group(1)
+
+
+def test_readme_events_example_prints_what_the_text_says(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One tree (Run > load_batch) with jobId; the event carries the inner span's id."""
+    section, code = _python_block("## Report events and nested spans")
+    exec(compile(code, str(README), "exec"), {"__name__": "readme"})
+    assert capsys.readouterr().out.splitlines() == [
+        "Run ['load_batch'] 6f1a0c1e9d3b4a7f8e2d5c6b7a8f9e0d",
+        "BatchLoaded True ['<job_id>', '<job_name>', 'jobId']",
+    ]
+    assert "`Run ['load_batch'] 6f1a0c1e9d3b4a7f8e2d5c6b7a8f9e0d`" in section
+
+
+def test_readme_events_on_the_wire_example_runs() -> None:
+    """The example encodes an event, checks its header and decodes it back (its asserts hold)."""
+    _, code = _python_block("## Events on the wire")
     namespace: dict[str, object] = {"__name__": "readme"}
-    exec(compile(match.group(1), str(README), "exec"), namespace)
+    exec(compile(code, str(README), "exec"), namespace)
     assert namespace["message"][:2] == b"\xc3\x01"  # type: ignore[index]

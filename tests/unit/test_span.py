@@ -160,16 +160,48 @@ def test_build_rejects_ids_of_wrong_size(trace_id, span_id):
         Span.builder("s", "n").build(trace_id=trace_id, span_id=span_id)
 
 
-def test_extra_attributes_do_not_override_the_span_and_stay_on_the_root():
-    """build(extra_attributes=) fills only keys the span does not set, on the root only."""
+def test_extra_attributes_overwrite_the_span_and_reach_every_child():
+    """build(extra_attributes=) is Flink's build(Map): the variable wins, on every span."""
     span = (
         Span.builder("s", "n")
         .set_attribute("<host>", "mine")
-        .add_child(Span.builder("s", "c"))
+        .add_child(Span.builder("s", "c").add_child(Span.builder("s", "g")))
         .build(extra_attributes={"<host>": "group", "<job_id>": "j"})
     )
-    assert dict(span.attributes) == {"<host>": "mine", "<job_id>": "j"}
-    assert dict(span.children[0].attributes) == {}
+    expected = {"<host>": "group", "<job_id>": "j"}
+    assert [dict(node.attributes) for node, _, _ in span.walk()] == [expected] * 3
+
+
+def test_children_extra_attributes_replace_the_root_s_for_the_descendants():
+    """children_extra_attributes= is what the children get (jobId stays on the root)."""
+    finished_child = Span.builder("s", "done").build()
+    span = (
+        Span.builder("s", "n")
+        .add_child(Span.builder("s", "c"))
+        .add_child(finished_child)
+        .build(
+            extra_attributes={"jobId": "j", "<host>": "h"},
+            children_extra_attributes={"<host>": "h"},
+        )
+    )
+    assert dict(span.attributes) == {"jobId": "j", "<host>": "h"}
+    assert [dict(child.attributes) for child in span.children] == [{"<host>": "h"}] * 2
+    assert span.children[1].span_id == finished_child.span_id
+
+
+def test_a_zero_start_is_now_and_a_zero_end_is_the_start():
+    """As in Flink, an explicit timestamp of 0 means unset, on children too."""
+    before = time.time_ns() // 1_000_000
+    span = (
+        Span.builder("s", "n")
+        .set_start_ts_millis(0)
+        .set_end_ts_millis(0)
+        .add_child(Span.builder("s", "c").set_start_ts_millis(0))
+        .build(trace_id=b"t" * 16)
+    )
+    assert span.start_ts_millis >= before
+    assert span.end_ts_millis == span.start_ts_millis
+    assert span.children[0].start_ts_millis >= before
 
 
 def test_builder_reused_after_build_does_not_change_the_span():
@@ -240,15 +272,16 @@ def test_repr_names_scope_name_and_ids():
     assert (b"t" * 16).hex() in text
 
 
-def test_with_attributes_adds_missing_keys_and_keeps_ids_and_children():
-    """Span.with_attributes adds keys the span lacks, keeping ids, times and children."""
+def test_with_attributes_overwrites_keys_and_keeps_ids_and_children_ids():
+    """Span.with_attributes puts the variables over every span's, keeping ids and times."""
     span = Span.builder("s", "n").set_attribute("k", 1).add_child(Span.builder("s", "c")).build()
     extended = span.with_attributes({"k": 0, "<host>": "h"})
-    assert dict(extended.attributes) == {"<host>": "h", "k": 1}
-    assert (extended.trace_id, extended.span_id, extended.children) == (
+    assert dict(extended.attributes) == {"<host>": "h", "k": 0}
+    assert dict(extended.children[0].attributes) == {"k": 0, "<host>": "h"}
+    assert (extended.trace_id, extended.span_id, extended.children[0].span_id) == (
         span.trace_id,
         span.span_id,
-        span.children,
+        span.children[0].span_id,
     )
     assert span.with_attributes({}) is span
 
@@ -265,3 +298,12 @@ def test_builder_exposes_what_was_set():
     with pytest.raises(TypeError):
         builder.attributes["k"] = 2  # type: ignore[index]
     assert isinstance(builder, SpanBuilder)
+
+
+def test_with_attributes_of_a_hand_made_tree_deeper_than_the_limit_raises_too_deep():
+    """Putting variables over a hand-made over-deep tree fails as building one does."""
+    span = Span.builder("s", "leaf").build()
+    for _ in range(MAX_SPAN_DEPTH + 1):
+        span = dataclasses.replace(span, children=(span,), span_id=b"s" * 8)
+    with pytest.raises(SpanTooDeepError):
+        span.with_attributes({"<host>": "h"})

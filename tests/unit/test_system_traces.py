@@ -395,7 +395,7 @@ TASK_LISTS = st.lists(
 
 @given(
     LONGS,
-    LONGS,
+    st.integers(min_value=1, max_value=2**62),  # a trigger time of 0 is "unset", as in Flink
     LONGS,
     LONGS,
     st.sampled_from(["COMPLETED", "FAILED"]),
