@@ -7,7 +7,7 @@ librdkafka validates them when the producer is created, and the reporter turns i
 a :class:`~spanstream.schemas.ConfigError` naming the full key.
 
 Values of credential-like keys (``sasl.password``, ``ssl.key.password``, ...) never appear in a
-``repr``, a log line or an error message: see :func:`is_secret_key`.
+``repr``, a log line or an error message: see :func:`spanstream.kafka.is_secret_key`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Literal
 
+from spanstream.kafka import is_secret_key, redact
 from spanstream.producer._config import MetricConfig
 from spanstream.schemas import ConfigError
 
@@ -70,30 +71,9 @@ RESERVED_PRODUCER_KEYS: Final = frozenset(
     }
 )
 
-_SECRET_MARKERS: Final = (
-    "password",
-    "secret",
-    "jaas",
-    "oauthbearer.config",
-    "key.pem",
-    "token",
-    "credential",
-)
-
 _TOPIC_NAME: Final = re.compile(r"[A-Za-z0-9._-]{1,249}")
 _HEADER_NAME: Final = re.compile(r"[A-Za-z0-9._-]{1,255}")
 _MAX_INT32: Final = 2**31 - 1
-
-
-def is_secret_key(key: str) -> bool:
-    """Whether a configuration key holds a credential whose value must never be shown."""
-    lowered = key.lower()
-    return any(marker in lowered for marker in _SECRET_MARKERS)
-
-
-def redact(key: str, value: object) -> object:
-    """Return ``value``, or ``"***"`` when ``key`` holds a credential."""
-    return "***" if is_secret_key(key) else value
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,6 @@ import atexit
 import logging
 import math
 import os
-import re
 import threading
 import time
 import weakref
@@ -60,14 +59,15 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource  # not re-exported for typing
 from confluent_kafka.cimpl import NewTopic  # typed here; confluent_kafka.admin does not export it
 
+from spanstream.kafka import CONNECTION_KEY_PREFIXES as _ADMIN_PREFIXES
+from spanstream.kafka import LOG_INTERVAL_S as _LOG_INTERVAL_S
+from spanstream.kafka import RateLimiter as _RateLimiter
+from spanstream.kafka import safe_cause as _safe_cause
 from spanstream.producer._config import MetricConfig
 from spanstream.producer._delivery_stats import KafkaReporterStats
-from spanstream.producer._kafka_config import (
-    DEFAULT_COMPRESSION,
-    KafkaReporterConfig,
-    is_secret_key,
-    redact,
-)
+from spanstream.producer._kafka_client_errors import ProducerLibrdkafkaLog as _LibrdkafkaLog
+from spanstream.producer._kafka_client_errors import config_error as _config_error
+from spanstream.producer._kafka_config import DEFAULT_COMPRESSION, KafkaReporterConfig
 from spanstream.producer._span_limits import SpanLimits
 from spanstream.schemas import SCHEMA_FINGERPRINT, ConfigError, Span, encode_span
 
@@ -81,7 +81,6 @@ __all__ = [
 ]
 
 _LOG: Final = logging.getLogger("spanstream.producer.kafka")
-_LIBRDKAFKA_LOG: Final = logging.getLogger("spanstream.producer.kafka.librdkafka")
 
 HEADER_CONTENT_TYPE: Final = "content-type"
 HEADER_SCHEMA_FINGERPRINT: Final = "spanstream-schema-fingerprint"
@@ -98,29 +97,7 @@ _IDLE_WAIT_S: Final = 0.1
 _IN_FLIGHT_POLL_S: Final = 0.005
 _BACKPRESSURE_POLL_S: Final = 0.02
 _TOPIC_RETRY_S: Final = 1.0
-_LOG_INTERVAL_S: Final = 10.0
 _PURGED: Final = frozenset({KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT})
-# Connection settings an AdminClient shares with the producer (security, networking).
-_ADMIN_PREFIXES: Final = (
-    "bootstrap.servers",
-    "client.id",
-    "security.protocol",
-    "ssl.",
-    "ssl_",
-    "sasl.",
-    "enable.ssl",
-    "enable.sasl",
-    "socket.",
-    "broker.",
-    "reconnect.",
-    "api.version",
-    "client.dns.lookup",
-    "client.rack",
-    "connections.max.idle.ms",
-    "metadata.",
-    "topic.metadata.",
-    "https.",
-)
 
 
 def _library_version() -> str:
@@ -128,50 +105,6 @@ def _library_version() -> str:
         return metadata.version("spanstream")
     except metadata.PackageNotFoundError:
         return "0+unknown"
-
-
-class _RateLimiter:
-    """Lets one message per key through every ``interval_s``; counts the ones it held back."""
-
-    __slots__ = ("_interval_s", "_next", "_suppressed")
-
-    def __init__(self, interval_s: float) -> None:
-        self._interval_s = interval_s
-        self._next: dict[str, float] = {}
-        self._suppressed: dict[str, int] = {}
-
-    def allow(self, key: str) -> int | None:
-        """Return how many were held back since the last one let through, or ``None``."""
-        now = time.monotonic()
-        if now < self._next.get(key, 0.0):
-            self._suppressed[key] = self._suppressed.get(key, 0) + 1
-            return None
-        self._next[key] = now + self._interval_s
-        return self._suppressed.pop(key, 0)
-
-
-class _LibrdkafkaLog:
-    """librdkafka's log lines, rate-limited per level and facility.
-
-    A broker that is down makes librdkafka log every reconnection attempt; one line per
-    facility every few seconds (with the count of the lines held back) says the same.
-    """
-
-    __slots__ = ("_limiter",)
-
-    def __init__(self) -> None:
-        self._limiter = _RateLimiter(_LOG_INTERVAL_S)
-
-    def log(self, level: int, msg: str, *args: object) -> None:
-        """Called by confluent-kafka as ``logger.log(level, "%s [%s] %s", fac, name, text)``."""
-        facility = str(args[0]) if args else ""
-        suppressed = self._limiter.allow(f"{level}:{facility}")
-        if suppressed is None:
-            return
-        if suppressed:
-            msg += " (%d similar lines not logged)"
-            args = (*args, suppressed)
-        _LIBRDKAFKA_LOG.log(level, msg, *args)
 
 
 class _TopicMissingError(Exception):
@@ -973,76 +906,6 @@ def _headers(config: KafkaReporterConfig) -> list[tuple[str, bytes]]:
 
 def _frozen(counts: dict[str, int]) -> Mapping[str, int]:
     return MappingProxyType(dict(sorted(counts.items())))
-
-
-# -- configuration errors without secrets ---------------------------------------------------
-
-_PROPERTY_IN_MESSAGE: Final = re.compile(
-    r"""property:? ["`']?([A-Za-z0-9._-]+)|`([A-Za-z0-9._-]+)`"""
-)
-# librdkafka names a property by its canonical name, which may be an alias of the one given.
-_ALIASES: Final = {
-    "queue.buffering.max.ms": ("linger.ms",),
-    "linger.ms": ("queue.buffering.max.ms",),
-    "compression.codec": ("compression.type",),
-    "compression.type": ("compression.codec",),
-    "request.required.acks": ("acks",),
-    "acks": ("request.required.acks",),
-    "message.send.max.retries": ("retries",),
-    "retries": ("message.send.max.retries",),
-    "message.timeout.ms": ("delivery.timeout.ms",),
-    "delivery.timeout.ms": ("message.timeout.ms",),
-    "max.in.flight.requests.per.connection": ("max.in.flight",),
-    "max.in.flight": ("max.in.flight.requests.per.connection",),
-    "metadata.broker.list": ("bootstrap.servers",),
-    "batch.num.messages": (),
-}
-
-
-def _scrub(text: str, conf: Mapping[str, object]) -> str:
-    for key, value in conf.items():
-        secret = str(value)
-        if is_secret_key(key) and secret:
-            text = text.replace(secret, "***")
-    return text
-
-
-def _message_of(exc: BaseException) -> str:
-    error = exc.args[0] if exc.args else None
-    if isinstance(error, KafkaError):
-        return str(error.str())
-    return str(exc)
-
-
-def _safe_cause(exc: BaseException, conf: Mapping[str, object]) -> BaseException | None:
-    """``exc`` as the cause, unless its message shows a credential (then no cause at all)."""
-    text = _message_of(exc)
-    return exc if _scrub(text, conf) == text else None
-
-
-def _config_error(
-    config: KafkaReporterConfig, conf: Mapping[str, object], exc: BaseException
-) -> ConfigError:
-    text = _scrub(_message_of(exc), conf)
-    match = _PROPERTY_IN_MESSAGE.search(text)
-    prop = (match.group(1) or match.group(2)) if match else None
-    if prop is not None and prop not in conf:
-        prop = next((alias for alias in _ALIASES.get(prop, ()) if alias in conf), prop)
-    if prop == "bootstrap.servers":
-        return ConfigError(
-            config.full_key("bootstrap.servers"), config.bootstrap_servers, f"host:port ({text})"
-        )
-    if prop is not None and prop in conf:
-        return ConfigError(
-            config.full_key("producer." + prop),
-            redact(prop, conf[prop]),
-            f"a value librdkafka accepts ({text})",
-        )
-    return ConfigError(
-        config.full_key("producer.*"),
-        sorted(config.producer),
-        f"librdkafka producer properties it accepts ({text})",
-    )
 
 
 # -- fork -------------------------------------------------------------------------------------
