@@ -6,7 +6,8 @@ records that are not spans (:class:`BadRecordPolicy`: skip, raise, or a dead-let
 replay by time. Analytics helpers turn records into pyarrow Tables, pandas DataFrames and Parquet
 files, and summarise checkpoint health; they need the ``spanstream[analytics]`` extra.
 
-This package depends on ``spanstream.schemas`` only, never on ``spanstream.producer``.
+This package depends on ``spanstream.schemas`` (and the internal ``spanstream.kafka``), never
+on ``spanstream.producer``.
 """
 
 from spanstream.consumer._analytics import (
@@ -20,10 +21,13 @@ from spanstream.consumer._bad_records import (
     DLQ_ERROR_HEADER,
     DLQ_GROUP_HEADER,
     DLQ_OFFSET_HEADER,
+    DLQ_OMITTED_HEADER,
     DLQ_PARTITION_HEADER,
     DLQ_REASON_HEADER,
     DLQ_TIMESTAMP_HEADER,
     DLQ_TOPIC_HEADER,
+    DLQ_VALUE_BYTES_HEADER,
+    DLQ_VALUE_SHA256_HEADER,
     BadRecordPolicy,
 )
 from spanstream.consumer._consumer import LIBRDKAFKA_DEFAULTS, MANAGED_CONSUMER_KEYS, SpanConsumer
@@ -43,10 +47,13 @@ __all__ = [
     "DLQ_ERROR_HEADER",
     "DLQ_GROUP_HEADER",
     "DLQ_OFFSET_HEADER",
+    "DLQ_OMITTED_HEADER",
     "DLQ_PARTITION_HEADER",
     "DLQ_REASON_HEADER",
     "DLQ_TIMESTAMP_HEADER",
     "DLQ_TOPIC_HEADER",
+    "DLQ_VALUE_BYTES_HEADER",
+    "DLQ_VALUE_SHA256_HEADER",
     "LIBRDKAFKA_DEFAULTS",
     "MANAGED_CONSUMER_KEYS",
     "AttributeLayout",

@@ -81,13 +81,13 @@ def test_client_errors_are_counted_and_logged_once_a_minute(caplog):
     """Client errors are all counted and passed on, and logged once a minute per kind."""
     from confluent_kafka import KafkaError
 
-    from spanstream.consumer._consumer import _ErrorLog
+    from spanstream.consumer._broker_health import ErrorLog
     from spanstream.consumer._stats import ConsumerCounters
 
     caplog.set_level(logging.WARNING, logger="spanstream.consumer")  # whatever root says
     counters = ConsumerCounters()
     seen = []
-    log = _ErrorLog(counters, seen.append)
+    log = ErrorLog(counters, seen.append)
     for _ in range(50):
         log(KafkaError(KafkaError._TRANSPORT))
     log(KafkaError(KafkaError._ALL_BROKERS_DOWN))
@@ -107,13 +107,13 @@ def test_fetch_backoff_is_short_unless_configured(monkeypatch, config, expected)
     from spanstream.consumer import _consumer as module
 
     seen = {}
-    real = module._new_consumer
+    real = module.new_client
 
-    def capture(settings):
+    def capture(factory, settings, **kwargs):
         seen.update(settings)
-        return real(settings)
+        return real(factory, settings, **kwargs)
 
-    monkeypatch.setattr(module, "_new_consumer", capture)
+    monkeypatch.setattr(module, "new_client", capture)
     _consumer(config=config).close()
     assert LIBRDKAFKA_DEFAULTS["fetch.queue.backoff.ms"] == 10
     assert seen["fetch.queue.backoff.ms"] == expected
