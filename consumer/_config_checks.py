@@ -54,6 +54,7 @@ BOOTSTRAP_ENV: Final = "KAFKA_BOOTSTRAP_SERVERS"
 """The environment variable that gives the bootstrap servers when none are passed."""
 
 _Client = TypeVar("_Client")
+_TOPIC_NAME: Final = re.compile(r"[A-Za-z0-9._-]{1,249}")
 _DEAD_LETTER_LIBRDKAFKA_LOG: Final = logging.getLogger("spanstream.consumer.dead_letter.librdkafka")
 
 
@@ -210,6 +211,16 @@ def check_policy(
     if policy is BadRecordPolicy.DEAD_LETTER and not dead_letter_topic:
         raise ConfigError(
             "dead_letter_topic", dead_letter_topic, "a topic name with bad_records=dead-letter"
+        )
+    if dead_letter_topic is not None and (
+        not isinstance(dead_letter_topic, str)
+        or not _TOPIC_NAME.fullmatch(dead_letter_topic)
+        or dead_letter_topic in {".", ".."}
+    ):
+        raise ConfigError(
+            "dead_letter_topic",
+            dead_letter_topic,
+            "a Kafka topic name: 1 to 249 of letters, digits, '.', '_' and '-'",
         )
     return policy
 
