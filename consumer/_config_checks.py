@@ -101,7 +101,11 @@ def check_client_keys(
                 redact(key, value),
                 "nothing: the consumer manages this key itself (see MANAGED_CONSUMER_KEYS)",
             )
-        if key in own or key in CALLBACK_KEYS:
+        if key in CALLBACK_KEYS:
+            continue
+        if not isinstance(value, str | int | float | bool):
+            raise ConfigError(full, redact(key, value), "a str, int, float or bool")
+        if key in own:
             continue
         if key in other:
             raise ConfigError(
