@@ -12,6 +12,7 @@ Values of credential-like keys (``sasl.password``, ``ssl.key.password``, ...) ne
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from spanstream.producer._config import MetricConfig
 from spanstream.schemas import ConfigError
 
 __all__ = [
+    "BOOTSTRAP_SERVERS_ENV",
     "DEFAULT_COMPRESSION",
     "DEFAULT_TOPIC",
     "HEADER_NAMES",
@@ -37,6 +39,9 @@ __all__ = [
 ]
 
 DEFAULT_TOPIC: Final = "flink-traces"
+
+BOOTSTRAP_SERVERS_ENV: Final = "KAFKA_BOOTSTRAP_SERVERS"
+"""The environment variable that gives ``bootstrap.servers`` when the configuration does not."""
 
 DEFAULT_COMPRESSION: Final = "lz4"
 """Chosen by measurement on the real broker (``benchmarks/kafka_compression.py``, figures in
@@ -153,11 +158,14 @@ class KafkaReporterConfig:
         servers = config.get_str("bootstrap.servers", "").strip()
         if not servers:
             servers = config.get_str("producer.bootstrap.servers", "").strip()
+        if not servers:
+            servers = os.environ.get(BOOTSTRAP_SERVERS_ENV, "").strip()
             if not servers:
                 raise ConfigError(
                     config.full_key("bootstrap.servers"),
                     config.get("bootstrap.servers"),
-                    "a comma-separated list of host:port (required)",
+                    f"a comma-separated list of host:port (required unless ${BOOTSTRAP_SERVERS_ENV}"
+                    " is set)",
                 )
         topic = config.get_str("topic", DEFAULT_TOPIC)
         if not _TOPIC_NAME.fullmatch(topic) or topic in {".", ".."}:
