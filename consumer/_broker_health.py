@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Final
 
-from confluent_kafka import Consumer, KafkaError, KafkaException
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from spanstream.consumer._stats import ConsumerCounters
 from spanstream.kafka import LOG_INTERVAL_S, RateLimiter, scrub
 from spanstream.schemas import BrokerError
 
-__all__ = ["BrokerWatch", "ErrorLog"]
+__all__ = ["BrokerWatch", "ErrorLog", "metadata_probe", "partitions_at_end"]
 
 _LOG: Final = logging.getLogger("spanstream.consumer")
 _PROBE_TIMEOUT_S: Final = 5.0
@@ -132,3 +132,25 @@ class BrokerWatch:
 def metadata_probe(consumer: Consumer) -> Callable[[], object]:
     """A probe that asks the cluster for its metadata (raises KafkaException if none answers)."""
     return lambda: consumer.list_topics(timeout=_PROBE_TIMEOUT_S)
+
+
+def partitions_at_end(consumer: Consumer, keys: list[tuple[str, int]], timeout_s: float) -> bool:
+    """Whether the consumer's position in each partition has reached its end offset.
+
+    The end is the high watermark the last fetch saw, or, for a partition not fetched yet, what
+    the broker answers within ``timeout_s``. A partition never read (no position) is at its end
+    only when it is empty. No answer counts as not at the end.
+    """
+    try:
+        positions = consumer.position([TopicPartition(topic, p) for topic, p in keys])
+        for tp in positions:
+            low, high = consumer.get_watermark_offsets(tp, cached=True)
+            if high < 0:  # not fetched yet: ask the broker
+                low, high = consumer.get_watermark_offsets(
+                    TopicPartition(tp.topic, tp.partition), timeout=timeout_s
+                )
+            if high < 0 or (high > low and not 0 <= high <= tp.offset):
+                return False
+    except KafkaException:
+        return False
+    return True

@@ -49,7 +49,12 @@ from confluent_kafka import (
 )
 
 from spanstream.consumer._bad_records import BadRecordPolicy, classify_bad_record
-from spanstream.consumer._broker_health import BrokerWatch, ErrorLog, metadata_probe
+from spanstream.consumer._broker_health import (
+    BrokerWatch,
+    ErrorLog,
+    metadata_probe,
+    partitions_at_end,
+)
 from spanstream.consumer._config_checks import (
     check_client_keys,
     check_policy,
@@ -404,23 +409,7 @@ class SpanConsumer:
             return False
         if self._errors.down_since is not None:
             return False
-        keys = sorted(self._assigned)
-        try:
-            positions = self._consumer.position([TopicPartition(t, p) for t, p in keys])
-        except KafkaException:
-            return False
-        for tp in positions:
-            try:
-                low, high = self._consumer.get_watermark_offsets(tp, cached=True)
-                if high < 0:  # not fetched yet: ask the broker
-                    low, high = self._consumer.get_watermark_offsets(
-                        TopicPartition(tp.topic, tp.partition), timeout=self._poll_interval_s
-                    )
-            except KafkaException:
-                return False
-            if high < 0 or (tp.offset < 0 and high > low) or (tp.offset >= 0 and tp.offset < high):
-                return False
-        return True
+        return partitions_at_end(self._consumer, sorted(self._assigned), self._poll_interval_s)
 
     def __iter__(self) -> Self:
         return self

@@ -34,7 +34,8 @@ class ConsumerStats:
         commit_failures: commits that failed.
         partitions_assigned: partitions assigned to this consumer, over all rebalances.
         partitions_revoked: partitions revoked (or lost), over all rebalances.
-        kafka_errors: non-fatal errors librdkafka reported while consuming.
+        kafka_errors: non-fatal errors librdkafka reported while consuming (the dead-letter
+            producer's included).
     """
 
     records_consumed: int = 0
