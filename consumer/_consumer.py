@@ -260,7 +260,9 @@ class SpanConsumer:
         self._policy = check_policy(bad_records, dead_letter_topic)
         bootstrap_servers = resolve_bootstrap_servers(bootstrap_servers)
         if broker_timeout_s is not None and (
-            not isinstance(broker_timeout_s, int | float) or not broker_timeout_s > 0
+            isinstance(broker_timeout_s, bool)
+            or not isinstance(broker_timeout_s, int | float)
+            or not broker_timeout_s > 0
         ):
             raise ConfigError("broker_timeout_s", broker_timeout_s, "seconds > 0, or None")
         check_settings(
@@ -420,6 +422,7 @@ class SpanConsumer:
         Raises:
             DecodeError: a bad record, with the ``raise`` policy; iterating again moves past it.
             DeadLetterError: a bad record could not be dead-lettered; iterating again retries.
+            BrokerError: no broker has answered for ``broker_timeout_s``.
             StopIteration: the consumer was closed.
         """
         # The hot path: the next converted item is a record.
@@ -460,7 +463,9 @@ class SpanConsumer:
         """Return up to ``max_spans`` records, waiting up to ``timeout_s`` to gather them.
 
         The batch's offsets are committed only once it is acknowledged (:meth:`SpanBatch.ack`
-        or :meth:`commit`). The batch may be empty.
+        or :meth:`commit`). The batch may be empty: nothing new arrived in time, the group is
+        still being joined, or no broker answers; :meth:`caught_up` tells the end of the topics
+        apart from the rest.
 
         While the batch is built from messages librdkafka already fetched, Python's cyclic
         garbage collector is paused (``gc.disable()``), and it is enabled again for any
@@ -473,6 +478,7 @@ class SpanConsumer:
             DecodeError: a bad record, with the ``raise`` policy; records before it are
                 returned first, and the next call moves past it.
             DeadLetterError: a bad record could not be dead-lettered; the next call retries.
+            BrokerError: no broker has answered for ``broker_timeout_s``.
         """
         if max_spans < 1:
             raise ValueError(f"max_spans must be >= 1, got {max_spans}")
