@@ -4,11 +4,12 @@ A bad record counts as handled only once the broker acknowledged its dead-letter
 consumer never commits past a record that is neither a span nor safely dead-lettered. What a
 failed write leads to depends on whether it can succeed later:
 
-* **transient** (the broker is down or slow, a leader moves): the record's copy stays in
-  librdkafka, which retries it with its own backoff (``retry.backoff.ms`` up to
-  ``retry.backoff.max.ms``) until ``message.timeout.ms``; meanwhile :meth:`DeadLetterSink.send`
-  raises :class:`DeadLetterError` after ``flush_timeout_s`` and the consumer's next call waits
-  on the same copy again. Nothing is skipped.
+* **transient** (the broker is down or slow, a leader moves, the topic does not exist): the
+  record's copy stays in librdkafka, which retries it with its own backoff
+  (``retry.backoff.ms`` up to ``retry.backoff.max.ms``) until ``message.timeout.ms``;
+  meanwhile :meth:`DeadLetterSink.send` raises :class:`DeadLetterError` after
+  ``flush_timeout_s`` and the consumer's next call waits on the same copy again (or, once it
+  timed out, writes it again). Nothing is skipped.
 * **permanent** (too large for the topic, not authorized, an invalid topic or record): the
   record can never be written as it is, so a *metadata-only* copy is written instead: no value,
   every ``spanstream.dlq.*`` header, the original size and the SHA-256 of the value, and the
@@ -79,8 +80,6 @@ _PERMANENT: Final = frozenset(
         KafkaError.TOPIC_EXCEPTION,  # an invalid topic name
         KafkaError.POLICY_VIOLATION,
         KafkaError._INVALID_ARG,
-        KafkaError._UNKNOWN_TOPIC,  # the topic does not exist and cannot be auto-created
-        KafkaError.UNKNOWN_TOPIC_OR_PART,
     }
 )
 
