@@ -776,10 +776,10 @@ class SpanConsumer:
                 span: Span = decode(value)  # type: ignore[arg-type]  # None: a tombstone
             except DecodeError as exc:
                 decoded = self._decode_other(value, exc)
-                if type(decoded) is not Span:
+                if isinstance(decoded, DecodeError):
                     markers += 1
                     try:
-                        append(self._bad_record_item(decoded, message))  # type: ignore[arg-type]
+                        append(self._bad_record_item(decoded, message))
                     except DeadLetterError as failure:
                         consumed -= 1  # it is read again
                         append(_Retry(failure))
