@@ -9,7 +9,8 @@ event comes as an :class:`EventRecord` (``.event``) where a span comes as a :cla
 records into pyarrow Tables, pandas DataFrames and Parquet files, and summarise checkpoint
 health; they need the ``spanstream[analytics]`` extra.
 
-This package depends on ``spanstream.schemas`` only, never on ``spanstream.producer``.
+This package depends on ``spanstream.schemas`` (and the internal ``spanstream.kafka``), never
+on ``spanstream.producer``.
 """
 
 from spanstream.consumer._analytics import (
@@ -23,10 +24,13 @@ from spanstream.consumer._bad_records import (
     DLQ_ERROR_HEADER,
     DLQ_GROUP_HEADER,
     DLQ_OFFSET_HEADER,
+    DLQ_OMITTED_HEADER,
     DLQ_PARTITION_HEADER,
     DLQ_REASON_HEADER,
     DLQ_TIMESTAMP_HEADER,
     DLQ_TOPIC_HEADER,
+    DLQ_VALUE_BYTES_HEADER,
+    DLQ_VALUE_SHA256_HEADER,
     BadRecordPolicy,
 )
 from spanstream.consumer._consumer import LIBRDKAFKA_DEFAULTS, MANAGED_CONSUMER_KEYS, SpanConsumer
@@ -49,10 +53,13 @@ __all__ = [
     "DLQ_ERROR_HEADER",
     "DLQ_GROUP_HEADER",
     "DLQ_OFFSET_HEADER",
+    "DLQ_OMITTED_HEADER",
     "DLQ_PARTITION_HEADER",
     "DLQ_REASON_HEADER",
     "DLQ_TIMESTAMP_HEADER",
     "DLQ_TOPIC_HEADER",
+    "DLQ_VALUE_BYTES_HEADER",
+    "DLQ_VALUE_SHA256_HEADER",
     "LIBRDKAFKA_DEFAULTS",
     "MANAGED_CONSUMER_KEYS",
     "AttributeLayout",

@@ -8,29 +8,27 @@ to the dead-letter topic) and commits past it like any processed record.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from typing import Final
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
-
-from spanstream.consumer._errors import DeadLetterError
-from spanstream.consumer._records import record_headers
 from spanstream.schemas import DecodeError
 
 __all__ = [
     "DLQ_ERROR_HEADER",
     "DLQ_GROUP_HEADER",
     "DLQ_OFFSET_HEADER",
+    "DLQ_OMITTED_HEADER",
     "DLQ_PARTITION_HEADER",
     "DLQ_REASON_HEADER",
     "DLQ_TIMESTAMP_HEADER",
     "DLQ_TOPIC_HEADER",
+    "DLQ_VALUE_BYTES_HEADER",
+    "DLQ_VALUE_SHA256_HEADER",
     "BadRecordPolicy",
-    "DeadLetterSink",
+    "classify_bad_record",
 ]
 
 DLQ_REASON_HEADER: Final = "spanstream.dlq.reason"
-"""Dead-letter header: the :attr:`DecodeError.reason` (``bad-marker``, ``truncated``...)."""
+"""Dead-letter header: the :attr:`DecodeError.reason` (``bad-marker``, ``tombstone``...)."""
 DLQ_ERROR_HEADER: Final = "spanstream.dlq.error"
 """Dead-letter header: the human-readable error message."""
 DLQ_TOPIC_HEADER: Final = "spanstream.dlq.topic"
@@ -43,6 +41,15 @@ DLQ_TIMESTAMP_HEADER: Final = "spanstream.dlq.timestamp_ms"
 """Dead-letter header: its original timestamp in epoch ms, as ASCII decimal (when it had one)."""
 DLQ_GROUP_HEADER: Final = "spanstream.dlq.group"
 """Dead-letter header: the consumer group that rejected it."""
+DLQ_OMITTED_HEADER: Final = "spanstream.dlq.omitted"
+"""Dead-letter header, on a metadata-only copy only: why the value (and the original headers)
+were left out, as Kafka's error name (``MSG_SIZE_TOO_LARGE``, ``TOPIC_AUTHORIZATION_FAILED``...)."""
+DLQ_VALUE_BYTES_HEADER: Final = "spanstream.dlq.value_bytes"
+"""Dead-letter header, on a metadata-only copy: the original value's size, as ASCII decimal."""
+DLQ_VALUE_SHA256_HEADER: Final = "spanstream.dlq.value_sha256"
+"""Dead-letter header, on a metadata-only copy: the SHA-256 of the original value, in hex."""
+
+_CONFLUENT_MAGIC: Final = 0  # the first byte of the Confluent Schema Registry wire format
 
 
 class BadRecordPolicy(enum.StrEnum):
@@ -55,77 +62,30 @@ class BadRecordPolicy(enum.StrEnum):
     raw bytes); the application may catch it and keep iterating, which moves past the record."""
     DEAD_LETTER = "dead-letter"
     """Write it to the dead-letter topic (original key, value and headers, plus ``spanstream.dlq.*``
-    headers naming the reason and origin), wait for the broker's acknowledgement, then move on."""
+    headers naming the reason and origin), wait for the broker's acknowledgement, then move on.
+    A record that can never be written whole (too large, not authorized) is dead-lettered as
+    metadata only; see ``spanstream.consumer._dead_letter``."""
 
 
-class DeadLetterSink:
-    """Writes bad records to a dead-letter topic, synchronously and durably (acks=all).
+def classify_bad_record(value: bytes | None, error: DecodeError) -> DecodeError:
+    """``error``, with a reason of its own for the bad records the codec cannot tell apart.
 
-    A record counts as handled only once the broker acknowledged its dead-letter copy, so the
-    consumer never commits past a record that is neither a span nor safely dead-lettered.
+    The codec sees only bytes; the consumer also knows a tombstone (a record with a null value)
+    from an empty value, and a Confluent Schema Registry message (magic byte 0) from garbage:
+    they are reported as ``tombstone`` (with ``raw`` None), ``empty`` and ``confluent-framed``
+    instead of ``bad-marker``/``malformed``. Other errors are returned unchanged.
     """
-
-    __slots__ = ("_flush_timeout_s", "_group", "_producer", "topic")
-
-    def __init__(
-        self,
-        topic: str,
-        producer_config: Mapping[str, object],
-        *,
-        group_id: str,
-        flush_timeout_s: float = 30.0,
-    ) -> None:
-        self.topic = topic
-        self._group = group_id
-        self._flush_timeout_s = flush_timeout_s
-        config: dict[str, object] = {
-            **producer_config,
-            "acks": "all",
-            "enable.idempotence": True,
-            "linger.ms": 0,
-        }
-        self._producer = Producer(config)
-
-    def send(self, error: DecodeError, message: Message) -> None:
-        """Write ``message`` (which failed with ``error``) to the dead-letter topic and wait.
-
-        Raises:
-            DeadLetterError: the broker did not acknowledge it within the flush timeout.
-        """
-        headers: list[tuple[str, str | bytes | None]] = list(record_headers(message.headers()))
-        headers.extend(
-            [
-                (DLQ_REASON_HEADER, error.reason.encode()),
-                (DLQ_ERROR_HEADER, str(error).encode()),
-                (DLQ_TOPIC_HEADER, str(message.topic()).encode()),
-                (DLQ_PARTITION_HEADER, str(message.partition()).encode()),
-                (DLQ_OFFSET_HEADER, str(message.offset()).encode()),
-                (DLQ_GROUP_HEADER, self._group.encode()),
-            ]
+    if value is None:
+        return DecodeError("a tombstone (a record with a null value)", reason="tombstone", raw=None)
+    if not value:
+        return DecodeError("an empty record value", reason="empty", raw=value)
+    if error.reason == "bad-marker" and value[0] == _CONFLUENT_MAGIC:
+        reworded = DecodeError(
+            "a Confluent Schema Registry message (magic byte 0); give the consumer a "
+            "schema_registry to read these",
+            reason="confluent-framed",
+            raw=value,
         )
-        timestamp_type, timestamp_ms = message.timestamp()
-        if timestamp_type != 0:  # TIMESTAMP_NOT_AVAILABLE
-            headers.append((DLQ_TIMESTAMP_HEADER, str(timestamp_ms).encode()))
-        outcome: list[KafkaError | None] = []
-        try:
-            self._producer.produce(
-                self.topic,
-                value=message.value(),
-                key=message.key(),
-                headers=headers,
-                on_delivery=lambda err, _msg: outcome.append(err),
-            )
-            self._producer.flush(self._flush_timeout_s)
-        except (KafkaException, BufferError) as exc:
-            raise DeadLetterError(
-                f"could not dead-letter the record to {self.topic!r}: {exc}", error=error
-            ) from exc
-        if not outcome or outcome[0] is not None:
-            why = "no acknowledgement within the flush timeout" if not outcome else outcome[0]
-            raise DeadLetterError(
-                f"could not dead-letter the record to {self.topic!r}: {why}", error=error
-            )
-
-    def close(self) -> None:
-        """Flush what is left and release the producer."""
-        self._producer.flush(self._flush_timeout_s)
+        reworded.__cause__ = error
+        return reworded
+    return error

@@ -31,7 +31,6 @@ import datetime as dt
 import gc
 import logging
 import math
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,7 +48,24 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from spanstream.consumer._bad_records import BadRecordPolicy, DeadLetterSink
+from spanstream.consumer._bad_records import BadRecordPolicy, classify_bad_record
+from spanstream.consumer._broker_health import (
+    BrokerWatch,
+    ErrorLog,
+    metadata_probe,
+    partitions_at_end,
+)
+from spanstream.consumer._config_checks import (
+    check_client_keys,
+    check_policy,
+    check_settings,
+    check_topics,
+    new_client,
+    open_dead_letter_sink,
+    resolve_bootstrap_servers,
+    start_position,
+)
+from spanstream.consumer._dead_letter import DeadLetterOutcome, DeadLetterSink
 from spanstream.consumer._duplicates import DuplicateWindow
 from spanstream.consumer._errors import CommitError, ConsumerClosedError, DeadLetterError
 from spanstream.consumer._event_records import (
@@ -61,6 +77,7 @@ from spanstream.consumer._offsets import OffsetTracker, PendingMark, TopicPartit
 from spanstream.consumer._positions import StartPosition, to_epoch_ms
 from spanstream.consumer._records import RECORD_FIELDS, RECORD_SETTERS, SpanBatch, SpanRecord
 from spanstream.consumer._stats import ConsumerCounters, ConsumerStats
+from spanstream.kafka import LOG_INTERVAL_S, LibrdkafkaLog
 from spanstream.schemas import (
     IMPLEMENTATIONS,
     SCHEMA_FINGERPRINT,
@@ -68,7 +85,9 @@ from spanstream.schemas import (
     BrokerError,
     ConfigError,
     DecodeError,
+    SchemaRegistry,
     Span,
+    SpanCodec,
     decode_span,
 )
 
@@ -76,7 +95,7 @@ __all__ = ["MANAGED_CONSUMER_KEYS", "SpanConsumer"]
 
 _LOG = logging.getLogger("spanstream.consumer")
 _LIBRDKAFKA_LOG = logging.getLogger("spanstream.consumer.librdkafka")
-_ERROR_LOG_INTERVAL_S: Final = 60.0
+_DEFAULT_BROKER_TIMEOUT_S: Final = 60.0
 
 
 def _load_fast_convert() -> (
@@ -121,11 +140,6 @@ MANAGED_CONSUMER_KEYS: Final = frozenset(
 They carry its guarantees (offsets stored only after processing, cooperative rebalancing) or
 have their own parameter (``bootstrap_servers``, ``group_id``, ``start``)."""
 
-# Settings copied from the consumer's configuration to the dead-letter producer: how to reach
-# and authenticate with the same cluster.
-_SHARED_PREFIXES: Final = ("security.", "sasl.", "ssl.", "client.dns.", "socket.")
-_SHARED_KEYS: Final = frozenset({"client.id", "broker.address.family", "client.rack"})
-
 _DEFAULT_AUTO_COMMIT_INTERVAL_MS: Final = 1000
 LIBRDKAFKA_DEFAULTS: Final = MappingProxyType({"fetch.queue.backoff.ms": 10})
 """librdkafka settings the consumer changes from librdkafka's defaults (``config`` overrides them).
@@ -139,6 +153,7 @@ and after, on the benchmark machine)."""
 _COMMIT_TIMEOUT_S: Final = 30.0
 _METADATA_TIMEOUT_S: Final = 10.0
 _NO_LIMIT: Final = 1 << 62
+_NONE: Final[frozenset[str]] = frozenset()
 _CONVERT_CHUNK: Final = 64
 
 ConfigValue = str | int | float | bool | Callable[..., Any]
@@ -185,7 +200,8 @@ class SpanConsumer:
 
     Args:
         topics: topic names, or patterns starting with ``^`` (a regex, as librdkafka reads it).
-        bootstrap_servers: ``host:port[,host:port...]``.
+        bootstrap_servers: ``host:port[,host:port...]``; ``$KAFKA_BOOTSTRAP_SERVERS`` when not
+            given.
         group_id: the consumer group; members of one group share the partitions.
         start: where a partition starts when the group has no committed offset for it:
             ``"earliest"``, ``"latest"`` (the default, as Kafka's), or a wall-clock time (an
@@ -197,10 +213,18 @@ class SpanConsumer:
         dead_letter_topic: where ``dead-letter`` writes bad records (required with that policy).
         config: any further librdkafka consumer properties (``auto.commit.interval.ms``,
             ``session.timeout.ms``, security settings...). Keys in
-            :data:`MANAGED_CONSUMER_KEYS` are rejected; unknown keys fail here.
+            :data:`MANAGED_CONSUMER_KEYS` are rejected; unknown keys (and producer properties)
+            fail here, naming the closest known key.
         dead_letter_config: librdkafka producer properties for the dead-letter producer; the
-            bootstrap servers and the consumer's security settings are used by default, and
-            ``acks=all`` with idempotence is always on.
+            bootstrap servers and the consumer's connection and security settings are used by
+            default, and ``acks=all`` with idempotence is always on. Checked like ``config``.
+        schema_registry: a Schema Registry client
+            (``confluent_kafka.schema_registry.SchemaRegistryClient``): Confluent-framed spans
+            (magic byte 0) are then decoded, writer schemas looked up by id; without one they
+            are bad records of reason ``confluent-framed``.
+        broker_timeout_s: once no broker has answered for this long (every broker reported
+            down, and a metadata request confirms it), reading raises
+            :class:`~spanstream.schemas.BrokerError`; ``None`` waits for ever.
         duplicate_window: how many recent span ids (at least) are remembered to count
             redeliveries; memory holds at most twice that.
         drop_duplicates: drop (rather than deliver) spans seen within the window.
@@ -209,10 +233,11 @@ class SpanConsumer:
             are honoured promptly).
 
     Example:
-        >>> with SpanConsumer("flink-traces", bootstrap_servers="localhost:9092",
-        ...                   group_id="analytics", start="earliest") as consumer:  # doctest: +SKIP
-        ...     for record in consumer:
-        ...         print(record.span.name, record.offset)
+        >>> with SpanConsumer("flink-traces", group_id="analytics",  # doctest: +SKIP
+        ...                   start="earliest") as consumer:  # $KAFKA_BOOTSTRAP_SERVERS
+        ...     while not consumer.caught_up():
+        ...         for record in consumer.poll_batch(timeout_s=5):
+        ...             print(record.span.name, record.offset)
 
     Raises:
         ConfigError: a bad parameter or librdkafka property.
@@ -222,7 +247,7 @@ class SpanConsumer:
         self,
         topics: str | Sequence[str],
         *,
-        bootstrap_servers: str,
+        bootstrap_servers: str | None = None,
         group_id: str,
         start: StartPosition = "latest",
         bad_records: BadRecordPolicy | str = BadRecordPolicy.SKIP,
@@ -233,10 +258,19 @@ class SpanConsumer:
         drop_duplicates: bool = False,
         fetch_batch_size: int = 1000,
         poll_interval_s: float = 0.5,
+        schema_registry: SchemaRegistry | None = None,
+        broker_timeout_s: float | None = _DEFAULT_BROKER_TIMEOUT_S,
     ) -> None:
-        self._topics = _check_topics(topics)
-        self._policy = _check_policy(bad_records, dead_letter_topic)
-        _check_settings(
+        self._topics = check_topics(topics)
+        self._policy = check_policy(bad_records, dead_letter_topic)
+        bootstrap_servers = resolve_bootstrap_servers(bootstrap_servers)
+        if broker_timeout_s is not None and (
+            isinstance(broker_timeout_s, bool)
+            or not isinstance(broker_timeout_s, int | float)
+            or not broker_timeout_s > 0
+        ):
+            raise ConfigError("broker_timeout_s", broker_timeout_s, "seconds > 0, or None")
+        check_settings(
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
             duplicate_window=duplicate_window,
@@ -244,17 +278,15 @@ class SpanConsumer:
             poll_interval_s=poll_interval_s,
         )
         extra = dict(config or {})
-        managed = sorted(MANAGED_CONSUMER_KEYS.intersection(extra))
-        if managed:
-            raise ConfigError(
-                f"config[{managed[0]!r}]",
-                extra[managed[0]],
-                "nothing: the consumer manages this key itself (see MANAGED_CONSUMER_KEYS)",
-            )
-        reset, self._start_ms = _start_position(start)
+        check_client_keys(extra, name="config", client="consumer", managed=MANAGED_CONSUMER_KEYS)
+        check_client_keys(
+            dead_letter_config or {}, name="dead_letter_config", client="producer", managed=_NONE
+        )
+        reset, self._start_ms = start_position(start)
 
         self._counters = ConsumerCounters()
         user_error_cb = extra.pop("error_cb", None)
+        self._errors = ErrorLog(self._counters, user_error_cb, config=extra)
         consumer_config: dict[str, Any] = {
             "auto.commit.interval.ms": _DEFAULT_AUTO_COMMIT_INTERVAL_MS,
             **LIBRDKAFKA_DEFAULTS,
@@ -264,19 +296,34 @@ class SpanConsumer:
             "enable.auto.commit": True,
             "enable.auto.offset.store": False,
             "auto.offset.reset": reset,
-            "error_cb": _ErrorLog(self._counters, user_error_cb),
+            "error_cb": self._errors,
         }
-        # librdkafka's own log lines go through Python logging, not straight to stderr.
-        consumer_config.setdefault("logger", _LIBRDKAFKA_LOG)
+        # librdkafka's own log lines go through Python logging, rate-limited and scrubbed, not
+        # straight to stderr.
+        consumer_config.setdefault("logger", LibrdkafkaLog(_LIBRDKAFKA_LOG, config=extra))
         if str(extra.get("group.protocol", "classic")) == "classic":
             consumer_config["partition.assignment.strategy"] = "cooperative-sticky"
-        self._consumer = _new_consumer(consumer_config)
+        self._consumer = new_client(
+            Consumer,
+            consumer_config,
+            client="consumer",
+            origin=lambda key: (
+                "bootstrap_servers" if key == "bootstrap.servers" else f"config[{key!r}]"
+            ),
+        )
+        self._watch = BrokerWatch(
+            self._errors,
+            timeout_s=broker_timeout_s,
+            bootstrap_servers=bootstrap_servers,
+            probe=metadata_probe(self._consumer),
+        )
 
         self._dead_letters: DeadLetterSink | None = None
         if dead_letter_topic and self._policy is BadRecordPolicy.DEAD_LETTER:
             try:
-                self._dead_letters = _dead_letter_sink(
+                self._dead_letters = open_dead_letter_sink(
                     dead_letter_topic,
+                    counters=self._counters,
                     bootstrap_servers=bootstrap_servers,
                     group_id=group_id,
                     consumer_config=extra,
@@ -285,6 +332,11 @@ class SpanConsumer:
             except ConfigError:
                 self._consumer.close()
                 raise
+        self._confluent = (
+            None
+            if schema_registry is None
+            else SpanCodec(framing="confluent", registry=schema_registry)
+        )
 
         self._group_id = group_id
         self._fetch_batch_size = fetch_batch_size
@@ -343,6 +395,29 @@ class SpanConsumer:
         self._counters.spans_delivered = self._delivered
         return self._counters.snapshot()
 
+    def caught_up(self) -> bool:
+        """Whether every record up to the end of every assigned partition was handed out.
+
+        True once at least one partition is assigned, nothing fetched waits to be handed out,
+        and each assigned partition's position has reached its end offset (the high
+        watermark, as the last fetch saw it, or as the broker answers now for a partition not
+        fetched yet). False while nothing is assigned, and while no broker answers: an
+        unreachable broker is never "caught up". Records written afterwards make it False
+        again. The loop ``while not consumer.caught_up(): consumer.poll_batch(...)`` reads a
+        topic to its end (and raises :class:`~spanstream.schemas.BrokerError` after
+        ``broker_timeout_s`` without a broker).
+
+        Raises:
+            BrokerError: no broker has answered for ``broker_timeout_s``.
+        """
+        self._check_open()
+        self._watch.check()
+        if not self._assigned or self._item_pos < len(self._items) or self._raw:
+            return False
+        if self._errors.down_since is not None:
+            return False
+        return partitions_at_end(self._consumer, sorted(self._assigned), self._poll_interval_s)
+
     def __iter__(self) -> Self:
         return self
 
@@ -352,6 +427,7 @@ class SpanConsumer:
         Raises:
             DecodeError: a bad record, with the ``raise`` policy; iterating again moves past it.
             DeadLetterError: a bad record could not be dead-lettered; iterating again retries.
+            BrokerError: no broker has answered for ``broker_timeout_s``.
             StopIteration: the consumer was closed.
         """
         # The hot path: the next converted item is a record.
@@ -394,7 +470,9 @@ class SpanConsumer:
         """Return up to ``max_spans`` records, waiting up to ``timeout_s`` to gather them.
 
         The batch's offsets are committed only once it is acknowledged (:meth:`SpanBatch.ack`
-        or :meth:`commit`). The batch may be empty.
+        or :meth:`commit`). The batch may be empty: nothing new arrived in time, the group is
+        still being joined, or no broker answers; :meth:`caught_up` tells the end of the topics
+        apart from the rest.
 
         While the batch is built from messages librdkafka already fetched, Python's cyclic
         garbage collector is paused (``gc.disable()``), and it is enabled again for any
@@ -407,6 +485,7 @@ class SpanConsumer:
             DecodeError: a bad record, with the ``raise`` policy; records before it are
                 returned first, and the next call moves past it.
             DeadLetterError: a bad record could not be dead-lettered; the next call retries.
+            BrokerError: no broker has answered for ``broker_timeout_s``.
         """
         if max_spans < 1:
             raise ValueError(f"max_spans must be >= 1, got {max_spans}")
@@ -604,6 +683,7 @@ class SpanConsumer:
         self._close(release_in_flight=exc_type is None)
 
     def __repr__(self) -> str:
+        # Never the configuration: it may hold credentials.
         state = "closed" if self._closed else f"{len(self._assigned)} partitions"
         return f"SpanConsumer({list(self._topics)}, group={self._group_id!r}, {state})"
 
@@ -700,17 +780,20 @@ class SpanConsumer:
             consumed += 1
             value = message.value()
             try:
-                span: Span = decode(value if value is not None else b"")
+                span: Span = decode(value)  # type: ignore[arg-type]  # None: a tombstone
             except DecodeError as exc:
-                markers += 1  # event records take the item loops' general path too
-                try:
-                    append(self._not_a_span_item(exc, value, message))
-                except DeadLetterError as failure:
-                    consumed -= 1  # it is read again
-                    append(_Retry(failure))
-                    self._raw = raw[index - 1 :] + self._raw
-                    break
-                continue
+                decoded = self._decode_other(value, exc)
+                if isinstance(decoded, DecodeError):
+                    markers += 1  # event records take the item loops' general path too
+                    try:
+                        append(self._not_a_span_item(decoded, value, message))
+                    except DeadLetterError as failure:
+                        consumed -= 1  # it is read again
+                        append(_Retry(failure))
+                        self._raw = raw[index - 1 :] + self._raw
+                        break
+                    continue
+                span = decoded
             span_id = span.span_id
             if span_id in current or span_id in previous:
                 duplicates += 1
@@ -760,6 +843,19 @@ class SpanConsumer:
                 return self._bad_record_item(event_error, message)
         return self._bad_record_item(exc, message)
 
+    def _decode_other(self, value: bytes | None, error: DecodeError) -> Span | DecodeError:
+        """A Confluent-framed span (with a schema registry), or the bad record's error.
+
+        The error's reason is told apart: tombstone, empty, confluent-framed, or the codec's.
+        """
+        confluent = self._confluent
+        if confluent is not None and value and value[0] == 0:
+            try:
+                return confluent.decode(value)
+            except DecodeError as framed:
+                return framed
+        return classify_bad_record(value, error)
+
     def _bad_record_item(self, exc: DecodeError, message: Message) -> _Handled | _Raise:
         """Apply the bad-record policy to one message; the marker that stands for it.
 
@@ -775,14 +871,20 @@ class SpanConsumer:
         if self._policy is BadRecordPolicy.DEAD_LETTER:
             assert self._dead_letters is not None
             try:
-                self._dead_letters.send(error, message)
+                outcome = self._dead_letters.send(error, message)
             except DeadLetterError:
                 counters.dead_letter_failures += 1
                 raise
-            counters.dead_lettered += 1
+            if outcome == DeadLetterOutcome.WRITTEN:
+                counters.dead_lettered += 1
+            elif outcome == DeadLetterOutcome.METADATA_ONLY:
+                counters.dead_lettered += 1
+                counters.dead_letter_metadata_only += 1
+            else:
+                counters.dead_letter_dropped += 1
         counters.bad_records_by_reason[error.reason] += 1
         now = time.monotonic()
-        if now - self._bad_logged.get(error.reason, -math.inf) >= _ERROR_LOG_INTERVAL_S:
+        if now - self._bad_logged.get(error.reason, -math.inf) >= LOG_INTERVAL_S:
             # A flood of poison is counted in full and logged once a minute per reason.
             self._bad_logged[error.reason] = now
             _LOG.warning(
@@ -798,8 +900,7 @@ class SpanConsumer:
     def _on_message_error(self, error: KafkaError) -> None:
         if error.fatal():
             raise BrokerError(f"the consumer hit a fatal Kafka error: {error}")
-        self._counters.kafka_errors += 1
-        _LOG.warning("Kafka error while consuming: %s", error)
+        self._errors.record(error)  # counted, and logged once a minute per kind
 
     def _fill(self, timeout_s: float, *, chunk: int = _CONVERT_CHUNK) -> None:
         """Store processed offsets, take the next messages from librdkafka, convert them."""
@@ -821,6 +922,10 @@ class SpanConsumer:
             raise BrokerError(f"consuming failed: {exc}") from exc
         except RuntimeError as exc:  # the handle was closed under us
             raise ConsumerClosedError(f"the consumer is closed: {exc}") from exc
+        if messages:
+            self._errors.answered()
+        else:
+            self._watch.check()
         self._raw = messages
         self._convert_raw(chunk)
 
@@ -897,6 +1002,7 @@ class SpanConsumer:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Runs inside consume(); an exception here would surface there, so none escapes.
+        self._errors.answered()
         self._counters.partitions_assigned += len(partitions)
         keys = {(tp.topic, tp.partition) for tp in partitions}
         # A partition coming back starts clean: ranges delivered before it was revoked are moot.
@@ -1057,126 +1163,3 @@ class SpanConsumer:
 
 def _nothing() -> None:
     """Acknowledging an empty batch has nothing to do."""
-
-
-def _check_policy(
-    bad_records: BadRecordPolicy | str, dead_letter_topic: str | None
-) -> BadRecordPolicy:
-    try:
-        policy = BadRecordPolicy(bad_records)
-    except ValueError as exc:
-        raise ConfigError(
-            "bad_records", bad_records, "one of " + ", ".join(p.value for p in BadRecordPolicy)
-        ) from exc
-    if policy is BadRecordPolicy.DEAD_LETTER and not dead_letter_topic:
-        raise ConfigError(
-            "dead_letter_topic", dead_letter_topic, "a topic name with bad_records=dead-letter"
-        )
-    return policy
-
-
-def _check_settings(
-    *,
-    bootstrap_servers: str,
-    group_id: str,
-    duplicate_window: int,
-    fetch_batch_size: int,
-    poll_interval_s: float,
-) -> None:
-    if not isinstance(bootstrap_servers, str) or not bootstrap_servers.strip():
-        raise ConfigError("bootstrap_servers", bootstrap_servers, "host:port[,host:port...]")
-    if not isinstance(group_id, str) or not group_id:
-        raise ConfigError("group_id", group_id, "a non-empty consumer group id")
-    if type(duplicate_window) is not int or duplicate_window < 0:
-        raise ConfigError("duplicate_window", duplicate_window, "an int >= 0")
-    if type(fetch_batch_size) is not int or not 1 <= fetch_batch_size <= 1_000_000:
-        raise ConfigError("fetch_batch_size", fetch_batch_size, "an int in 1..1000000")
-    if not isinstance(poll_interval_s, int | float) or not 0 < poll_interval_s <= 60:
-        raise ConfigError("poll_interval_s", poll_interval_s, "seconds in (0, 60]")
-
-
-def _start_position(start: StartPosition) -> tuple[str, int | None]:
-    """Return librdkafka's ``auto.offset.reset`` and the start time in epoch ms, if any."""
-    if start in ("earliest", "latest"):
-        return str(start), None
-    if isinstance(start, dt.datetime | int) and not isinstance(start, bool):
-        # A partition with no record at or after the time starts at its end.
-        return "latest", to_epoch_ms(start, key="start")
-    raise ConfigError(
-        "start", start, "'earliest', 'latest', an aware datetime or epoch milliseconds"
-    )
-
-
-def _dead_letter_sink(
-    topic: str,
-    *,
-    bootstrap_servers: str,
-    group_id: str,
-    consumer_config: Mapping[str, object],
-    dead_letter_config: Mapping[str, object] | None,
-) -> DeadLetterSink:
-    producer_config: dict[str, object] = {"bootstrap.servers": bootstrap_servers}
-    producer_config.update(
-        (key, value)
-        for key, value in consumer_config.items()
-        if key in _SHARED_KEYS or key.startswith(_SHARED_PREFIXES)
-    )
-    producer_config.update(dead_letter_config or {})
-    try:
-        return DeadLetterSink(topic, producer_config, group_id=group_id)
-    except (KafkaException, ValueError, TypeError) as exc:
-        raise ConfigError(
-            "dead_letter_config", dead_letter_config, f"librdkafka producer settings: {exc}"
-        ) from exc
-
-
-def _check_topics(topics: str | Sequence[str]) -> tuple[str, ...]:
-    names = (topics,) if isinstance(topics, str) else tuple(topics)
-    if not names or not all(isinstance(name, str) and name for name in names):
-        raise ConfigError("topics", topics, "one or more topic names or ^regex patterns")
-    for name in names:
-        if name.startswith("^"):
-            try:
-                re.compile(name)
-            except re.error as exc:
-                raise ConfigError("topics", name, f"a valid regular expression ({exc})") from exc
-    return names
-
-
-class _ErrorLog:
-    """Counts librdkafka's client errors and logs each kind at most once a minute.
-
-    A broker that is down reports a transport error every few milliseconds; the application's
-    log should say so, not drown in it.
-    """
-
-    __slots__ = ("_counters", "_last_logged", "_user_callback")
-
-    def __init__(self, counters: ConsumerCounters, user_callback: object) -> None:
-        self._counters = counters
-        self._user_callback = user_callback
-        self._last_logged: dict[int, float] = {}
-
-    def __call__(self, error: KafkaError) -> None:
-        self._counters.kafka_errors += 1
-        now = time.monotonic()
-        code = error.code()
-        if now - self._last_logged.get(code, -math.inf) >= _ERROR_LOG_INTERVAL_S:
-            self._last_logged[code] = now
-            _LOG.warning("Kafka client error (repeats are logged once a minute): %s", error)
-        if callable(self._user_callback):
-            self._user_callback(error)
-
-
-def _new_consumer(config: dict[str, Any]) -> Consumer:
-    try:
-        return Consumer(config)
-    except (KafkaException, ValueError, TypeError) as exc:
-        message = str(exc)
-        quoted = re.search(r'"([^"]+)"', message)
-        key = quoted.group(1) if quoted and quoted.group(1) in config else "config"
-        raise ConfigError(
-            key if key == "config" else f"config[{key!r}]",
-            config.get(key) if key != "config" else None,
-            f"a librdkafka consumer property ({message})",
-        ) from exc

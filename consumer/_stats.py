@@ -22,14 +22,20 @@ class ConsumerStats:
         duplicates_dropped: of those, how many were dropped (``drop_duplicates=True``).
         bad_records: records that did not decode as a span, whatever the policy.
         bad_records_by_reason: the same, by :attr:`DecodeError.reason`.
-        dead_lettered: bad records the broker acknowledged on the dead-letter topic.
+        dead_lettered: bad records the broker acknowledged on the dead-letter topic (whole, or
+            as metadata only).
+        dead_letter_metadata_only: of those, the records that could never be written whole
+            (too large for the topic, ...): their metadata-only copy was written instead.
+        dead_letter_dropped: bad records not even a metadata-only copy of which could be
+            written (the dead-letter topic refuses every write); skipped, and logged.
         dead_letter_failures: attempts to dead-letter that failed (retried on the next poll).
         commits: successful offset commits made by the consumer itself (explicit, on revoke,
             on close); librdkafka's interval commits are not counted.
         commit_failures: commits that failed.
         partitions_assigned: partitions assigned to this consumer, over all rebalances.
         partitions_revoked: partitions revoked (or lost), over all rebalances.
-        kafka_errors: non-fatal errors librdkafka reported while consuming.
+        kafka_errors: non-fatal errors librdkafka reported while consuming (the dead-letter
+            producer's included).
     """
 
     records_consumed: int = 0
@@ -40,6 +46,8 @@ class ConsumerStats:
     bad_records_by_reason: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     dead_lettered: int = 0
     dead_letter_failures: int = 0
+    dead_letter_metadata_only: int = 0
+    dead_letter_dropped: int = 0
     commits: int = 0
     commit_failures: int = 0
     partitions_assigned: int = 0
@@ -54,7 +62,9 @@ class ConsumerCounters:
         "bad_records_by_reason",
         "commit_failures",
         "commits",
+        "dead_letter_dropped",
         "dead_letter_failures",
+        "dead_letter_metadata_only",
         "dead_lettered",
         "duplicate_spans",
         "duplicates_dropped",
@@ -73,6 +83,8 @@ class ConsumerCounters:
         self.bad_records_by_reason: Counter[str] = Counter()
         self.dead_lettered = 0
         self.dead_letter_failures = 0
+        self.dead_letter_metadata_only = 0
+        self.dead_letter_dropped = 0
         self.commits = 0
         self.commit_failures = 0
         self.partitions_assigned = 0
@@ -90,6 +102,8 @@ class ConsumerCounters:
             bad_records_by_reason=MappingProxyType(dict(self.bad_records_by_reason)),
             dead_lettered=self.dead_lettered,
             dead_letter_failures=self.dead_letter_failures,
+            dead_letter_metadata_only=self.dead_letter_metadata_only,
+            dead_letter_dropped=self.dead_letter_dropped,
             commits=self.commits,
             commit_failures=self.commit_failures,
             partitions_assigned=self.partitions_assigned,

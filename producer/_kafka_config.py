@@ -7,21 +7,24 @@ librdkafka validates them when the producer is created, and the reporter turns i
 a :class:`~spanstream.schemas.ConfigError` naming the full key.
 
 Values of credential-like keys (``sasl.password``, ``ssl.key.password``, ...) never appear in a
-``repr``, a log line or an error message: see :func:`is_secret_key`.
+``repr``, a log line or an error message: see :func:`spanstream.kafka.is_secret_key`.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Literal
 
+from spanstream.kafka import is_secret_key, redact
 from spanstream.producer._config import MetricConfig
 from spanstream.schemas import ConfigError
 
 __all__ = [
+    "BOOTSTRAP_SERVERS_ENV",
     "DEFAULT_COMPRESSION",
     "DEFAULT_EVENT_TOPIC",
     "DEFAULT_TOPIC",
@@ -43,6 +46,9 @@ DEFAULT_TOPIC: Final = "flink-traces"
 DEFAULT_EVENT_TOPIC: Final = "flink-events"
 """Where the event reporter publishes events: a topic of their own, as Flink keeps the two
 apart (one consumer can still read both, dispatching by schema fingerprint)."""
+
+BOOTSTRAP_SERVERS_ENV: Final = "KAFKA_BOOTSTRAP_SERVERS"
+"""The environment variable that gives ``bootstrap.servers`` when the configuration does not."""
 
 DEFAULT_COMPRESSION: Final = "lz4"
 """Chosen by measurement on the real broker (``benchmarks/kafka_compression.py``, figures in
@@ -103,30 +109,9 @@ REPORTER_KEYS: Final = (
 prefix whose keys go to librdkafka unchecked: what the factory declares (``reporter_keys``),
 so that the registry rejects any other key."""
 
-_SECRET_MARKERS: Final = (
-    "password",
-    "secret",
-    "jaas",
-    "oauthbearer.config",
-    "key.pem",
-    "token",
-    "credential",
-)
-
 _TOPIC_NAME: Final = re.compile(r"[A-Za-z0-9._-]{1,249}")
 _HEADER_NAME: Final = re.compile(r"[A-Za-z0-9._-]{1,255}")
 _MAX_INT32: Final = 2**31 - 1
-
-
-def is_secret_key(key: str) -> bool:
-    """Whether a configuration key holds a credential whose value must never be shown."""
-    lowered = key.lower()
-    return any(marker in lowered for marker in _SECRET_MARKERS)
-
-
-def redact(key: str, value: object) -> object:
-    """Return ``value``, or ``"***"`` when ``key`` holds a credential."""
-    return "***" if is_secret_key(key) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,11 +199,14 @@ class KafkaReporterConfig:
         servers = config.get_str("bootstrap.servers", "").strip()
         if not servers:
             servers = config.get_str("producer.bootstrap.servers", "").strip()
+        if not servers:
+            servers = os.environ.get(BOOTSTRAP_SERVERS_ENV, "").strip()
             if not servers:
                 raise ConfigError(
                     config.full_key("bootstrap.servers"),
                     config.get("bootstrap.servers"),
-                    "a comma-separated list of host:port (required)",
+                    f"a comma-separated list of host:port (required unless ${BOOTSTRAP_SERVERS_ENV}"
+                    " is set)",
                 )
         topic = config.get_str("topic", default_topic)
         if not _TOPIC_NAME.fullmatch(topic) or topic in {".", ".."}:

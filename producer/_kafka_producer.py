@@ -15,9 +15,9 @@ from typing import Final
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from spanstream.kafka import LibrdkafkaLog, RateLimiter, safe_cause
 from spanstream.producer._kafka_config import DEFAULT_COMPRESSION, KafkaReporterConfig
-from spanstream.producer._kafka_errors import config_error, safe_cause
-from spanstream.producer._kafka_log import LibrdkafkaLog, RateLimiter
+from spanstream.producer._kafka_errors import config_error
 from spanstream.producer._sender_counters import SenderCounters
 from spanstream.schemas import (
     CONTENT_TYPE,
@@ -135,7 +135,7 @@ def new_producer(
     properties = dict(conf)
     conf["on_delivery"] = reports.on_delivery
     conf["error_cb"] = reports.on_client_error
-    conf["logger"] = LibrdkafkaLog(logging.getLogger(log.name + ".librdkafka"))
+    conf["logger"] = LibrdkafkaLog(logging.getLogger(log.name + ".librdkafka"), config=properties)
     try:
         return Producer(conf), properties
     except (KafkaException, ValueError, TypeError) as exc:

@@ -39,15 +39,10 @@ from typing import Final, Generic, TypeVar
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
+from spanstream.kafka import LOG_INTERVAL_S, RateLimiter, safe_cause, scrub
 from spanstream.producer._delivery_stats import KafkaReporterStats
 from spanstream.producer._kafka_config import KafkaReporterConfig
-from spanstream.producer._kafka_errors import (
-    safe_cause,
-    scrub,
-    topic_missing_error,
-    topic_rejected_error,
-)
-from spanstream.producer._kafka_log import LOG_INTERVAL_S, RateLimiter
+from spanstream.producer._kafka_errors import topic_missing_error, topic_rejected_error
 from spanstream.producer._kafka_producer import DeliveryReports, new_producer
 from spanstream.producer._kafka_topic import TopicAdmin, TopicMissingError, TopicRejectedError
 from spanstream.producer._sender_counters import SenderCounters

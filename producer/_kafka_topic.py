@@ -20,32 +20,11 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource  # not re-exported for typing
 from confluent_kafka.cimpl import NewTopic  # typed here; confluent_kafka.admin does not export it
 
+from spanstream.kafka import CONNECTION_KEY_PREFIXES, LibrdkafkaLog
 from spanstream.producer._kafka_config import KafkaReporterConfig
-from spanstream.producer._kafka_log import LibrdkafkaLog
 
 __all__ = ["TopicAdmin", "TopicMissingError", "TopicRejectedError", "TopicState"]
 
-# Connection settings an AdminClient shares with the producer (security, networking).
-_ADMIN_PREFIXES: Final = (
-    "bootstrap.servers",
-    "client.id",
-    "security.protocol",
-    "ssl.",
-    "ssl_",
-    "sasl.",
-    "enable.ssl",
-    "enable.sasl",
-    "socket.",
-    "broker.",
-    "reconnect.",
-    "api.version",
-    "client.dns.lookup",
-    "client.rack",
-    "connections.max.idle.ms",
-    "metadata.",
-    "topic.metadata.",
-    "https.",
-)
 _REJECTIONS: Final = frozenset(
     {
         KafkaError.INVALID_PARTITIONS,
@@ -162,9 +141,11 @@ class TopicAdmin:
             conf: dict[str, object] = {
                 key: value
                 for key, value in self._producer_conf.items()
-                if key.startswith(_ADMIN_PREFIXES)
+                if key.startswith(CONNECTION_KEY_PREFIXES)
             }
-            conf["logger"] = LibrdkafkaLog(logging.getLogger(self._log.name + ".librdkafka"))
+            conf["logger"] = LibrdkafkaLog(
+                logging.getLogger(self._log.name + ".librdkafka"), config=conf
+            )
             self._admin_client = AdminClient(conf)  # type: ignore[arg-type]  # logger is allowed
         return self._admin_client
 

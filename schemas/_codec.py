@@ -126,7 +126,8 @@ class SpanCodec:
             ``"confluent"`` (magic byte 0 and a 4-byte schema id from a Schema Registry).
         registry: the Schema Registry client, required for ``"confluent"``.
         subject: the registry subject the schema is registered under (e.g. ``spans-value``),
-            required for ``"confluent"``.
+            required for ``"confluent"`` to encode; without one (``None``) the codec only
+            decodes, looking writer schemas up by id (a consumer's case), and registers nothing.
         history: the schema versions known to the reader, the current one being the writer's and
             the reader's schema; the released versions by default (tests inject others).
 
@@ -161,13 +162,16 @@ class SpanCodec:
         else:
             if registry is None:
                 raise ConfigError("registry", registry, "a Schema Registry client")
-            if not subject:
+            if subject is None:
+                self._header = b""  # a reader only: encode() refuses
+            elif not subject:
                 raise ConfigError("subject", subject, "a registry subject, e.g. '<topic>-value'")
-            schema_id = register_schema(registry, subject, current, "span")
-            self._writers.by_schema_id[schema_id] = current
-            self._header = confluent_header(schema_id)
+            else:
+                schema_id = register_schema(registry, subject, current, "span")
+                self._writers.by_schema_id[schema_id] = current
+                self._header = confluent_header(schema_id)
         # Messages that start with this header take the hand-written decoder straight away.
-        self._fast_header = self._header if self._fast_current else None
+        self._fast_header = self._header if self._fast_current and self._header else None
 
     @property
     def framing(self) -> Framing:
@@ -193,8 +197,10 @@ class SpanCodec:
         """Return the framed Avro message for ``span``.
 
         Raises:
-            EncodeError: a value does not fit the schema.
+            EncodeError: a value does not fit the schema, or the codec only decodes.
         """
+        if not self._header:
+            raise EncodeError("a Confluent codec without a subject only decodes")
         if self._fast_current:
             return encode_framed(span, self._header)
         return self._encode_generic(span)
@@ -203,9 +209,11 @@ class SpanCodec:
         """Return one framed message per span, in order.
 
         Raises:
-            EncodeError: a value of some span does not fit the schema.
+            EncodeError: a value of some span does not fit the schema, or the codec only decodes.
         """
         header = self._header
+        if not header:
+            raise EncodeError("a Confluent codec without a subject only decodes")
         if self._fast_current:
             return [encode_framed(span, header) for span in spans]
         return [self._encode_generic(span) for span in spans]

@@ -52,7 +52,7 @@ class DecodeError(SpanstreamError, ValueError):
     Attributes:
         reason: a short machine-readable reason, e.g. ``"bad-marker"``, ``"unknown-fingerprint"``,
             ``"truncated"``, ``"malformed"``.
-        raw: the bytes that failed to decode.
+        raw: the bytes that failed to decode (``None`` for a Kafka tombstone, a null value).
         topic, partition, offset: the record's origin, when it came from Kafka.
     """
 
@@ -61,7 +61,7 @@ class DecodeError(SpanstreamError, ValueError):
         message: str,
         *,
         reason: str,
-        raw: bytes,
+        raw: bytes | None,
         topic: str | None = None,
         partition: int | None = None,
         offset: int | None = None,

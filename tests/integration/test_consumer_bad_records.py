@@ -19,6 +19,8 @@ from spanstream.consumer import (
 from spanstream.schemas import DecodeError, Span, encode_span
 
 IDLE_S = 4.0
+# A dead-letter producer whose broker is down: every write fails, transiently, within 3 s.
+UNREACHABLE_DLQ = {"bootstrap.servers": "127.0.0.1:9", "message.timeout.ms": 3000}
 
 _OTHER_SCHEMA = fastavro.parse_schema(
     {
@@ -223,7 +225,8 @@ def test_dead_letter_policy_writes_originals_with_reason_and_origin(kafka_bootst
 
 
 def test_unreachable_dead_letter_topic_never_commits_past_the_record(kafka_bootstrap, new_topic):
-    """If the DLQ write fails, DeadLetterError is raised and the record is not committed past."""
+    """If the DLQ write fails for now, DeadLetterError is raised and the record is not committed
+    past."""
     topic = new_topic(partitions=1)
     producer = Producer({"bootstrap.servers": kafka_bootstrap})
     producer.produce(topic, b"garbage", partition=0)
@@ -233,9 +236,9 @@ def test_unreachable_dead_letter_topic_never_commits_past_the_record(kafka_boots
         "group_id": _group(),
         "start": "earliest",
         "bad_records": "dead-letter",
-        # A topic name Kafka refuses, so the write fails fast and for sure.
-        "dead_letter_topic": "bad topic name!",
-        "dead_letter_config": {"message.timeout.ms": 3000},
+        # The dead-letter producer's broker is down (a transient failure): it fails for sure.
+        "dead_letter_topic": "dlq",
+        "dead_letter_config": UNREACHABLE_DLQ,
     }
     with SpanConsumer(topic, **settings) as consumer:
         with pytest.raises(DeadLetterError) as failure:
@@ -265,8 +268,8 @@ def test_failed_dead_letter_write_in_a_batch_is_retried_not_skipped(kafka_bootst
         group_id=_group(),
         start="earliest",
         bad_records="dead-letter",
-        dead_letter_topic="bad topic name!",
-        dead_letter_config={"message.timeout.ms": 3000},
+        dead_letter_topic="dlq",
+        dead_letter_config=UNREACHABLE_DLQ,
     ) as consumer:
         batch = consumer.poll_batch(max_spans=10, timeout_s=IDLE_S)
         assert list(batch.spans) == good

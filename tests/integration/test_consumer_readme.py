@@ -54,9 +54,10 @@ def test_readme_analytics_job_writes_parquet_and_prints_checkpoint_health(
         _example()
         .replace('"flink-traces"', repr(topic))
         .replace('"flink-traces-dlq"', repr(dlq))
-        .replace('"localhost:9092"', repr(kafka_bootstrap))
         .replace('"nightly-report"', repr(f"readme-{uuid.uuid4().hex[:8]}"))
     )
+    assert "localhost" not in code  # the brokers come from the environment, as written
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
     monkeypatch.chdir(tmp_path)
     exec(compile(code, str(README), "exec"), {"__name__": "readme"})
 

@@ -14,7 +14,7 @@ import fastavro
 import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from spanstream.schemas import ConfigError, DecodeError, Span, SpanCodec, encode_span
+from spanstream.schemas import ConfigError, DecodeError, EncodeError, Span, SpanCodec, encode_span
 from spanstream.schemas._codec import IMPLEMENTATIONS, span_to_record, use_implementation
 from spanstream.schemas._schema_history import default_history
 
@@ -112,8 +112,17 @@ def test_a_cut_confluent_header_is_truncated(registry: SchemaRegistryClient) -> 
 
 
 def test_confluent_framing_needs_a_registry_and_a_subject(registry: SchemaRegistryClient) -> None:
-    """Missing registry or subject is a ConfigError naming the key."""
+    """A missing registry or an empty subject is a ConfigError naming the key."""
     with pytest.raises(ConfigError, match="registry"):
         SpanCodec(framing="confluent", subject="spans-value")
     with pytest.raises(ConfigError, match="subject"):
-        SpanCodec(framing="confluent", registry=registry)
+        SpanCodec(framing="confluent", registry=registry, subject="")
+
+
+def test_a_confluent_codec_without_subject_only_decodes(registry: SchemaRegistryClient) -> None:
+    """Without a subject the codec reads by schema id (a consumer's case) and refuses to encode."""
+    writer = SpanCodec(framing="confluent", registry=registry, subject="spans-value")
+    reader = SpanCodec(framing="confluent", registry=registry)
+    assert reader.decode(writer.encode(_SPAN)) == _SPAN
+    with pytest.raises(EncodeError, match="only decodes"):
+        reader.encode(_SPAN)

@@ -81,13 +81,13 @@ def test_client_errors_are_counted_and_logged_once_a_minute(caplog):
     """Client errors are all counted and passed on, and logged once a minute per kind."""
     from confluent_kafka import KafkaError
 
-    from spanstream.consumer._consumer import _ErrorLog
+    from spanstream.consumer._broker_health import ErrorLog
     from spanstream.consumer._stats import ConsumerCounters
 
     caplog.set_level(logging.WARNING, logger="spanstream.consumer")  # whatever root says
     counters = ConsumerCounters()
     seen = []
-    log = _ErrorLog(counters, seen.append)
+    log = ErrorLog(counters, seen.append)
     for _ in range(50):
         log(KafkaError(KafkaError._TRANSPORT))
     log(KafkaError(KafkaError._ALL_BROKERS_DOWN))
@@ -107,13 +107,84 @@ def test_fetch_backoff_is_short_unless_configured(monkeypatch, config, expected)
     from spanstream.consumer import _consumer as module
 
     seen = {}
-    real = module._new_consumer
+    real = module.new_client
 
-    def capture(settings):
+    def capture(factory, settings, **kwargs):
         seen.update(settings)
-        return real(settings)
+        return real(factory, settings, **kwargs)
 
-    monkeypatch.setattr(module, "_new_consumer", capture)
+    monkeypatch.setattr(module, "new_client", capture)
     _consumer(config=config).close()
     assert LIBRDKAFKA_DEFAULTS["fetch.queue.backoff.ms"] == 10
     assert seen["fetch.queue.backoff.ms"] == expected
+
+
+@pytest.mark.parametrize(
+    ("settings", "key", "suggestion"),
+    [
+        (
+            {"config": {"sesion.timeout.ms": 6000}},
+            "config['sesion.timeout.ms']",
+            "session.timeout.ms",
+        ),
+        (
+            {"config": {"auto.commit.intervall.ms": 5}},
+            "config['auto.commit.intervall.ms']",
+            "auto.commit.interval.ms",
+        ),
+        ({"config": {"Fetch.Min.Bytes": 1}}, "config['Fetch.Min.Bytes']", "fetch.min.bytes"),
+        (
+            {
+                "bad_records": "dead-letter",
+                "dead_letter_topic": "dlq",
+                "dead_letter_config": {"lingr.ms": 5},
+            },
+            "dead_letter_config['lingr.ms']",
+            "linger.ms",
+        ),
+    ],
+)
+def test_a_misspelled_key_names_the_full_key_and_the_closest_known_one(settings, key, suggestion):
+    """A key neither the consumer's nor a client property is a ConfigError with "did you mean"."""
+    with pytest.raises(ConfigError) as info:
+        _consumer(**settings)
+    assert info.value.key == key
+    assert f"did you mean `{suggestion}`?" in info.value.expected
+
+
+@pytest.mark.parametrize(
+    ("settings", "key"),
+    [
+        ({"config": {"linger.ms": 5}}, "config['linger.ms']"),
+        (
+            {
+                "bad_records": "dead-letter",
+                "dead_letter_topic": "dlq",
+                "dead_letter_config": {"group.instance.id": "x"},
+            },
+            "dead_letter_config['group.instance.id']",
+        ),
+    ],
+)
+def test_a_property_of_the_other_kind_of_client_is_an_error(settings, key):
+    """librdkafka would ignore a producer property on a consumer (and back): it is refused."""
+    with pytest.raises(ConfigError, match="property") as info:
+        _consumer(**settings)
+    assert info.value.key == key
+
+
+def test_bootstrap_servers_come_from_the_environment_when_not_given(monkeypatch):
+    """Without bootstrap_servers, $KAFKA_BOOTSTRAP_SERVERS is used; without either, ConfigError."""
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", NOWHERE)
+    SpanConsumer("spans", group_id="g").close()
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS")
+    with pytest.raises(ConfigError, match="KAFKA_BOOTSTRAP_SERVERS") as info:
+        SpanConsumer("spans", group_id="g")
+    assert info.value.key == "bootstrap_servers"
+
+
+@pytest.mark.parametrize("topic", ["bad topic name!", "", "a/b", "x" * 250])
+def test_an_invalid_dead_letter_topic_is_a_config_error(topic):
+    """A dead-letter topic name Kafka would refuse fails when the consumer is created."""
+    with pytest.raises(ConfigError, match="dead_letter_topic"):
+        _consumer(bad_records="dead-letter", dead_letter_topic=topic)

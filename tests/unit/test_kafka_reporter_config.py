@@ -69,12 +69,19 @@ def test_producer_properties_pass_through_and_override_defaults():
         reporter.close(0)
 
 
-def test_missing_bootstrap_servers_names_the_key():
+def test_missing_bootstrap_servers_names_the_key(monkeypatch):
     """Without bootstrap.servers the error names the full key and what is expected."""
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
     with pytest.raises(ConfigError) as info:
         parse_dict({})
     assert info.value.key == "traces.reporter.kafka.bootstrap.servers"
     assert "host:port" in info.value.expected
+
+
+def test_bootstrap_servers_default_to_the_environment(monkeypatch):
+    """Without bootstrap.servers, $KAFKA_BOOTSTRAP_SERVERS gives them (as for the consumer)."""
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "broker-a:9092,broker-b:9092")
+    assert parse_dict({}).bootstrap_servers == "broker-a:9092,broker-b:9092"
 
 
 @pytest.mark.parametrize("topic", ["", "has space", "a/b", ".", "..", "x" * 250])
