@@ -1,0 +1,130 @@
+"""SpanReader and read_spans: a topic read by assignment, with no consumer group, on a real broker."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from confluent_kafka import Producer
+
+from spanstream.consumer import SpanReader, TopicNotFoundError, read_arrow, read_spans
+from spanstream.schemas import Span, encode_span
+
+T0 = 1_700_000_000_000  # record timestamps: T0, T0 + 1000, ...
+
+
+def _span(i: int) -> Span:
+    return (
+        Span.builder("com.example.Loader", "Load")
+        .set_start_ts_millis(T0 + i * 1000)
+        .set_end_ts_millis(T0 + i * 1000 + 10 * i)
+        .set_attribute("batch", i)
+        .set_attribute("cacheHit", i % 2 == 0)
+        .set_attribute("ratio", i / 4)
+        .set_attribute("<job_name>", "etl")
+        .build()
+    )
+
+
+@pytest.fixture
+def timed_topic(kafka_bootstrap, new_topic):
+    """Three partitions holding eight spans with record times T0 + i s, and one poison record."""
+    topic = new_topic(partitions=3)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "acks": "all"})
+    for i in range(8):
+        producer.produce(topic, encode_span(_span(i)), partition=i % 3, timestamp=T0 + i * 1000)
+    producer.produce(topic, b"not a span", partition=0, timestamp=T0 + 500)
+    assert producer.flush(30) == 0
+    return topic
+
+
+def _group_ids(kafka_admin) -> set[str]:
+    listed = kafka_admin.list_consumer_groups(request_timeout=30).result()
+    return {group.group_id for group in listed.valid}
+
+
+def test_reader_reads_every_partition_to_its_end(kafka_bootstrap, timed_topic):
+    """Every span once, the poison record counted and skipped, and the iteration ends."""
+    with SpanReader(timed_topic, bootstrap_servers=kafka_bootstrap) as reader:
+        records = list(reader)
+        stats = reader.stats()
+    assert sorted(r.span.attributes["batch"] for r in records) == list(range(8))
+    assert {r.partition for r in records} == {0, 1, 2}
+    assert stats.bad_records == 1
+    assert stats.records_consumed == 9
+
+
+def test_reader_creates_no_consumer_group(kafka_bootstrap, kafka_admin, timed_topic):
+    """Reading joins and commits nothing: no group appears on the cluster."""
+    before = _group_ids(kafka_admin)
+    with SpanReader(timed_topic, bootstrap_servers=kafka_bootstrap) as reader:
+        assert len(list(reader)) == 8
+    time.sleep(1.0)  # a group, had one been made, is listed at once; this only adds margin
+    new = _group_ids(kafka_admin) - before
+    assert not [g for g in new if g.startswith("spanstream")], new
+
+
+def test_reader_reads_a_time_range(kafka_bootstrap, timed_topic):
+    """start and until select the records with T0+2s <= time < T0+5s."""
+    with SpanReader(
+        timed_topic, bootstrap_servers=kafka_bootstrap, start=T0 + 2000, until=T0 + 5000
+    ) as reader:
+        batches = sorted(r.span.attributes["batch"] for r in reader)
+    assert batches == [2, 3, 4]
+
+
+def test_reader_follows_new_records(kafka_bootstrap, timed_topic):
+    """stop_at_end=False from latest: a record written after opening is read."""
+    with SpanReader(
+        timed_topic, bootstrap_servers=kafka_bootstrap, start="latest", stop_at_end=False
+    ) as reader:
+        reader.open()
+        producer = Producer({"bootstrap.servers": kafka_bootstrap})
+        producer.produce(timed_topic, encode_span(_span(42)), partition=1)
+        assert producer.flush(30) == 0
+        found = []
+        deadline = time.monotonic() + 60
+        while not found and time.monotonic() < deadline:
+            found = reader.poll_batch(timeout_s=0.5)
+        assert not reader.done
+    assert [r.span.attributes["batch"] for r in found] == [42]
+
+
+def test_reader_of_a_missing_topic_raises(kafka_bootstrap):
+    """stop_at_end on a topic that does not exist: TopicNotFoundError, not a hang."""
+    with (
+        SpanReader("no-such-topic-here", bootstrap_servers=kafka_bootstrap) as reader,
+        pytest.raises(TopicNotFoundError),
+    ):
+        reader.open()
+
+
+def test_read_spans_returns_typed_attribute_columns(kafka_bootstrap, timed_topic):
+    """read_spans: one call from a topic and a time range to a DataFrame with typed columns."""
+    frame = read_spans(
+        timed_topic, since=T0 + 1000, until=T0 + 7000, bootstrap_servers=kafka_bootstrap
+    )
+    assert isinstance(frame, pd.DataFrame)
+    assert sorted(frame["attr.batch"]) == [1, 2, 3, 4, 5, 6]
+    assert str(frame["attr.batch"].dtype) == "Int64"
+    assert str(frame["attr.cacheHit"].dtype) == "boolean"
+    assert str(frame["attr.ratio"].dtype) == "float64"
+    assert set(frame["attr.<job_name>"]) == {"etl"}
+
+
+def test_read_spans_takes_the_address_from_the_environment(
+    kafka_bootstrap, timed_topic, monkeypatch
+):
+    """Without bootstrap_servers, $KAFKA_BOOTSTRAP_SERVERS is used."""
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
+    assert len(read_spans(timed_topic)) == 8
+
+
+def test_read_arrow_returns_a_table(kafka_bootstrap, timed_topic):
+    """read_arrow: the same rows as a pyarrow Table, attribute columns typed."""
+    table = read_arrow(timed_topic, until=T0 + 3000, bootstrap_servers=kafka_bootstrap)
+    assert isinstance(table, pa.Table)
+    assert table.num_rows == 3
+    assert table.schema.field("attr.batch").type == pa.int64()
