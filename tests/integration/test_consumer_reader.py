@@ -1,4 +1,4 @@
-"""SpanReader and read_spans: a topic read by assignment, with no consumer group, on a real broker."""
+"""SpanReader and read_spans: a topic read by assignment, with no consumer group."""
 
 from __future__ import annotations
 
