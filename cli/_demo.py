@@ -13,6 +13,7 @@ The demo counts its own spans by the ``<demo_run>`` variable it adds to the Kafk
 
 from __future__ import annotations
 
+import difflib
 import threading
 import time
 import uuid
@@ -117,6 +118,49 @@ def _kafka_reporter_names(flat: Mapping[str, object]) -> list[str]:
     return names
 
 
+def _yaml_problem(exc: ConfigError) -> str:
+    """What is wrong with a configuration file, by line and column, without its text."""
+    mark = getattr(exc.__cause__, "problem_mark", None)
+    problem = getattr(exc.__cause__, "problem", None)
+    if mark is not None:
+        what = f": {problem}" if isinstance(problem, str) and problem else ""
+        return f"not valid YAML at line {mark.line + 1}, column {mark.column + 1}{what}"
+    if exc.__cause__ is not None:
+        return "not valid YAML"
+    return "not a YAML mapping of traces.* keys"
+
+
+def _no_kafka_reporter(path: Path, flat: Mapping[str, object]) -> str:
+    """Why the file configures no Kafka reporter: a misspelt factory, or none at all.
+
+    A reporter named ``kafka``, or a factory close to ``kafka`` (``kafak``), is a misspelling
+    to point at; adding ``traces.reporter.kafka.factory.class`` would repeat a key that is there.
+    """
+    factories = {
+        key[len(_PREFIX) : -len(".factory.class")]: value
+        for key, value in flat.items()
+        if key.startswith(_PREFIX) and key.endswith(".factory.class")
+    }
+    misspelt = {
+        name: value
+        for name, value in factories.items()
+        if name == "kafka" or difflib.get_close_matches(str(value).lower(), ["kafka"], cutoff=0.6)
+    }
+    if not misspelt:
+        return (
+            f"--config: {path} configures no Kafka trace reporter; add "
+            "'traces.reporter.kafka.factory.class: kafka'"
+        )
+    given = ", ".join(
+        f"{_PREFIX}{name}.factory.class is {str(value)!r}"
+        for name, value in sorted(misspelt.items())
+    )
+    return (
+        f"--config: {path} configures no Kafka trace reporter: {given}; the demo needs one "
+        "whose factory.class is 'kafka' (or a class name ending in KafkaTraceReporterFactory)"
+    )
+
+
 def _with_run_variable(value: object, run_id: str) -> object:
     if isinstance(value, Mapping):
         return {**value, RUN_VARIABLE: run_id}
@@ -133,19 +177,20 @@ def prepare_config(path: Path, *, run_id: str) -> tuple[dict[str, object], str, 
 
     Raises:
         UsageError: the file cannot be read or configures no Kafka reporter.
-        ConfigError: the file is not a YAML mapping, or has a key no reporter knows.
+        ConfigError: the file has a key no reporter knows.
     """
     try:
         flat = load_config(path)
     except OSError as exc:
         raise UsageError(f"--config: cannot read {path}: {exc.strerror or exc}") from exc
-    ReporterRegistry.check_config(flat)  # a misspelled key fails before a broker is looked for
+    except ConfigError as exc:
+        # The parser's message quotes the offending line, which may hold a password: say where
+        # the problem is, never what the file says there.
+        raise UsageError(f"--config: {path} is {_yaml_problem(exc)}") from exc
     names = _kafka_reporter_names(flat)
     if not names:
-        raise UsageError(
-            f"--config: {path} configures no Kafka trace reporter; add "
-            "'traces.reporter.kafka.factory.class: kafka'"
-        )
+        raise UsageError(_no_kafka_reporter(path, flat))
+    ReporterRegistry.check_config(flat)  # a misspelled key fails before a broker is looked for
     name = names[0]
     prefix = f"{_PREFIX}{name}."
     variables_key = prefix + "scope.variables.additional"
@@ -372,7 +417,7 @@ def _obtain(
     if servers is not None:
         address = BrokerAddress(servers, "bootstrap.servers in the demo's configuration")
         console.print(f"broker: {servers} (from the configuration)", highlight=False)
-        check_reachable(address)
+        check_reachable(address, command="demo")
         return address, None
     with console.status(
         "obtaining a Kafka broker (the first local start resolves Kafka from Maven Central)..."
@@ -390,7 +435,7 @@ def _obtain(
         f"${BOOTSTRAP_ENV}" if broker.source.value == "env" else f"the {broker.source.value} broker"
     )
     address = BrokerAddress(broker.bootstrap_servers, origin)
-    check_reachable(address, timeout_s=10.0)
+    check_reachable(address, timeout_s=10.0, command="demo")
     return address, broker
 
 
@@ -521,16 +566,18 @@ def _run_live(
                 live.update(view("done"))
         else:
             next_line = started + _PLAIN_REPORT_EVERY_S
+            printed: tuple[str, str] | None = None
             while sim_thread.is_alive():
                 sim_thread.join(0.25)
                 if time.monotonic() >= next_line:
                     next_line += _PLAIN_REPORT_EVERY_S
-                    _print_plain(console, reader, reporter, started)
+                    printed = _print_plain(console, reader, reporter, started, unless=None)
             reporter.flush(30.0)
             deadline = time.monotonic() + options.drain_timeout_s
             while not done_draining() and time.monotonic() < deadline and reader.alive:
                 time.sleep(0.1)
-            _print_plain(console, reader, reporter, started)
+            # The last state once more only if it changed since the last line printed.
+            _print_plain(console, reader, reporter, started, unless=printed)
             with reader.lock:
                 console.print(health_table(reader.board.jobs(), title="checkpoint health per job"))
     finally:
@@ -551,15 +598,26 @@ def _run_live(
 
 
 def _print_plain(
-    console: Console, reader: _DemoConsumer, reporter: KafkaTraceReporter, started: float
-) -> None:
+    console: Console,
+    reader: _DemoConsumer,
+    reporter: KafkaTraceReporter,
+    started: float,
+    *,
+    unless: tuple[str, str] | None,
+) -> tuple[str, str]:
+    """Print the progress lines, unless the state is ``unless``; returns the state shown.
+
+    The state is the counters and the jobs' line, without the elapsed time.
+    """
     with reader.lock:
         jobs = reader.board.jobs()
         consumed = reader.consumed
-    console.print(
-        _counters_line(reporter.snapshot(), consumed, time.monotonic() - started),
-        highlight=False,
-        soft_wrap=True,
-    )
-    if jobs:
-        console.print("  " + _plain_line(jobs), highlight=False, soft_wrap=True)
+    counters = _counters_line(reporter.snapshot(), consumed, time.monotonic() - started)
+    jobs_line = _plain_line(jobs) if jobs else ""
+    state = (counters.split("  ", 1)[1], jobs_line)
+    if state == unless:
+        return state
+    console.print(counters, highlight=False, soft_wrap=True)
+    if jobs_line:
+        console.print("  " + jobs_line, highlight=False, soft_wrap=True)
+    return state
