@@ -21,7 +21,13 @@ from spanstream.broker import (
     obtain_broker,
 )
 from spanstream.cli._demo import DemoOptions, run_demo
-from spanstream.cli._exit import EXIT_CODES_HELP, UsageError, exit_on_error, print_error
+from spanstream.cli._exit import (
+    EXIT_CODES_HELP,
+    PipeConsole,
+    UsageError,
+    exit_on_error,
+    print_error,
+)
 from spanstream.cli._export import run_export
 from spanstream.cli._kafka import default_broker_address, parse_properties
 from spanstream.cli._spans import FORMAT_FIELDS, SpanFilter, check_template
@@ -98,7 +104,7 @@ broker_app = typer.Typer(
 )
 app.add_typer(broker_app, name="broker")
 
-_out = Console()
+_out: Console = PipeConsole()
 # A flag takes no value: no type column in the help (typer would show <bool>).
 _FLAG = ""
 _PIPED_WIDTH = 120

@@ -19,6 +19,7 @@ __all__ = [
     "BrokerUnreachableError",
     "CliError",
     "ExitCode",
+    "PipeConsole",
     "UsageError",
     "exit_on_error",
     "print_error",
@@ -69,6 +70,15 @@ class BrokerUnreachableError(CliError):
     """No broker answered: exit code 3. The message says where, and how to start one."""
 
     exit_code = ExitCode.BROKER_UNREACHABLE
+
+
+class PipeConsole(Console):
+    """A console whose closed pipe is a normal end (exit 0), not rich's exit 1."""
+
+    def on_broken_pipe(self) -> None:
+        """Stop writing and end the command through :func:`exit_on_error` (exit 0)."""
+        self.quiet = True
+        raise BrokenPipeError
 
 
 _STDERR = Console(stderr=True, soft_wrap=True)
