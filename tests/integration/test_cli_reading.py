@@ -91,7 +91,8 @@ def test_tail_stats_and_export_leave_no_consumer_group(
 ):
     """After tail, stats and export, no new group holds offsets of the topic (none is made)."""
     before = _group_ids(kafka_admin)
-    assert _tail(kafka_bootstrap, mixed_topic, "--max", "9", "--timeout", "60s").returncode == 0
+    tail = ("tail", mixed_topic, "--from-beginning", "--max", "9", "--timeout", "60s")
+    assert run_cli(*tail, bootstrap=kafka_bootstrap).returncode == 0
     assert run_cli("stats", mixed_topic, bootstrap=kafka_bootstrap).returncode == 0
     out = tmp_path / "spans.csv"
     assert (
@@ -190,7 +191,7 @@ def test_tail_into_head_exits_0(kafka_bootstrap, new_topic):
     """`tail ... | head -n 1`: more output than a pipe holds, the reader leaves; tail exits 0."""
     topic = new_topic(partitions=1)
     _produce(kafka_bootstrap, topic, [_custom(i, note="x" * 400) for i in range(600)])
-    command = " ".join(SPANSTREAM) + f" tail {topic} --from-beginning --long --timeout 60s"
+    command = " ".join(SPANSTREAM) + f" tail {topic} --from-beginning --json --timeout 60s"
     done = subprocess.run(
         ["bash", "-c", f"{command} | head -n 1; exit ${{PIPESTATUS[0]}}"],
         capture_output=True,
