@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -10,8 +12,9 @@ import pytest
 from confluent_kafka import Producer
 
 from spanstream.consumer import SpanReader, TopicNotFoundError, read_arrow, read_spans
-from spanstream.schemas import Span, encode_span
+from spanstream.schemas import Span, checkpoint_span, encode_span
 
+README = Path(__file__).resolve().parents[2] / "README.md"
 T0 = 1_700_000_000_000  # record timestamps: T0, T0 + 1000, ...
 
 
@@ -128,3 +131,28 @@ def test_read_arrow_returns_a_table(kafka_bootstrap, timed_topic):
     assert isinstance(table, pa.Table)
     assert table.num_rows == 3
     assert table.schema.field("attr.batch").type == pa.int64()
+
+
+def test_readme_read_spans_example_runs_as_written(kafka_bootstrap, new_topic, monkeypatch, capsys):
+    """The README's read_spans example, with $KAFKA_BOOTSTRAP_SERVERS, prints per-job medians."""
+    section = README.read_text(encoding="utf-8").split("## Read a time range into a table", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match is not None
+    topic = new_topic(partitions=2)
+    now_ms = time.time_ns() // 1_000_000
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "acks": "all"})
+    for job, duration in (("etl", 100), ("etl", 300), ("billing", 40)):
+        span = checkpoint_span(
+            checkpoint_id=1,
+            trigger_ts_millis=now_ms - 60_000,
+            latest_ack_ts_millis=now_ms - 60_000 + duration,
+            full_size_bytes=1,
+            checkpointed_size_bytes=1,
+        ).build(extra_attributes={"<job_name>": job})
+        producer.produce(topic, encode_span(span))
+    assert producer.flush(30) == 0
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
+    exec(match.group(1).replace('"flink-traces"', repr(topic)), {})
+    printed = capsys.readouterr().out
+    assert re.search(r"billing\s+40", printed)
+    assert re.search(r"etl\s+200", printed)
