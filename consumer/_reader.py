@@ -220,18 +220,24 @@ class SpanReader:
         """Return up to ``max_spans`` records, waiting up to ``timeout_s`` for the first.
 
         Returns an empty list at the end (see :attr:`done`) or when nothing arrived in time.
-        In follow mode a topic that does not exist yet is looked for every two seconds.
+        In follow mode a topic that does not exist yet is looked for every two seconds (and
+        read from its beginning once it appears, even from ``"latest"``).
         """
         if self._closed:
             return []
         if self._ranges is None:
             now = time.monotonic()
-            if now < self._next_topic_check or not self._resolve(timeout_s=_METADATA_TIMEOUT_S):
+            if now >= self._next_topic_check:
+                if self._resolve(timeout_s=_METADATA_TIMEOUT_S):
+                    return self.poll_batch(max_spans=max_spans, timeout_s=timeout_s)
                 if self._stop_at_end:
                     raise TopicNotFoundError(f"topic {self._topic!r} does not exist")
-                self._next_topic_check = max(self._next_topic_check, now + _TOPIC_RETRY_S)
-                time.sleep(max(0.0, min(timeout_s, self._next_topic_check - time.monotonic())))
-                return []
+                self._next_topic_check = now + _TOPIC_RETRY_S
+                if self._start == "latest":
+                    # Everything a topic created from now on holds is new: read it all.
+                    self._start = "earliest"
+            time.sleep(max(0.0, min(timeout_s, self._next_topic_check - time.monotonic())))
+            return []
         if self.done:
             return []
         self._check_until()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -156,3 +157,30 @@ def test_readme_read_spans_example_runs_as_written(kafka_bootstrap, new_topic, m
     printed = capsys.readouterr().out
     assert re.search(r"billing\s+40", printed)
     assert re.search(r"etl\s+200", printed)
+
+
+def test_follow_waits_for_a_missing_topic_and_reads_it_from_its_start(kafka_bootstrap, kafka_admin):
+    """Following a topic that does not exist yet: once created, its first record is read."""
+    from conftest import create_topic, delete_topics
+
+    topic = f"test-late-topic-{uuid.uuid4().hex[:8]}"
+    try:
+        with SpanReader(
+            topic, bootstrap_servers=kafka_bootstrap, start="latest", stop_at_end=False
+        ) as reader:
+            assert reader.poll_batch(timeout_s=0.2) == []
+            create_topic(kafka_admin, topic, partitions=1)
+            _produce_one(kafka_bootstrap, topic)
+            found = []
+            deadline = time.monotonic() + 60
+            while not found and time.monotonic() < deadline:
+                found = reader.poll_batch(timeout_s=0.5)
+        assert [r.span.attributes["batch"] for r in found] == [7]
+    finally:
+        delete_topics(kafka_admin, [topic])
+
+
+def _produce_one(bootstrap: str, topic: str) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    producer.produce(topic, encode_span(_span(7)))
+    assert producer.flush(30) == 0
