@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import signal
 import subprocess
+import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -254,3 +256,32 @@ def test_demo_progress_lines_do_not_repeat(kafka_bootstrap):
     states = [line.split("  ", 1)[1] for line in done.stdout.splitlines() if line.startswith("t=")]
     assert states
     assert all(a != b for a, b in itertools.pairwise(states))
+
+
+def test_tail_interrupted_exits_130(kafka_bootstrap, new_topic):
+    """Ctrl-C (SIGINT) while following: 'interrupted' and exit code 130, as documented."""
+    topic = new_topic(partitions=1)
+    # A shell may start background children with SIGINT ignored (a terminal's are not): the
+    # child restores Python's handler, then runs the command as `python -m spanstream.cli`.
+    start = (
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        f"sys.argv = ['spanstream', 'tail', {topic!r}]; "
+        "runpy.run_module('spanstream.cli', run_name='__main__')"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", start],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap},
+    )
+    try:
+        assert process.stderr is not None
+        assert "waiting for spans" in process.stderr.readline()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130
+    assert "interrupted" in stderr
