@@ -106,6 +106,9 @@ class SpanReader:
             default), or follow new records (``False``).
         config: further librdkafka consumer properties (security settings, ``client.id``...);
             keys in :data:`READER_MANAGED_KEYS` are rejected.
+        idle_timeout_s: with ``stop_at_end``, how long records may stop coming while some are
+            still due before :meth:`poll_batch` raises :class:`BrokerError` (a broker that went
+            away, a topic deleted meanwhile): a read to the end never hangs.
 
     Example:
         >>> reader = SpanReader("traces", bootstrap_servers="localhost:9092")  # doctest: +SKIP
@@ -125,6 +128,7 @@ class SpanReader:
         until: dt.datetime | int | None = None,
         stop_at_end: bool = True,
         config: Mapping[str, Any] | None = None,
+        idle_timeout_s: float = 60.0,
     ) -> None:
         if not isinstance(topic, str) or not topic or topic.startswith("^"):
             raise ConfigError("topic", topic, "one topic name (patterns need a SpanConsumer)")
@@ -159,6 +163,10 @@ class SpanReader:
         self._next_until_check = 0.0
         self._logged: dict[str, float] = {}
         self._closed = False
+        if not isinstance(idle_timeout_s, int | float) or not idle_timeout_s > 0:
+            raise ConfigError("idle_timeout_s", idle_timeout_s, "seconds > 0")
+        self._idle_timeout_s = float(idle_timeout_s)
+        self._last_progress = time.monotonic()
         settings: dict[str, Any] = {
             "logger": _LIBRDKAFKA_LOG,
             **extra,
@@ -247,6 +255,7 @@ class SpanReader:
             raise BrokerError(f"reading {self._topic!r} failed: {exc}") from exc
         if not messages:
             self._finish_idle()
+            self._check_idle()
         return self._convert(messages)
 
     def __iter__(self) -> Iterator[SpanRecord]:
@@ -306,6 +315,7 @@ class SpanReader:
             end = ends[p]
             ranges[p] = PartitionRange(p, starts[p], None if end is None else max(starts[p], end))
         self._ranges = ranges
+        self._last_progress = time.monotonic()
         self._position = {p: r.start for p, r in ranges.items()}
         self._finished = {p for p, r in ranges.items() if r.records == 0}
         live = [TopicPartition(self._topic, p, r.start) for p, r in ranges.items()]
@@ -389,10 +399,24 @@ class SpanReader:
             if end is not None and tp.offset >= end:
                 self._finish(tp.partition)
 
+    def _check_idle(self) -> None:
+        """Raise when a read to the end has made no progress for ``idle_timeout_s``."""
+        if not self._stop_at_end or self.done:
+            return
+        idle_s = time.monotonic() - self._last_progress
+        if idle_s > self._idle_timeout_s:
+            assert self._ranges is not None
+            waiting = sorted(set(self._ranges) - self._finished)
+            raise BrokerError(
+                f"reading {self._topic!r}: no record from partitions {waiting} for "
+                f"{idle_s:.0f} s although records are due (broker gone, or topic deleted?)"
+            )
+
     def _finish(self, partition: int) -> None:
         if partition in self._finished:
             return
         self._finished.add(partition)
+        self._last_progress = time.monotonic()
         try:
             self._consumer.incremental_unassign([TopicPartition(self._topic, partition)])
         except KafkaException:
@@ -432,6 +456,7 @@ class SpanReader:
             if bounds.end is not None and offset + 1 >= bounds.end:
                 self._finish(partition)
             counters.records_consumed += 1
+            self._last_progress = time.monotonic()
             value = message.value()
             try:
                 span = decode_span(value if value is not None else b"")

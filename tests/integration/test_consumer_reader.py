@@ -13,7 +13,7 @@ import pytest
 from confluent_kafka import Producer
 
 from spanstream.consumer import SpanReader, TopicNotFoundError, read_arrow, read_spans
-from spanstream.schemas import Span, checkpoint_span, encode_span
+from spanstream.schemas import BrokerError, Span, checkpoint_span, encode_span
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 T0 = 1_700_000_000_000  # record timestamps: T0, T0 + 1000, ...
@@ -184,3 +184,36 @@ def _produce_one(bootstrap: str, topic: str) -> None:
     producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
     producer.produce(topic, encode_span(_span(7)))
     assert producer.flush(30) == 0
+
+
+def test_reader_ends_after_a_transaction_whose_marker_is_the_last_offset(
+    kafka_bootstrap, new_topic
+):
+    """A committed transaction ends in a control record no reader receives: the read still ends."""
+    topic = new_topic(partitions=1)
+    producer = Producer(
+        {"bootstrap.servers": kafka_bootstrap, "transactional.id": f"reader-{uuid.uuid4().hex}"}
+    )
+    producer.init_transactions(30)
+    producer.begin_transaction()
+    for i in range(3):
+        producer.produce(topic, encode_span(_span(i)))
+    producer.commit_transaction(30)
+    with SpanReader(topic, bootstrap_servers=kafka_bootstrap) as reader:
+        (partition,) = reader.open()
+        assert partition.end == 4  # three records and the commit marker
+        batches = [r.span.attributes["batch"] for r in reader]
+    assert batches == [0, 1, 2]
+
+
+def test_reader_raises_when_records_stop_coming(kafka_bootstrap, new_topic):
+    """Records due but none coming (its partitions paused here): BrokerError, not a hang."""
+    topic = new_topic(partitions=1)
+    _produce_one(kafka_bootstrap, topic)
+    with SpanReader(topic, bootstrap_servers=kafka_bootstrap, idle_timeout_s=2.0) as reader:
+        reader.open()
+        # Stands for a broker gone quiet: the real client stops fetching the partition.
+        consumer = reader._consumer
+        consumer.pause(consumer.assignment())
+        with pytest.raises(BrokerError, match="no record from partitions"):
+            list(reader)
