@@ -123,7 +123,9 @@ def check_reachable(
     except (KafkaException, ValueError, TypeError) as exc:
         error = exc.args[0] if exc.args else None
         text = str(error.str()) if isinstance(error, KafkaError) else str(exc)
-        raise UsageError(f"-X: {scrub(text, properties)}") from exc
+        scrubbed = scrub(text, properties)
+        # As the producer does: the cause is kept only when it shows no credential.
+        raise UsageError(f"-X: {scrubbed}") from (exc if scrubbed == text else None)
     try:
         return frozenset(admin.list_topics(timeout=timeout_s).topics)
     except KafkaException as exc:
