@@ -12,9 +12,10 @@ itself every partition of one topic at a start position and reads to an end:
   wall clock passes it, each partition ends at the first record at or after it, or at its end
   as it is then).
 
-Records that are not spans are counted (:attr:`ConsumerStats.bad_records`) and skipped, as the
-consumer's ``skip`` policy does; redelivered span ids are counted as duplicates. Partitions
-added to the topic after the reader opened are not read.
+Event records on the topic (told apart by schema fingerprint) are passed over: the reader hands
+out spans. Other records that are not spans are counted (:attr:`ConsumerStats.bad_records`) and
+skipped, as the consumer's ``skip`` policy does; redelivered span ids are counted as duplicates.
+Partitions added to the topic after the reader opened are not read.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any, Final, Literal, Self
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from spanstream.consumer._duplicates import DuplicateWindow
+from spanstream.consumer._event_records import is_event_message
 from spanstream.consumer._positions import to_epoch_ms
 from spanstream.consumer._records import SpanRecord, record_headers
 from spanstream.consumer._stats import ConsumerCounters, ConsumerStats
@@ -458,6 +460,8 @@ class SpanReader:
             counters.records_consumed += 1
             self._last_progress = time.monotonic()
             value = message.value()
+            if is_event_message(value):
+                continue  # an event on the same topic: the reader hands out spans
             try:
                 span = decode_span(value if value is not None else b"")
             except DecodeError as exc:

@@ -13,7 +13,14 @@ import pytest
 from confluent_kafka import Producer
 
 from spanstream.consumer import SpanReader, TopicNotFoundError, read_arrow, read_spans
-from spanstream.schemas import BrokerError, Span, checkpoint_span, encode_span
+from spanstream.schemas import (
+    BrokerError,
+    Event,
+    Span,
+    checkpoint_span,
+    encode_event,
+    encode_span,
+)
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 T0 = 1_700_000_000_000  # record timestamps: T0, T0 + 1000, ...
@@ -217,3 +224,18 @@ def test_reader_raises_when_records_stop_coming(kafka_bootstrap, new_topic):
         consumer.pause(consumer.assignment())
         with pytest.raises(BrokerError, match="no record from partitions"):
             list(reader)
+
+
+def test_reader_passes_over_events_on_the_topic(kafka_bootstrap, new_topic):
+    """A topic carrying spans and events: the reader hands out the spans, no event is 'bad'."""
+    topic = new_topic(partitions=1)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "acks": "all"})
+    producer.produce(topic, encode_span(_span(1)))
+    producer.produce(topic, encode_event(Event.builder("my.Job", "JobStatusChangeEvent").build()))
+    producer.produce(topic, encode_span(_span(2)))
+    assert producer.flush(30) == 0
+    with SpanReader(topic, bootstrap_servers=kafka_bootstrap) as reader:
+        batches = [r.span.attributes["batch"] for r in reader]
+        stats = reader.stats()
+    assert batches == [1, 2]
+    assert stats.bad_records == 0
