@@ -2,12 +2,15 @@
 
 import logging
 import os
+import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from spanstream.broker import (
     BOOTSTRAP_ENV,
@@ -18,12 +21,18 @@ from spanstream.broker import (
     obtain_broker,
 )
 from spanstream.cli._demo import DemoOptions, run_demo
-from spanstream.cli._exit import EXIT_CODES_HELP, UsageError, exit_on_error
+from spanstream.cli._exit import (
+    EXIT_CODES_HELP,
+    PipeConsole,
+    UsageError,
+    exit_on_error,
+    print_error,
+)
 from spanstream.cli._export import run_export
-from spanstream.cli._kafka import default_broker_address
-from spanstream.cli._spans import SpanFilter
+from spanstream.cli._kafka import default_broker_address, parse_properties
+from spanstream.cli._spans import FORMAT_FIELDS, SpanFilter, check_template
 from spanstream.cli._stats import run_stats
-from spanstream.cli._tail import TailOptions, run_tail
+from spanstream.cli._tail import TailFormat, TailOptions, run_tail
 from spanstream.cli._timerange import TIME_HELP, TimeRange, parse_duration_s, parse_instant
 
 __all__ = ["app", "main"]
@@ -35,8 +44,47 @@ def _examples(*lines: str, note: str = "") -> str:
     return f"{text}\n\n{note}" if note else text
 
 
+class _OneLineErrors(TyperGroup):
+    """The command group: a usage mistake is one ``error:`` line on stderr, not a box."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,  # noqa: ANN401 - click's signature
+    ) -> Any:  # noqa: ANN401 - click's signature
+        """Run the command; usage errors print one line and exit 2 (help for no arguments)."""
+        try:
+            code = super().main(
+                args,
+                prog_name,
+                complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
+        except typer.TyperException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # a bare `spanstream`: the help
+                exc.show()  # type: ignore[attr-defined]
+            else:
+                context = getattr(exc, "ctx", None)
+                where = context.command_path if context is not None else "spanstream"
+                print_error(f"{exc.format_message()} (see: {where} --help)")
+            code = exc.exit_code
+        except typer.Abort:
+            code = 1
+        code = code if isinstance(code, int) else 0
+        if not standalone_mode:
+            return code
+        sys.exit(code)
+
+
 app = typer.Typer(
     name="spanstream",
+    cls=_OneLineErrors,
     help=(
         "Flink-style traces over Kafka: run the demo, follow, summarise and export span "
         f"topics, and run a local broker.\n\n{EXIT_CODES_HELP}"
@@ -56,7 +104,9 @@ broker_app = typer.Typer(
 )
 app.add_typer(broker_app, name="broker")
 
-_out = Console()
+_out: Console = PipeConsole()
+# A flag takes no value: no type column in the help (typer would show <bool>).
+_FLAG = ""
 _PIPED_WIDTH = 120
 _owns_process = False
 
@@ -76,6 +126,16 @@ Since = Annotated[
 ]
 Until = Annotated[
     str | None, typer.Option("--until", help=f"Records before this time: {TIME_HELP}.")
+]
+Properties = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-X",
+        "--property",
+        help="A librdkafka client property key=value, as kcat's -X (repeatable), e.g. "
+        "-X security.protocol=SASL_SSL -X sasl.mechanism=SCRAM-SHA-512. Secret values are "
+        "never printed.",
+    ),
 ]
 
 
@@ -228,32 +288,76 @@ def _start_position(from_beginning: bool, since: str | None) -> Literal["earlies
         "spanstream tail flink-traces",
         "spanstream tail flink-traces --from-beginning --name Checkpoint "
         "--attr checkpointStatus=FAILED",
+        "spanstream tail flink-traces --since 10m --exit-at-end --attr 'cacheHit=true'",
+        "spanstream tail flink-traces --from-beginning -e --format '{time} {job} {checkpointId}'",
         "spanstream tail flink-traces --since 10m --json --max 100 --timeout 30s",
+        note="Lines: start time, job, name, duration and the span's key attributes; --long "
+        "shows every attribute, --format a template with {field} placeholders ("
+        + ", ".join(FORMAT_FIELDS)
+        + ", or an attribute key). Values are escaped onto one line. Reads by partition "
+        "assignment: no consumer group is created or needed.",
     ),
 )
 def tail(
     topic: Annotated[str, typer.Argument(help="The span topic, e.g. flink-traces.")],
     bootstrap_servers: BootstrapServers = None,
     from_beginning: Annotated[
-        bool, typer.Option("--from-beginning", help="Start at the topic's first record.")
+        bool,
+        typer.Option("--from-beginning", metavar=_FLAG, help="Start at the topic's first record."),
     ] = False,
     since: Since = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help=f"Stop at records from this time on: {TIME_HELP}."),
+    ] = None,
+    exit_at_end: Annotated[
+        bool,
+        typer.Option(
+            "--exit-at-end",
+            "-e",
+            metavar=_FLAG,
+            help="Stop at the topic's end (as kcat -e), not follow it.",
+        ),
+    ] = False,
     name: Annotated[
         list[str] | None,
         typer.Option("--name", help="Only spans whose name matches this glob (repeatable)."),
     ] = None,
     scope: Annotated[
         list[str] | None,
-        typer.Option("--scope", help="Only spans whose scope matches this glob (repeatable)."),
+        typer.Option(
+            "--scope",
+            help="Only spans whose scope, or its last part as the line shows it, matches this "
+            "glob (repeatable).",
+        ),
     ] = None,
     attr: Annotated[
         list[str] | None,
         typer.Option(
             "--attr",
-            help="Only spans with attribute key=value, e.g. '<job_name>=etl' (repeatable).",
+            help="Only spans with an attribute key=value, globs on both sides; true/false and "
+            "numbers match typed values (e.g. '<job_name>=etl', 'cacheHit=true'; repeatable).",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    trace_id: Annotated[
+        list[str] | None,
+        typer.Option("--trace-id", help="Only spans of this trace id (hex; a prefix matches)."),
+    ] = None,
+    long: Annotated[
+        bool, typer.Option("--long", metavar=_FLAG, help="Every attribute on the line.")
+    ] = False,
+    line_format: Annotated[
+        str | None,
+        typer.Option("--format", help="A line template, e.g. '{time} {name} {checkpointId}'."),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            metavar=_FLAG,
+            help="One JSON object per line, with topic, partition, offset, key, headers.",
+        ),
+    ] = False,
     max_spans: Annotated[
         int | None, typer.Option("--max", min=1, help="Stop after printing this many spans.")
     ] = None,
@@ -261,6 +365,7 @@ def tail(
         str | None,
         typer.Option("--timeout", help="Stop after this long (30s, 5m); exit 1 if --max not met."),
     ] = None,
+    properties: Properties = None,
 ) -> None:
     """Follow a topic and print each rebuilt span on one line (or as JSON).
 
@@ -268,13 +373,37 @@ def tail(
     to top-level spans; a span's children are counted on its line (and nested in --json).
     """
     with exit_on_error():
+        chosen = [flag for flag, on in (("--long", long), ("--json", as_json)) if on]
+        if line_format is not None:
+            chosen.append("--format")
+        if len(chosen) > 1:
+            raise UsageError(f"{' and '.join(chosen)} are exclusive; give one of them")
+        output = (
+            TailFormat.JSON
+            if as_json
+            else TailFormat.LONG
+            if long
+            else TailFormat.TEMPLATE
+            if line_format is not None
+            else TailFormat.LINE
+        )
+        start = _start_position(from_beginning, since)
+        until_millis = None if until is None else parse_instant(until, option="--until")
+        if until_millis is not None and isinstance(start, int) and start >= until_millis:
+            raise UsageError("--since must be before --until")
         options = TailOptions(
             topic=topic,
-            start=_start_position(from_beginning, since),
-            span_filter=SpanFilter.parse(names=name or (), scopes=scope or (), attrs=attr or ()),
-            as_json=as_json,
+            start=start,
+            until_millis=until_millis,
+            exit_at_end=exit_at_end,
+            span_filter=SpanFilter.parse(
+                names=name or (), scopes=scope or (), attrs=attr or (), trace_ids=trace_id or ()
+            ),
+            output=output,
+            template=check_template(line_format) if line_format is not None else "",
             max_spans=max_spans,
             timeout_s=None if timeout is None else parse_duration_s(timeout, option="--timeout"),
+            properties=parse_properties(properties or ()),
         )
         code = run_tail(options, default_broker_address(bootstrap_servers), _out)
     raise typer.Exit(int(code))
@@ -296,7 +425,9 @@ def stats(
     bootstrap_servers: BootstrapServers = None,
     since: Since = None,
     until: Until = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", metavar=_FLAG, help="Print one JSON document.")
+    ] = False,
     plot: Annotated[
         Path | None,
         typer.Option(
@@ -306,6 +437,7 @@ def stats(
             dir_okay=False,
         ),
     ] = None,
+    properties: Properties = None,
 ) -> None:
     """Summarise checkpoints, initializations and failures per job over a time range.
 
@@ -322,6 +454,7 @@ def stats(
             as_json=as_json,
             plot_path=plot,
             console=_out,
+            properties=parse_properties(properties or ()),
         )
     raise typer.Exit(int(code))
 
@@ -331,6 +464,7 @@ def stats(
     epilog=_examples(
         "spanstream export flink-traces --out spans.parquet --since 1h",
         "spanstream export flink-traces --out spans.csv --since 2026-11-25T16:00Z --until 30m",
+        "spanstream export flink-traces --out spans.parquet --attributes columns",
     ),
 )
 def export(
@@ -342,17 +476,32 @@ def export(
     bootstrap_servers: BootstrapServers = None,
     since: Since = None,
     until: Until = None,
+    attributes: Annotated[
+        str | None,
+        typer.Option(
+            "--attributes",
+            help="Parquet: 'map' (one map<string,string> column, the default) or 'columns' "
+            "(one typed attr.<key> column per key). CSV always has columns.",
+        ),
+    ] = None,
+    properties: Properties = None,
 ) -> None:
     """Write a topic's spans over a time range to Parquet or CSV, one row per span.
 
     Nested spans get rows of their own (parent_span_id, depth). Parquet keeps attributes in
-    one map column; CSV gets a column per attribute key (attr.<key>). Needs the 'analytics'
-    extra (pyarrow).
+    one map column (or typed columns with --attributes columns); CSV gets a column per
+    attribute key (attr.<key>). Needs the 'analytics' extra (pyarrow).
     """
     with exit_on_error():
         time_range = TimeRange.parse(since, until)
         code = run_export(
-            default_broker_address(bootstrap_servers), topic, time_range, out=out, console=_out
+            default_broker_address(bootstrap_servers),
+            topic,
+            time_range,
+            out=out,
+            console=_out,
+            attributes=attributes,
+            properties=parse_properties(properties or ()),
         )
     raise typer.Exit(int(code))
 

@@ -16,10 +16,9 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from contextlib import ExitStack
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
@@ -30,6 +29,14 @@ from rich.table import Table
 from rich.text import Text
 
 from spanstream.broker import BOOTSTRAP_ENV, Broker, obtain_broker
+from spanstream.cli._demo_config import (
+    DEFAULT_TOPIC,
+    REPORTER_PREFIX,
+    RUN_VARIABLE,
+    default_config_path,
+    prepare_config,
+    report_events_as_spans,
+)
 from spanstream.cli._exit import ExitCode, UsageError
 from spanstream.cli._health import HealthBoard, JobHealth, percentile
 from spanstream.cli._kafka import RDKAFKA_LOG, BrokerAddress, check_reachable
@@ -39,23 +46,19 @@ from spanstream.producer import (
     KafkaReporterStats,
     KafkaTraceReporter,
     ReporterRegistry,
-    load_config,
 )
 from spanstream.schemas import ConfigError
 
-__all__ = ["DEFAULT_TOPIC", "DemoOptions", "DemoResult", "default_config_path", "run_demo"]
+__all__ = [
+    "DEFAULT_TOPIC",
+    "DemoOptions",
+    "DemoResult",
+    "default_config_path",
+    "prepare_config",
+    "run_demo",
+]
 
-DEFAULT_TOPIC: Final = "flink-traces"
-RUN_VARIABLE: Final = "demo_run"
-_PREFIX: Final = "traces.reporter."
-_KAFKA_FACTORIES: Final = ("kafka", "KafkaTraceReporterFactory")
 _PLAIN_REPORT_EVERY_S: Final = 2.0
-EVENTS_AS_SPANS_KEY: Final = "traces.report-events-as-spans"
-
-
-def default_config_path() -> Path:
-    """The packaged ``demo.yaml``."""
-    return Path(str(resources.files("spanstream.cli").joinpath("demo.yaml")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,74 +105,6 @@ class DemoResult:
             and r.rejected == 0
             and r.pending == 0
         )
-
-
-# -- configuration --------------------------------------------------------------------------
-
-
-def _kafka_reporter_names(flat: Mapping[str, object]) -> list[str]:
-    names = []
-    for key, value in flat.items():
-        if key.startswith(_PREFIX) and key.endswith(".factory.class"):
-            name = key[len(_PREFIX) : -len(".factory.class")]
-            if isinstance(value, str) and value.strip().endswith(_KAFKA_FACTORIES):
-                names.append(name)
-    return names
-
-
-def _with_run_variable(value: object, run_id: str) -> object:
-    if isinstance(value, Mapping):
-        return {**value, RUN_VARIABLE: run_id}
-    text = str(value or "").strip().strip(",")
-    return f"{text},{RUN_VARIABLE}:{run_id}" if text else f"{RUN_VARIABLE}:{run_id}"
-
-
-def prepare_config(path: Path, *, run_id: str) -> tuple[dict[str, object], str, str, str | None]:
-    """Read the demo's reporter configuration and tag it with the run.
-
-    Returns:
-        The flat configuration, the Kafka reporter's name, its topic, and its
-        ``bootstrap.servers`` when the file sets them (else ``None``: the demo obtains a broker).
-
-    Raises:
-        UsageError: the file cannot be read or configures no Kafka reporter.
-        ConfigError: the file is not a YAML mapping, or has a key no reporter knows.
-    """
-    try:
-        flat = load_config(path)
-    except OSError as exc:
-        raise UsageError(f"--config: cannot read {path}: {exc.strerror or exc}") from exc
-    ReporterRegistry.check_config(flat)  # a misspelled key fails before a broker is looked for
-    names = _kafka_reporter_names(flat)
-    if not names:
-        raise UsageError(
-            f"--config: {path} configures no Kafka trace reporter; add "
-            "'traces.reporter.kafka.factory.class: kafka'"
-        )
-    name = names[0]
-    prefix = f"{_PREFIX}{name}."
-    variables_key = prefix + "scope.variables.additional"
-    flat[variables_key] = _with_run_variable(flat.get(variables_key), run_id)
-    topic = str(flat.get(prefix + "topic", DEFAULT_TOPIC))
-    servers = flat.get(prefix + "bootstrap.servers") or flat.get(
-        prefix + "producer.bootstrap.servers"
-    )
-    return flat, name, topic, str(servers).strip() if servers else None
-
-
-def report_events_as_spans(flat: Mapping[str, object]) -> bool:
-    """``traces.report-events-as-spans`` (Flink 1.20-2.1): report the job failure as a span.
-
-    Raises:
-        ConfigError: a value other than a boolean or ``true``/``false``.
-    """
-    value = flat.get(EVENTS_AS_SPANS_KEY, False)
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text not in ("true", "false"):
-        raise ConfigError(EVENTS_AS_SPANS_KEY, value, "true or false")
-    return text == "true"
 
 
 # -- the consumer side ------------------------------------------------------------------------
@@ -372,7 +307,7 @@ def _obtain(
     if servers is not None:
         address = BrokerAddress(servers, "bootstrap.servers in the demo's configuration")
         console.print(f"broker: {servers} (from the configuration)", highlight=False)
-        check_reachable(address)
+        check_reachable(address, command="demo")
         return address, None
     with console.status(
         "obtaining a Kafka broker (the first local start resolves Kafka from Maven Central)..."
@@ -390,12 +325,12 @@ def _obtain(
         f"${BOOTSTRAP_ENV}" if broker.source.value == "env" else f"the {broker.source.value} broker"
     )
     address = BrokerAddress(broker.bootstrap_servers, origin)
-    check_reachable(address, timeout_s=10.0)
+    check_reachable(address, timeout_s=10.0, command="demo")
     return address, broker
 
 
 def _open_registry(flat: MutableMapping[str, object], name: str, servers: str) -> ReporterRegistry:
-    flat.setdefault(f"{_PREFIX}{name}.bootstrap.servers", servers)
+    flat.setdefault(f"{REPORTER_PREFIX}{name}.bootstrap.servers", servers)
     try:
         return ReporterRegistry.from_config(flat)
     except ConfigError as exc:
@@ -521,16 +456,18 @@ def _run_live(
                 live.update(view("done"))
         else:
             next_line = started + _PLAIN_REPORT_EVERY_S
+            printed: tuple[str, str] | None = None
             while sim_thread.is_alive():
                 sim_thread.join(0.25)
                 if time.monotonic() >= next_line:
                     next_line += _PLAIN_REPORT_EVERY_S
-                    _print_plain(console, reader, reporter, started)
+                    printed = _print_plain(console, reader, reporter, started, unless=None)
             reporter.flush(30.0)
             deadline = time.monotonic() + options.drain_timeout_s
             while not done_draining() and time.monotonic() < deadline and reader.alive:
                 time.sleep(0.1)
-            _print_plain(console, reader, reporter, started)
+            # The last state once more only if it changed since the last line printed.
+            _print_plain(console, reader, reporter, started, unless=printed)
             with reader.lock:
                 console.print(health_table(reader.board.jobs(), title="checkpoint health per job"))
     finally:
@@ -551,15 +488,26 @@ def _run_live(
 
 
 def _print_plain(
-    console: Console, reader: _DemoConsumer, reporter: KafkaTraceReporter, started: float
-) -> None:
+    console: Console,
+    reader: _DemoConsumer,
+    reporter: KafkaTraceReporter,
+    started: float,
+    *,
+    unless: tuple[str, str] | None,
+) -> tuple[str, str]:
+    """Print the progress lines, unless the state is ``unless``; returns the state shown.
+
+    The state is the counters and the jobs' line, without the elapsed time.
+    """
     with reader.lock:
         jobs = reader.board.jobs()
         consumed = reader.consumed
-    console.print(
-        _counters_line(reporter.snapshot(), consumed, time.monotonic() - started),
-        highlight=False,
-        soft_wrap=True,
-    )
-    if jobs:
-        console.print("  " + _plain_line(jobs), highlight=False, soft_wrap=True)
+    counters = _counters_line(reporter.snapshot(), consumed, time.monotonic() - started)
+    jobs_line = _plain_line(jobs) if jobs else ""
+    state = (counters.split("  ", 1)[1], jobs_line)
+    if state == unless:
+        return state
+    console.print(counters, highlight=False, soft_wrap=True)
+    if jobs_line:
+        console.print("  " + jobs_line, highlight=False, soft_wrap=True)
+    return state

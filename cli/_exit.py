@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,6 +19,7 @@ __all__ = [
     "BrokerUnreachableError",
     "CliError",
     "ExitCode",
+    "PipeConsole",
     "UsageError",
     "exit_on_error",
     "print_error",
@@ -34,11 +37,15 @@ class ExitCode(enum.IntEnum):
     """A usage error: a bad option, time, filter or configuration file."""
     BROKER_UNREACHABLE = 3
     """No Kafka broker answered at the address used (or one could not be started)."""
+    INTERRUPTED = 130
+    """Stopped by Ctrl-C (SIGINT), as shells count it: 128 + 2."""
 
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 ok; 1 failure (spans lost, topic missing, fewer spans than --max); "
-    "2 usage error (bad option, time or config file); 3 Kafka broker unreachable."
+    "Exit codes: 0 ok (also when the reader of the output went away, as `| head` does); "
+    "1 failure (spans lost, topic missing, fewer spans than --max, nothing to plot); "
+    "2 usage error (bad option, time, path or config file); 3 Kafka broker unreachable; "
+    "130 interrupted (Ctrl-C)."
 )
 
 
@@ -65,6 +72,15 @@ class BrokerUnreachableError(CliError):
     exit_code = ExitCode.BROKER_UNREACHABLE
 
 
+class PipeConsole(Console):
+    """A console whose closed pipe is a normal end (exit 0), not rich's exit 1."""
+
+    def on_broken_pipe(self) -> None:
+        """Stop writing and end the command through :func:`exit_on_error` (exit 0)."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
 _STDERR = Console(stderr=True, soft_wrap=True)
 
 
@@ -86,14 +102,32 @@ def _exit_code_of(exc: SpanstreamError) -> ExitCode:
     return ExitCode.FAILURE
 
 
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null: the reader is gone.
+
+    The interpreter's final flush must not fail again (Python's documented way with SIGPIPE).
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (captured output in a test)
+        pass
+
+
 @contextmanager
 def exit_on_error() -> Iterator[None]:
-    """Turn a spanstream error into one line on stderr and its exit code; Ctrl-C into 130."""
+    """Turn a spanstream error into one line on stderr and its exit code; Ctrl-C into 130.
+
+    A closed pipe (``spanstream tail ... | head``) is a normal end: exit 0, silently.
+    """
     try:
         yield
     except SpanstreamError as exc:
         print_error(str(exc))
         raise typer.Exit(int(_exit_code_of(exc))) from exc
+    except BrokenPipeError as exc:
+        _quiet_stdout()
+        raise typer.Exit(int(ExitCode.OK)) from exc
     except KeyboardInterrupt as exc:
         _STDERR.print("interrupted", highlight=False)
-        raise typer.Exit(130) from exc
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from exc

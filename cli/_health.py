@@ -217,14 +217,19 @@ class JobHealth:
         }
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
 def _summary(values: Sequence[int]) -> dict[str, float | int | None]:
     if not values:
         return {"count": 0, "mean": None, "p50": None, "p95": None, "max": None}
     return {
         "count": len(values),
+        # Interpolated quantiles carry binary noise (616.1999999999985): a tenth is plenty.
         "mean": round(statistics.fmean(values), 1),
-        "p50": percentile(values, 0.5),
-        "p95": percentile(values, 0.95),
+        "p50": _rounded(percentile(values, 0.5)),
+        "p95": _rounded(percentile(values, 0.95)),
         "max": max(values),
     }
 

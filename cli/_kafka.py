@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from spanstream.broker import (
@@ -19,17 +19,19 @@ from spanstream.broker import (
     choose_broker_source,
     docker_answers,
 )
-from spanstream.cli._exit import BrokerUnreachableError, CliError
-from spanstream.cli._timerange import TimeRange
+from spanstream.cli._exit import BrokerUnreachableError, CliError, UsageError
+from spanstream.consumer import READER_MANAGED_KEYS
 
 __all__ = [
     "RDKAFKA_LOG",
     "BrokerAddress",
-    "PartitionRange",
     "check_reachable",
+    "check_topic",
     "default_broker_address",
-    "ephemeral_group_id",
-    "topic_range",
+    "how_to_start",
+    "is_secret_key",
+    "parse_properties",
+    "scrub",
 ]
 
 RDKAFKA_LOG: Final = logging.getLogger("spanstream.cli.rdkafka")
@@ -40,6 +42,18 @@ RDKAFKA_LOG.propagate = False
 _HOW_TO_START: Final = (
     "start one with `spanstream broker start` (or `./run broker start`), or point at yours "
     f"with --bootstrap-servers / ${BOOTSTRAP_ENV}"
+)
+
+
+# As spanstream.producer's is_secret_key (to move to the shared Kafka package).
+_SECRET_MARKERS: Final = (
+    "password",
+    "secret",
+    "jaas",
+    "oauthbearer.config",
+    "key.pem",
+    "token",
+    "credential",
 )
 
 
@@ -72,113 +86,112 @@ def default_broker_address(given: str | None) -> BrokerAddress:
     return BrokerAddress(LocalKafka().bootstrap_servers, "the local broker's address")
 
 
-def check_reachable(address: BrokerAddress, *, timeout_s: float = 5.0) -> frozenset[str]:
+def how_to_start(command: str) -> str:
+    """How to start a broker or point a command at one (the demo has no --bootstrap-servers)."""
+    if command == "demo":
+        return (
+            "start one with `spanstream broker start` (or `./run broker start`), or point the "
+            f"demo at yours with ${BOOTSTRAP_ENV} or bootstrap.servers in its --config file"
+        )
+    return _HOW_TO_START
+
+
+def _admin_config(address: BrokerAddress, properties: Mapping[str, str] | None) -> dict[str, Any]:
+    return {
+        "socket.timeout.ms": 5000,
+        **(properties or {}),
+        "bootstrap.servers": address.bootstrap_servers,
+    }
+
+
+def check_reachable(
+    address: BrokerAddress,
+    *,
+    timeout_s: float = 5.0,
+    properties: Mapping[str, str] | None = None,
+    command: str = "read",
+) -> frozenset[str]:
     """Ask the cluster for its metadata once; returns the names of its topics.
 
     Raises:
         BrokerUnreachableError: nothing answered within ``timeout_s``; the message names the
-            address, where it came from, and how to start a broker.
+            address, where it came from, and how to start a broker (for ``command``).
+        UsageError: a ``-X`` property librdkafka does not accept (secrets scrubbed).
     """
-    admin = AdminClient(
-        {"bootstrap.servers": address.bootstrap_servers, "socket.timeout.ms": 5000},
-        logger=RDKAFKA_LOG,
-    )
+    try:
+        admin = AdminClient(_admin_config(address, properties), logger=RDKAFKA_LOG)
+    except (KafkaException, ValueError, TypeError) as exc:
+        error = exc.args[0] if exc.args else None
+        text = str(error.str()) if isinstance(error, KafkaError) else str(exc)
+        scrubbed = scrub(text, properties)
+        # As the producer does: the cause is kept only when it shows no credential.
+        raise UsageError(f"-X: {scrubbed}") from (exc if scrubbed == text else None)
     try:
         return frozenset(admin.list_topics(timeout=timeout_s).topics)
     except KafkaException as exc:
         raise BrokerUnreachableError(
             f"no Kafka broker answers at {address.bootstrap_servers} ({address.origin}) within "
-            f"{timeout_s:g} s; {_HOW_TO_START}"
+            f"{timeout_s:g} s; {how_to_start(command)}"
         ) from exc
 
 
-def ephemeral_group_id(command: str) -> str:
-    """A consumer group of one's own, so a read never moves another group's offsets."""
-    return f"spanstream-cli-{command}-{uuid.uuid4().hex[:12]}"
-
-
-@dataclass(frozen=True, slots=True)
-class PartitionRange:
-    """The offsets of one partition inside a time range: ``[start, end)``."""
-
-    partition: int
-    start: int
-    end: int
-
-    @property
-    def records(self) -> int:
-        """How many records the range holds in this partition."""
-        return max(0, self.end - self.start)
-
-
-def topic_range(
-    address: BrokerAddress, topic: str, time_range: TimeRange, *, timeout_s: float = 10.0
-) -> tuple[PartitionRange, ...]:
-    """Resolve a time range to offsets, per partition, as the topic is now.
-
-    ``since`` maps to the first record at or after it, ``until`` to the first record at or
-    after it (excluded); the range ends at the partition's current end otherwise.
+def check_topic(
+    address: BrokerAddress, topic: str, *, properties: Mapping[str, str] | None = None
+) -> None:
+    """Check that ``topic`` exists.
 
     Raises:
-        CliError: the topic does not exist.
-        BrokerUnreachableError: the broker stopped answering.
+        CliError: it does not; the message lists the topics there are.
+        BrokerUnreachableError: nothing answered.
     """
-    consumer = Consumer(
-        {
-            "bootstrap.servers": address.bootstrap_servers,
-            "group.id": ephemeral_group_id("range"),
-            "enable.auto.commit": False,
-        },
-        logger=RDKAFKA_LOG,
-    )
-    try:
-        metadata = consumer.list_topics(topic=topic, timeout=timeout_s)
-        described = metadata.topics.get(topic)
-        if described is None or described.error is not None or not described.partitions:
-            raise CliError(
-                f"topic {topic!r} does not exist on {address.bootstrap_servers} "
-                f"(topics there: {_topic_list(consumer, timeout_s)})"
-            )
-        partitions = sorted(described.partitions)
-        bounds = {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s)
-            for p in partitions
-        }
-        starts = _offsets_at(consumer, topic, partitions, time_range.since_millis, bounds, low=True)
-        ends = _offsets_at(consumer, topic, partitions, time_range.until_millis, bounds, low=False)
-    except KafkaException as exc:
-        raise BrokerUnreachableError(
-            f"reading offsets of {topic!r} from {address.bootstrap_servers} failed: {exc}"
-        ) from exc
-    finally:
-        consumer.close()
-    return tuple(PartitionRange(p, starts[p], max(starts[p], ends[p])) for p in partitions)
+    topics = check_reachable(address, properties=properties)
+    if topic not in topics:
+        raise CliError(
+            f"topic {topic!r} does not exist on {address.bootstrap_servers} "
+            f"(topics there: {_topic_list(topics)})"
+        )
 
 
-def _topic_list(consumer: Consumer, timeout_s: float) -> str:
-    try:
-        names = sorted(t for t in consumer.list_topics(timeout=timeout_s).topics if t[:2] != "__")
-    except KafkaException:
-        return "unknown"
+def _topic_list(topics: frozenset[str]) -> str:
+    names = sorted(t for t in topics if t[:2] != "__")
     if not names:
         return "none"
     shown = ", ".join(names[:8])
     return shown + (f" and {len(names) - 8} more" if len(names) > 8 else "")
 
 
-def _offsets_at(
-    consumer: Consumer,
-    topic: str,
-    partitions: list[int],
-    when_millis: int | None,
-    bounds: dict[int, tuple[int, int]],
-    *,
-    low: bool,
-) -> dict[int, int]:
-    if when_millis is None:
-        return {p: bounds[p][0] if low else bounds[p][1] for p in partitions}
-    found = consumer.offsets_for_times(
-        [TopicPartition(topic, p, when_millis) for p in partitions], timeout=10.0
-    )
-    # No record at or after the time: the range starts (or ends) at the partition's end.
-    return {tp.partition: tp.offset if tp.offset >= 0 else bounds[tp.partition][1] for tp in found}
+def parse_properties(texts: Sequence[str]) -> dict[str, str]:
+    """Parse ``-X key=value`` client properties (kcat's option).
+
+    Raises:
+        UsageError: a property without ``=``, or one the command sets itself; the message
+            never shows a value.
+    """
+    properties: dict[str, str] = {}
+    for text in texts:
+        key, sep, value = text.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            shown = "***" if is_secret_key(text) else repr(text)
+            raise UsageError(f"-X: {shown} is not key=value (e.g. -X security.protocol=SSL)")
+        if key in READER_MANAGED_KEYS:
+            raise UsageError(
+                f"-X: {key} is set by the command itself (use --bootstrap-servers for the address)"
+            )
+        properties[key] = value
+    return properties
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a property holds a credential (its value is never shown)."""
+    lowered = key.lower()
+    return any(marker in lowered for marker in _SECRET_MARKERS)
+
+
+def scrub(text: str, properties: Mapping[str, object] | None) -> str:
+    """``text`` with the value of every credential-like property replaced by ``***``."""
+    for key, value in (properties or {}).items():
+        secret = str(value)
+        if secret and is_secret_key(key):
+            text = text.replace(secret, "***")
+    return text

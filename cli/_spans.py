@@ -1,18 +1,63 @@
-"""Spans on the command line: filters (``--name``, ``--scope``, ``--attr``) and renderings."""
+"""Spans on the command line: filters and renderings.
+
+Filters: ``--name``, ``--scope``, ``--attr``, ``--trace-id``. Renderings: the compact line,
+``--long``, ``--format`` templates, ``--json``.
+"""
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import json
+import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from spanstream.cli._exit import UsageError
 from spanstream.cli._timerange import format_ts_millis
+from spanstream.consumer import SpanRecord
 from spanstream.schemas import AttributeValue, Span
 
-__all__ = ["SpanFilter", "attribute_text", "span_json", "span_line", "span_to_dict"]
+__all__ = [
+    "FORMAT_FIELDS",
+    "SpanFilter",
+    "attribute_text",
+    "check_template",
+    "escape_text",
+    "render_template",
+    "short_scope",
+    "span_json",
+    "span_line",
+    "span_line_long",
+    "span_to_dict",
+]
+
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: a value that
+# holds one must not break a line apart or move the terminal's cursor.
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED_ESCAPES: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED_ESCAPES.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def escape_text(text: str) -> str:
+    r"""``text`` on one line: newlines, tabs and control characters as backslash escapes.
+
+    >>> escape_text("a\nb\x1b[2J")
+    'a\\nb\\x1b[2J'
+    """
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(_escape_char, text)
 
 
 def attribute_text(value: AttributeValue) -> str:
@@ -22,62 +67,123 @@ def attribute_text(value: AttributeValue) -> str:
     return str(value)
 
 
+def short_scope(scope: str) -> str:
+    """The last part of a dotted scope, as the lines show it (``CheckpointStatsTracker``)."""
+    return scope.rsplit(".", 1)[-1]
+
+
+def _number(text: str) -> float | None:
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True, slots=True)
+class _AttributeMatch:
+    """One ``--attr key=value``: globs on both sides, the value also compared typed."""
+
+    key: str
+    value: str
+
+    def matches(self, attributes: Mapping[str, AttributeValue]) -> bool:
+        if any(c in self.key for c in "*?["):
+            return any(
+                fnmatch.fnmatchcase(k, self.key) and self._value_matches(v)
+                for k, v in attributes.items()
+            )
+        found = attributes.get(self.key)
+        return found is not None and self._value_matches(found)
+
+    def _value_matches(self, value: AttributeValue) -> bool:
+        if type(value) is bool:
+            return self.value.lower() == attribute_text(value)
+        if type(value) in (int, float):
+            wanted = _number(self.value)
+            if wanted is not None:
+                return value == wanted
+        return fnmatch.fnmatchcase(attribute_text(value), self.value)
+
+
 @dataclass(frozen=True, slots=True)
 class SpanFilter:
     """Which top-level spans to keep: every given criterion must match.
 
     Attributes:
         names: glob patterns (``Checkpoint*``); the span's name must match one of them.
-        scopes: glob patterns; the span's scope must match one (``*CheckpointStatsTracker``).
-        attributes: ``(key, value)`` pairs the span must carry, compared as text
-            (``<job_name>=etl``, ``checkpointStatus=FAILED``, ``cacheHit=true``).
+        scopes: glob patterns; the span's scope, or its short form as the line shows it
+            (``CheckpointStatsTracker``), must match one.
+        attributes: ``(key, value)`` globs the span must carry (``<job_name>=etl``,
+            ``checkpointStatus=FAIL*``, ``check*=5``); booleans match ``true``/``false`` in any
+            case and numbers match by value (``fullSize=1000`` matches ``1000`` and ``1000.0``).
+        trace_ids: trace ids (or their starts) in hex; the span's trace id must start with one.
     """
 
     names: tuple[str, ...] = ()
     scopes: tuple[str, ...] = ()
     attributes: tuple[tuple[str, str], ...] = ()
+    trace_ids: tuple[str, ...] = ()
 
     @classmethod
     def parse(
-        cls, *, names: Sequence[str] = (), scopes: Sequence[str] = (), attrs: Sequence[str] = ()
+        cls,
+        *,
+        names: Sequence[str] = (),
+        scopes: Sequence[str] = (),
+        attrs: Sequence[str] = (),
+        trace_ids: Sequence[str] = (),
     ) -> SpanFilter:
-        """Build a filter from ``--name``, ``--scope`` and ``--attr key=value`` options.
+        """Build a filter from ``--name``, ``--scope``, ``--attr key=value``, ``--trace-id``.
 
         Raises:
-            UsageError: an ``--attr`` without ``=`` or with an empty key.
+            UsageError: an ``--attr`` without ``=`` or with an empty key; a trace id that is
+                not hex.
         """
         pairs = []
         for text in attrs:
             key, sep, value = text.partition("=")
             if not sep or not key.strip():
                 raise UsageError(
-                    f"--attr: {text!r} is not key=value (e.g. --attr checkpointStatus=FAILED "
-                    "or --attr '<job_name>=etl')"
+                    f"--attr: {escape_text(repr(text))} is not key=value (e.g. --attr "
+                    "checkpointStatus=FAILED or --attr '<job_name>=etl')"
                 )
             pairs.append((key.strip(), value.strip()))
-        return cls(tuple(names), tuple(scopes), tuple(pairs))
+        ids = []
+        for text in trace_ids:
+            cleaned = text.strip().lower().replace("-", "")
+            if not re.fullmatch(r"[0-9a-f]{1,32}", cleaned):
+                raise UsageError(
+                    f"--trace-id: {escape_text(repr(text))} is not a trace id; expected up to "
+                    "32 hex digits (a prefix matches)"
+                )
+            ids.append(cleaned)
+        return cls(tuple(names), tuple(scopes), tuple(pairs), tuple(ids))
 
     @property
     def empty(self) -> bool:
         """Whether every span passes."""
-        return not (self.names or self.scopes or self.attributes)
+        return not (self.names or self.scopes or self.attributes or self.trace_ids)
 
     def matches(self, span: Span) -> bool:
         """Whether ``span`` passes every criterion."""
         if self.names and not any(fnmatch.fnmatchcase(span.name, p) for p in self.names):
             return False
-        if self.scopes and not any(fnmatch.fnmatchcase(span.scope, p) for p in self.scopes):
-            return False
-        attributes = span.attributes
-        for key, value in self.attributes:
-            found = attributes.get(key)
-            if found is None or attribute_text(found) != value:
+        if self.scopes:
+            short = short_scope(span.scope)
+            if not any(
+                fnmatch.fnmatchcase(span.scope, p) or fnmatch.fnmatchcase(short, p)
+                for p in self.scopes
+            ):
                 return False
-        return True
-
-
-def _short_scope(scope: str) -> str:
-    return scope.rsplit(".", 1)[-1]
+        if self.trace_ids:
+            trace = span.trace_id.hex()
+            if not any(trace.startswith(prefix) for prefix in self.trace_ids):
+                return False
+        attributes = span.attributes
+        return all(
+            _AttributeMatch(key, value).matches(attributes) for key, value in self.attributes
+        )
 
 
 def _ordered_attributes(attributes: Mapping[str, AttributeValue]) -> Iterable[tuple[str, Any]]:
@@ -86,28 +192,165 @@ def _ordered_attributes(attributes: Mapping[str, AttributeValue]) -> Iterable[tu
     return ((key, attributes[key]) for key in keys)
 
 
+def _descendants(span: Span) -> int:
+    return sum(1 for _ in span.walk()) - 1
+
+
+# The attributes the compact line shows for Flink's system spans; other spans show their first
+# few attributes that are not scope variables.
+_KEY_ATTRIBUTES: Final = {
+    "Checkpoint": ("checkpointId", "checkpointStatus", "checkpointedSize", "fullSize"),
+    "JobInitialization": ("initializationStatus", "checkpointId", "fullSize"),
+    "JobFailure": ("canRestart", "isGlobalFailure"),
+}
+_OTHER_ATTRIBUTES: Final = 4
+_MAX_VALUE_CHARS: Final = 40
+_MAX_ATTRIBUTES_CHARS: Final = 100
+
+
+def _shown(value: AttributeValue) -> str:
+    text = escape_text(attribute_text(value))
+    if len(text) > _MAX_VALUE_CHARS:
+        return text[: _MAX_VALUE_CHARS - 1] + "…"
+    return text
+
+
+def _key_attributes(span: Span) -> list[tuple[str, AttributeValue]]:
+    attributes = span.attributes
+    keys = _KEY_ATTRIBUTES.get(span.name)
+    if keys is not None:
+        chosen = [(k, attributes[k]) for k in keys if k in attributes]
+        if span.name == "JobFailure":
+            chosen += sorted((k, v) for k, v in attributes.items() if k.startswith("failureLabel"))
+        return chosen
+    plain = sorted((k, v) for k, v in attributes.items() if not k.startswith("<"))
+    return plain[:_OTHER_ATTRIBUTES]
+
+
 def span_line(span: Span) -> str:
-    """One line for a span: start time, duration, name, short scope, attributes, children.
+    """The compact line ``tail`` prints: start time, job, name, duration, key attributes.
 
     >>> span = Span.builder("app.Loader", "Load").set_start_ts_millis(1704067200000)
     >>> span_line(span.set_end_ts_millis(1704067200250).set_attribute("rows", 3).build())
+    '2024-01-01T00:00:00.000Z  -  Load  250 ms  rows=3'
+    """
+    job = span.attributes.get("<job_name>")
+    parts = [
+        format_ts_millis(span.start_ts_millis),
+        "-" if job is None else _shown(job),
+        escape_text(span.name),
+        f"{span.duration_millis} ms",
+    ]
+    attributes = " ".join(f"{escape_text(k)}={_shown(v)}" for k, v in _key_attributes(span))
+    if len(attributes) > _MAX_ATTRIBUTES_CHARS:
+        attributes = attributes[: _MAX_ATTRIBUTES_CHARS - 1] + "…"
+    if attributes:
+        parts.append(attributes)
+    descendants = _descendants(span)
+    if descendants:
+        parts.append(f"(+{descendants} nested)")
+    return "  ".join(parts)
+
+
+def span_line_long(span: Span) -> str:
+    """``tail --long``: start, duration, name, short scope, every attribute, nested count.
+
+    >>> span = Span.builder("app.Loader", "Load").set_start_ts_millis(1704067200000)
+    >>> span_line_long(span.set_end_ts_millis(1704067200250).set_attribute("rows", 3).build())
     '2024-01-01T00:00:00.000Z     250 ms  Load  [Loader]  rows=3'
     """
     parts = [
         format_ts_millis(span.start_ts_millis),
         f"{span.duration_millis:>7} ms",
-        span.name,
-        f"[{_short_scope(span.scope)}]",
+        escape_text(span.name),
+        f"[{escape_text(short_scope(span.scope))}]",
     ]
     attributes = " ".join(
-        f"{k}={attribute_text(v)}" for k, v in _ordered_attributes(span.attributes)
+        f"{escape_text(k)}={escape_text(attribute_text(v))}"
+        for k, v in _ordered_attributes(span.attributes)
     )
     if attributes:
         parts.append(attributes)
-    descendants = sum(1 for _ in span.walk()) - 1
+    descendants = _descendants(span)
     if descendants:
         parts.append(f"(+{descendants} nested spans)")
     return "  ".join(parts)
+
+
+FORMAT_FIELDS: Final = {
+    "time": "start time (ISO 8601 UTC)",
+    "end": "end time",
+    "duration": "duration in ms",
+    "name": "span name",
+    "scope": "full scope",
+    "short_scope": "last part of the scope",
+    "job": "<job_name>",
+    "trace_id": "trace id (hex)",
+    "span_id": "span id (hex)",
+    "nested": "number of nested spans",
+    "topic": "Kafka topic",
+    "partition": "partition",
+    "offset": "offset",
+    "key": "record key",
+    "timestamp": "record time",
+}
+"""``--format`` placeholders; any other ``{name}`` is the attribute of that key (``-`` if none)."""
+
+_PLACEHOLDER: Final = re.compile(r"\{([^{}]+)\}")
+
+
+def check_template(template: str) -> str:
+    """Check a ``--format`` template: ``{field}`` placeholders and text; returns it.
+
+    Raises:
+        UsageError: it has no placeholder, or unbalanced braces.
+    """
+    stripped = _PLACEHOLDER.sub("", template)
+    if "{" in stripped or "}" in stripped or not _PLACEHOLDER.search(template):
+        raise UsageError(
+            f"--format: {escape_text(repr(template))} needs {{field}} placeholders, e.g. "
+            f"'{{time}} {{name}} {{duration}}ms {{checkpointId}}'; fields: "
+            + ", ".join(FORMAT_FIELDS)
+            + ", or any attribute key"
+        )
+    return template
+
+
+def _record_fields(record: SpanRecord) -> dict[str, str]:
+    span = record.span
+    job = span.attributes.get("<job_name>")
+    return {
+        "time": format_ts_millis(span.start_ts_millis),
+        "end": format_ts_millis(span.end_ts_millis),
+        "duration": str(span.duration_millis),
+        "name": span.name,
+        "scope": span.scope,
+        "short_scope": short_scope(span.scope),
+        "job": "-" if job is None else attribute_text(job),
+        "trace_id": span.trace_id.hex(),
+        "span_id": span.span_id.hex(),
+        "nested": str(_descendants(span)),
+        "topic": record.topic,
+        "partition": str(record.partition),
+        "offset": str(record.offset),
+        "key": "-" if record.key is None else _bytes_text(record.key),
+        "timestamp": "-" if record.timestamp_ms is None else format_ts_millis(record.timestamp_ms),
+    }
+
+
+def render_template(template: str, record: SpanRecord) -> str:
+    """Fill a ``--format`` template for one record (values escaped onto one line)."""
+    fields = _record_fields(record)
+    attributes = record.span.attributes
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in fields:
+            return escape_text(fields[name])
+        value = attributes.get(name)
+        return "-" if value is None else escape_text(attribute_text(value))
+
+    return _PLACEHOLDER.sub(fill, template)
 
 
 def span_to_dict(span: Span) -> dict[str, Any]:
@@ -125,8 +368,39 @@ def span_to_dict(span: Span) -> dict[str, Any]:
     }
 
 
+def _bytes_text(value: bytes) -> str:
+    return value.decode("utf-8", errors="backslashreplace")
+
+
+def _json_bytes(value: bytes | None) -> str | None:
+    """Bytes for JSON: UTF-8 text when they are, else ``base64:...``."""
+    if value is None:
+        return None
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return "base64:" + base64.b64encode(value).decode("ascii")
+
+
 def span_json(span: Span, **record: object) -> str:
     """One line of JSON for a span; ``record`` adds fields such as topic, partition, offset."""
     document = span_to_dict(span)
     document.update(record)
     return json.dumps(document, separators=(",", ":"), allow_nan=True)
+
+
+def record_json(record: SpanRecord) -> str:
+    """``tail --json``: the span plus its record's topic, partition, offset, key, headers, time.
+
+    ``key`` and header values are text when they are UTF-8 and ``base64:...`` otherwise;
+    ``headers`` is a list of ``[name, value]`` pairs (a name may repeat; a value may be null).
+    """
+    return span_json(
+        record.span,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        timestamp_ms=record.timestamp_ms,
+        key=_json_bytes(record.key),
+        headers=[[name, _json_bytes(value)] for name, value in record.headers],
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -10,14 +11,15 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from spanstream.cli._exit import ExitCode, UsageError
+from spanstream.cli._exit import CliError, ExitCode, UsageError
+from spanstream.cli._export import check_writable
 from spanstream.cli._health import HealthBoard, JobHealth, percentile
 from spanstream.cli._kafka import BrokerAddress, check_reachable
 from spanstream.cli._reading import RangeReader
 from spanstream.cli._timerange import TimeRange
 from spanstream.schemas import ExtraMissingError
 
-__all__ = ["plot_checkpoints", "run_stats", "stats_document"]
+__all__ = ["plot_checkpoints", "restored_text", "run_stats", "stats_document"]
 
 
 def _fmt(value: float | None, *, scale: float = 1.0, digits: int = 0) -> str:
@@ -69,6 +71,19 @@ def checkpoint_table(jobs: list[JobHealth]) -> Table:
     return table
 
 
+def restored_text(checkpoint_ids: list[int], *, last: int = 5) -> str:
+    """The checkpoints restored from, each once in order of first use, with a count if repeated.
+
+    >>> restored_text([3, 3, 3, 6])
+    '#3 x3, #6'
+    """
+    counts: dict[int, int] = {}
+    for checkpoint_id in checkpoint_ids:
+        counts[checkpoint_id] = counts.get(checkpoint_id, 0) + 1
+    shown = [f"#{i}" + (f" x{n}" if n > 1 else "") for i, n in counts.items()][-last:]
+    return ", ".join(shown) or "none (fresh starts)"
+
+
 def initialization_table(jobs: list[JobHealth]) -> Table:
     """Job initializations per job: count, statuses, durations, restores."""
     table = Table(title="initializations", title_justify="left", box=box.SIMPLE_HEAD)
@@ -83,7 +98,7 @@ def initialization_table(jobs: list[JobHealth]) -> Table:
             continue
         durations = job.initialization_durations_millis
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(job.initialization_statuses.items()))
-        restored = ", ".join(f"#{i}" for i in job.restored_from[-5:]) or "none (fresh starts)"
+        restored = restored_text(job.restored_from)
         table.add_row(
             job.job,
             str(job.initializations),
@@ -242,12 +257,20 @@ def run_stats(
     as_json: bool,
     plot_path: Path | None,
     console: Console,
+    properties: Mapping[str, str] | None = None,
 ) -> ExitCode:
-    """Read the range, summarise it, print tables (or JSON), draw the plot if asked."""
-    if plot_path is not None and plot_path.suffix.lower() not in {".png", ".svg", ".pdf"}:
-        raise UsageError(f"--plot: {plot_path} should end in .png, .svg or .pdf")
-    check_reachable(address)
-    reader = RangeReader(address, topic, time_range)
+    """Read the range, summarise it, print tables (or JSON), draw the plot if asked.
+
+    Returns:
+        ``OK``; ``FAILURE`` when ``--plot`` was asked for and the range has no checkpoint
+        (nothing is drawn then).
+    """
+    if plot_path is not None:
+        if plot_path.suffix.lower() not in {".png", ".svg", ".pdf"}:
+            raise UsageError(f"--plot: {plot_path} should end in .png, .svg or .pdf")
+        check_writable(plot_path, option="--plot")
+    check_reachable(address, properties=properties)
+    reader = RangeReader(address, topic, time_range, properties=properties)
     board = HealthBoard(keep_checkpoints=None)
     status = Console(stderr=True)
     with status.status(f"reading {reader.total_records:,} records of {topic}..."):
@@ -274,7 +297,16 @@ def run_stats(
             if table.row_count:
                 console.print(table)
     if plot_path is not None:
-        drawn = plot_checkpoints(board.jobs(), plot_path)
+        jobs = board.jobs()
+        if not any(job.checkpoints for job in jobs):
+            raise CliError(
+                f"--plot: no checkpoints in {topic} ({time_range.describe()}); nothing drawn, "
+                f"{plot_path} not written"
+            )
+        try:
+            drawn = plot_checkpoints(jobs, plot_path)
+        except OSError as exc:
+            raise CliError(f"--plot: writing {plot_path} failed: {exc.strerror or exc}") from exc
         Console(stderr=True).print(
             f"plotted {drawn:,} checkpoints to {plot_path}", highlight=False, soft_wrap=True
         )

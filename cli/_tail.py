@@ -1,19 +1,47 @@
-"""``spanstream tail``: follow a topic and print rebuilt spans, one line (or JSON) each."""
+"""``spanstream tail``: follow a topic and print rebuilt spans, one line (or JSON) each.
+
+The topic is read by assignment (every partition, no consumer group, nothing committed), as
+kcat reads: a ``tail`` leaves nothing behind on the cluster and needs no group permissions.
+"""
 
 from __future__ import annotations
 
+import enum
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from rich.console import Console
 
 from spanstream.cli._exit import CliError, ExitCode
-from spanstream.cli._kafka import RDKAFKA_LOG, BrokerAddress, check_reachable, ephemeral_group_id
-from spanstream.cli._spans import SpanFilter, span_json, span_line
-from spanstream.consumer import SpanConsumer, SpanRecord
+from spanstream.cli._kafka import RDKAFKA_LOG, BrokerAddress, check_reachable
+from spanstream.cli._spans import (
+    SpanFilter,
+    record_json,
+    render_template,
+    span_line,
+    span_line_long,
+)
+from spanstream.consumer import SpanReader, SpanRecord
 
-__all__ = ["TailOptions", "run_tail"]
+__all__ = ["IDLE_HINT_S", "TailFormat", "TailOptions", "run_tail"]
+
+IDLE_HINT_S: Final = 2.0
+"""After this long with nothing printed, ``tail`` says on stderr that it is waiting."""
+
+
+class TailFormat(enum.Enum):
+    """How ``tail`` prints a span."""
+
+    LINE = "line"
+    """The compact line: time, job, name, duration, key attributes."""
+    LONG = "long"
+    """Every attribute (``--long``)."""
+    JSON = "json"
+    """One JSON object per line (``--json``)."""
+    TEMPLATE = "template"
+    """A ``--format`` template."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,79 +52,94 @@ class TailOptions:
         topic: the topic to follow.
         start: ``"latest"`` (new spans only), ``"earliest"`` (``--from-beginning``), or epoch
             milliseconds (``--since``).
+        until_millis: stop at records from this time on (``--until``; ``None``: never).
+        exit_at_end: stop at the topic's end as it was at the start (``--exit-at-end``/``-e``).
         span_filter: which spans to print.
-        as_json: one JSON object per line instead of text.
+        output: the line format.
+        template: the ``--format`` template (with ``TailFormat.TEMPLATE``).
         max_spans: stop after printing this many (``None``: never).
         timeout_s: stop after this many seconds (``None``: never).
+        properties: librdkafka client properties (``-X``).
     """
 
     topic: str
     start: Literal["earliest", "latest"] | int = "latest"
+    until_millis: int | None = None
+    exit_at_end: bool = False
     span_filter: SpanFilter = field(default_factory=SpanFilter)
-    as_json: bool = False
+    output: TailFormat = TailFormat.LINE
+    template: str = ""
     max_spans: int | None = None
     timeout_s: float | None = None
+    # May hold credentials (sasl.password): never in the repr.
+    properties: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+def _render(options: TailOptions, record: SpanRecord) -> str:
+    output = options.output
+    if output is TailFormat.JSON:
+        return record_json(record)
+    if output is TailFormat.TEMPLATE:
+        return render_template(options.template, record)
+    if output is TailFormat.LONG:
+        return span_line_long(record.span)
+    return span_line(record.span)
 
 
 def run_tail(options: TailOptions, address: BrokerAddress, console: Console) -> ExitCode:
-    """Follow the topic until ``--max`` spans were printed, ``--timeout`` passed, or Ctrl-C.
+    """Follow the topic until ``--max``, ``--timeout``, ``--until``, its end (``-e``) or Ctrl-C.
 
     Returns:
         ``OK``; ``FAILURE`` when ``--max`` was given and the timeout came first.
     """
-    if options.topic not in check_reachable(address):
-        Console(stderr=True).print(
+    stderr = Console(stderr=True, soft_wrap=True, highlight=False)
+    if options.topic not in check_reachable(address, properties=options.properties):
+        if options.exit_at_end:
+            raise CliError(f"topic {options.topic!r} does not exist on {address.bootstrap_servers}")
+        stderr.print(
             f"note: topic {options.topic!r} does not exist on {address.bootstrap_servers} (yet); "
-            "waiting for it",
-            highlight=False,
-            soft_wrap=True,
+            "waiting for it"
         )
-    # A topic created after we subscribed is noticed within seconds, not librdkafka's 5 minutes.
-    config: dict[str, Any] = {"logger": RDKAFKA_LOG, "topic.metadata.refresh.interval.ms": 3000}
+    config: dict[str, Any] = {"logger": RDKAFKA_LOG, **options.properties}
     deadline = None if options.timeout_s is None else time.monotonic() + options.timeout_s
     printed = 0
-    with SpanConsumer(
+    last_output = time.monotonic()
+    hinted = False
+    with SpanReader(
         options.topic,
         bootstrap_servers=address.bootstrap_servers,
-        group_id=ephemeral_group_id("tail"),
         start=options.start,
+        until=options.until_millis,
+        stop_at_end=options.exit_at_end,
         config=config,
-    ) as consumer:
+    ) as reader:
         while options.max_spans is None or printed < options.max_spans:
             remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
+            if (remaining is not None and remaining <= 0) or reader.done:
                 break
-            batch = consumer.poll_batch(
+            batch = reader.poll_batch(
                 max_spans=1000, timeout_s=0.5 if remaining is None else min(0.5, remaining)
             )
             for record in batch:
-                if not isinstance(record, SpanRecord):
-                    continue  # an event on the same topic: tail shows spans
-                span = record.span
-                if not options.span_filter.matches(span):
+                if not options.span_filter.matches(record.span):
                     continue
-                if options.as_json:
-                    text = span_json(
-                        span,
-                        topic=record.topic,
-                        partition=record.partition,
-                        offset=record.offset,
-                        timestamp_ms=record.timestamp_ms,
-                    )
-                    console.out(text, highlight=False)
-                else:
-                    console.out(span_line(span), highlight=False)
+                console.out(_render(options, record), highlight=False)
                 printed += 1
+                last_output = time.monotonic()
+                hinted = False
                 if options.max_spans is not None and printed >= options.max_spans:
                     break
-            batch.ack()
-        stats = consumer.stats()
+            if not hinted and time.monotonic() - last_output >= IDLE_HINT_S and not reader.done:
+                hinted = True
+                stderr.print(
+                    f"waiting for spans on {options.topic}... "
+                    f"({printed:,} printed so far; Ctrl-C to stop)"
+                )
+        stats = reader.stats()
     if stats.bad_records:
-        Console(stderr=True).print(
-            f"note: {stats.bad_records} record(s) were not spans and were skipped",
-            highlight=False,
-        )
-    if options.max_spans is not None and printed < options.max_spans:
+        stderr.print(f"note: {stats.bad_records} record(s) were not spans and were skipped")
+    unmet = options.max_spans is not None and printed < options.max_spans
+    if unmet and deadline is not None and time.monotonic() >= deadline:
         raise CliError(
             f"printed {printed} of --max {options.max_spans} spans before --timeout "
             f"{options.timeout_s:g} s"

@@ -22,6 +22,9 @@ _DURATION: Final = re.compile(r"(?:(\d+(?:\.\d+)?)(ms|s|m|h|d))+")
 _DURATION_PART: Final = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 # Epoch milliseconds from 2001 on: smaller numbers are more likely a mistake (seconds?).
 _MIN_EPOCH_MILLIS: Final = 1_000_000_000_000
+# The last millisecond of year 9999: Python's datetimes end there, and Kafka's timestamps are
+# int64 (a larger number overflowed deep in librdkafka, after the whole topic was read).
+_MAX_EPOCH_MILLIS: Final = 253_402_300_799_999
 
 
 def _now_millis() -> int:
@@ -79,9 +82,16 @@ def parse_instant(text: str, *, option: str, now_millis: int | None = None) -> i
                 f"{option}: {text!r} looks like epoch seconds; give epoch milliseconds "
                 f"({value * 1000}) or an ISO 8601 time"
             )
+        if value > _MAX_EPOCH_MILLIS:
+            raise UsageError(
+                f"{option}: {text!r} is past the year 9999; give epoch milliseconds (e.g. "
+                f"{now}) or an ISO 8601 time"
+            )
         return value
     ago = _duration_millis(lowered)
     if ago is not None and not re.fullmatch(r"\d+(?:\.\d+)?", lowered):
+        if not ago < now:  # also catches inf from an absurdly long number
+            raise UsageError(f"{option}: {text!r} ago is before 1970; give a shorter duration")
         return now - round(ago)
     try:
         when = dt.datetime.fromisoformat(cleaned.replace("z", "Z"))
@@ -91,7 +101,10 @@ def parse_instant(text: str, *, option: str, now_millis: int | None = None) -> i
         raise UsageError(f"{option}: {text!r} is not a time; expected {TIME_HELP}")
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
-    return int(when.timestamp() * 1000)
+    millis = int(when.timestamp() * 1000)
+    if millis < 0:  # Kafka reads negative times as "latest" (-1) and "earliest" (-2)
+        raise UsageError(f"{option}: {text!r} is before 1970; record times start there")
+    return millis
 
 
 @dataclass(frozen=True, slots=True)

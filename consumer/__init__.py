@@ -5,9 +5,11 @@ offset is committed only after the application is done with the record), with a 
 records that are not spans (:class:`BadRecordPolicy`: skip, raise, or a dead-letter topic) and
 replay by time. A topic may carry spans, events or both, told apart by schema fingerprint: an
 event comes as an :class:`EventRecord` (``.event``) where a span comes as a :class:`SpanRecord`
-(``.span``); :func:`events_to_arrow` gives events their own table. Analytics helpers turn
-records into pyarrow Tables, pandas DataFrames and Parquet files, and summarise checkpoint
-health; they need the ``spanstream[analytics]`` extra.
+(``.span``); :func:`events_to_arrow` gives events their own table. :class:`SpanReader` reads one
+topic by assignment instead, with no group and no commits (a one-off read, as kcat does), and
+:func:`read_spans` turns a topic and a time range into a DataFrame in one call. Analytics
+helpers turn records into pyarrow Tables, pandas DataFrames and Parquet files, and summarise
+checkpoint health; they need the ``spanstream[analytics]`` extra.
 
 This package depends on ``spanstream.schemas`` (and the internal ``spanstream.kafka``), never
 on ``spanstream.producer``.
@@ -16,6 +18,9 @@ on ``spanstream.producer``.
 from spanstream.consumer._analytics import (
     ATTRIBUTE_COLUMN_PREFIX,
     AttributeLayout,
+    TimeBound,
+    read_arrow,
+    read_spans,
     to_arrow,
     to_pandas,
     write_parquet,
@@ -45,6 +50,13 @@ from spanstream.consumer._health import (
     job_id_of,
 )
 from spanstream.consumer._positions import StartPosition
+from spanstream.consumer._reader import (
+    READER_MANAGED_KEYS,
+    PartitionRange,
+    ReaderStart,
+    SpanReader,
+    TopicNotFoundError,
+)
 from spanstream.consumer._records import Header, SpanBatch, SpanRecord
 from spanstream.consumer._stats import ConsumerStats
 
@@ -62,6 +74,7 @@ __all__ = [
     "DLQ_VALUE_SHA256_HEADER",
     "LIBRDKAFKA_DEFAULTS",
     "MANAGED_CONSUMER_KEYS",
+    "READER_MANAGED_KEYS",
     "AttributeLayout",
     "BadRecordPolicy",
     "CheckpointSizePoint",
@@ -72,15 +85,22 @@ __all__ = [
     "EventRecord",
     "Header",
     "JobCheckpointHealth",
+    "PartitionRange",
+    "ReaderStart",
     "SpanBatch",
     "SpanConsumer",
+    "SpanReader",
     "SpanRecord",
     "StartPosition",
+    "TimeBound",
+    "TopicNotFoundError",
     "checkpoint_health",
     "checkpoint_health_frame",
     "events_to_arrow",
     "events_to_pandas",
     "job_id_of",
+    "read_arrow",
+    "read_spans",
     "to_arrow",
     "to_pandas",
     "write_parquet",

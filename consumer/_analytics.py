@@ -37,13 +37,16 @@ Attributes come one of two ways, chosen with ``attributes=``:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import datetime as dt
+import os
+from collections.abc import Iterable, Iterator, Mapping
 from os import PathLike
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from spanstream.consumer._event_records import EventRecord
+from spanstream.consumer._reader import SpanReader
 from spanstream.consumer._records import SpanRecord
-from spanstream.schemas import AttributeValue, Event, ExtraMissingError, Span
+from spanstream.schemas import AttributeValue, ConfigError, Event, ExtraMissingError, Span
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,7 +56,10 @@ __all__ = [
     "ATTRIBUTE_COLUMN_PREFIX",
     "AttributeLayout",
     "Item",
+    "TimeBound",
     "attribute_columns",
+    "read_arrow",
+    "read_spans",
     "text_of",
     "to_arrow",
     "to_pandas",
@@ -71,6 +77,13 @@ ATTRIBUTE_COLUMN_PREFIX: Final = "attr."
 """The prefix of attribute columns in the ``"columns"`` layout."""
 
 _EXTRA: Final = "analytics"
+
+_BOOTSTRAP_ENV: Final = "KAFKA_BOOTSTRAP_SERVERS"
+"""The environment variable :func:`read_spans` takes the broker address from by default."""
+
+TimeBound = dt.datetime | dt.timedelta | int | None
+"""One end of a time range: an aware datetime, a duration ago (``timedelta(hours=1)``), epoch
+milliseconds, or ``None`` (open)."""
 
 
 def require_pyarrow(feature: str) -> Any:  # noqa: ANN401 - the module, typed by its stubs at use
@@ -258,3 +271,108 @@ def write_parquet(
     pq.write_table(table, path, compression=compression)
     rows: int = table.num_rows
     return rows
+
+
+def _epoch_ms(bound: TimeBound, *, key: str, now_ms: int) -> int | None:
+    if bound is None:
+        return None
+    if isinstance(bound, dt.timedelta):
+        return now_ms - bound // dt.timedelta(milliseconds=1)
+    if isinstance(bound, dt.datetime):
+        if bound.tzinfo is None or bound.utcoffset() is None:
+            raise ConfigError(key, bound, "a timezone-aware datetime (e.g. tzinfo=datetime.UTC)")
+        return int(bound.timestamp() * 1000)
+    if type(bound) is int and bound >= 0:
+        return bound
+    raise ConfigError(key, bound, "an aware datetime, a timedelta ago, epoch ms or None")
+
+
+def _read_records(
+    topic: str,
+    since: TimeBound,
+    until: TimeBound,
+    bootstrap_servers: str | None,
+    config: Mapping[str, Any] | None,
+) -> list[SpanRecord]:
+    servers = bootstrap_servers or os.environ.get(_BOOTSTRAP_ENV, "").strip()
+    if not servers:
+        raise ConfigError(
+            "bootstrap_servers", bootstrap_servers, f"host:port[,...], or ${_BOOTSTRAP_ENV} set"
+        )
+    now_ms = dt.datetime.now(dt.UTC).timestamp() * 1000
+    since_ms = _epoch_ms(since, key="since", now_ms=int(now_ms))
+    until_ms = _epoch_ms(until, key="until", now_ms=int(now_ms))
+    if since_ms is not None and until_ms is not None and since_ms >= until_ms:
+        raise ConfigError("until", until, f"a time after since ({since!r})")
+    with SpanReader(
+        topic,
+        bootstrap_servers=servers,
+        start="earliest" if since_ms is None else since_ms,
+        until=until_ms,
+        config=config,
+    ) as reader:
+        return list(reader)
+
+
+def read_arrow(
+    topic: str,
+    since: TimeBound = None,
+    until: TimeBound = None,
+    bootstrap_servers: str | None = None,
+    *,
+    attributes: AttributeLayout = "columns",
+    config: Mapping[str, Any] | None = None,
+) -> pa.Table:
+    """Read a topic's spans whose records fall in ``[since, until)`` into a pyarrow Table.
+
+    One row per span, as :func:`to_arrow` (attributes default to one typed column per key).
+    The topic is read by assignment with a :class:`SpanReader`: no consumer group is joined or
+    left behind, nothing is committed. It reads up to the topic's end as it was when the read
+    began (or to ``until``).
+
+    Args:
+        topic: the span topic.
+        since: the first record time (inclusive): an aware datetime, a ``timedelta`` ago, epoch
+            milliseconds, or ``None`` for the topic's beginning.
+        until: the end (exclusive), in the same forms; ``None`` for the topic's end.
+        bootstrap_servers: ``host:port[,...]``; default ``$KAFKA_BOOTSTRAP_SERVERS``.
+        attributes: ``"columns"`` (typed ``attr.<key>`` columns) or ``"map"``.
+        config: further librdkafka consumer properties (security settings).
+
+    Raises:
+        ConfigError: no broker address, a bad time, or a bad property.
+        TopicNotFoundError: the topic does not exist.
+        BrokerError: the cluster did not answer.
+        ExtraMissingError: pyarrow is not installed.
+    """
+    require_pyarrow("read_arrow")
+    records = _read_records(topic, since, until, bootstrap_servers, config)
+    return to_arrow(records, attributes=attributes)
+
+
+def read_spans(
+    topic: str,
+    since: TimeBound = None,
+    until: TimeBound = None,
+    bootstrap_servers: str | None = None,
+    *,
+    attributes: AttributeLayout = "columns",
+    config: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Read a topic's spans whose records fall in ``[since, until)`` into a pandas DataFrame.
+
+    The one call from a topic and a time range to a table: :func:`read_arrow`, then the
+    nullable dtypes of :func:`to_pandas` (typed ``attr.<key>`` columns by default). No consumer
+    group is joined or left behind.
+
+    Example:
+        >>> import datetime as dt
+        >>> frame = read_spans("flink-traces", since=dt.timedelta(hours=1))  # doctest: +SKIP
+        >>> frame.groupby("name")["duration_millis"].median()  # doctest: +SKIP
+
+    Raises:
+        ConfigError, TopicNotFoundError, BrokerError, ExtraMissingError: as :func:`read_arrow`.
+    """
+    require_pandas("read_spans")
+    records = _read_records(topic, since, until, bootstrap_servers, config)
+    return to_pandas(records, attributes=attributes)

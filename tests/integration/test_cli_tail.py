@@ -87,7 +87,7 @@ def test_tail_filters_by_name_and_attribute(kafka_bootstrap, span_topic):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 1
-    assert "Checkpoint  [CheckpointStatsTracker]" in lines[0]
+    assert "etl  Checkpoint  300 ms" in lines[0]
     assert "checkpointId=4" in lines[0]
 
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from spanstream.cli import app
 from spanstream.cli._exit import ExitCode, UsageError
-from spanstream.cli._spans import SpanFilter, span_json, span_line
+from spanstream.cli._spans import SpanFilter, span_json, span_line, span_line_long
 from spanstream.cli._timerange import TimeRange, format_ts_millis, parse_duration_s, parse_instant
 from spanstream.schemas import Span
 
@@ -114,12 +114,18 @@ def _span(name="Checkpoint", scope="org.apache.flink.runtime.checkpoint.Checkpoi
         ((), ("com.example.*",), (), False),
         ((), (), ("checkpointStatus=FAILED",), True),
         ((), (), ("<job_name>=etl", "cacheHit=true"), True),
-        ((), (), ("cacheHit=True",), False),
+        ((), (), ("cacheHit=True",), True),
+        ((), (), ("cacheHit=false",), False),
+        ((), (), ("checkpointStatus=FAIL*",), True),
+        ((), (), ("check*=FAILED",), True),
+        ((), (), ("<job_*>=e?l",), True),
+        ((), ("CheckpointStatsTracker",), (), True),
+        ((), ("Checkpoint*",), (), True),
         ((), (), ("missing=x",), False),
     ],
 )
 def test_span_filter(names, scopes, attrs, matches):
-    """Names and scopes are globs, attributes compare as text; every criterion must hold."""
+    """Names, scopes (full or short), attribute keys and values are globs; booleans match typed."""
     span_filter = SpanFilter.parse(names=names, scopes=scopes, attrs=attrs)
     assert span_filter.matches(_span()) is matches
 
@@ -130,9 +136,17 @@ def test_span_filter_rejects_attr_without_equals():
         SpanFilter.parse(attrs=["checkpointStatus"])
 
 
-def test_span_line_shows_time_duration_name_scope_attributes_and_nesting():
-    """One line: start, duration, name, short scope, scope variables first, nested count."""
+def test_span_line_is_compact_time_job_name_duration_key_attributes():
+    """The default line: start, job, name, duration, the span's key attributes, nested count."""
     line = span_line(_span())
+    assert line == (
+        "2024-01-01T00:00:00.000Z  etl  Checkpoint  120 ms  checkpointStatus=FAILED  (+1 nested)"
+    )
+
+
+def test_span_line_long_shows_time_duration_name_scope_attributes_and_nesting():
+    """--long: start, duration, name, short scope, scope variables first, nested count."""
+    line = span_line_long(_span())
     assert line.startswith(
         "2024-01-01T00:00:00.000Z      120 ms  Checkpoint  [CheckpointStatsTracker]"
     )

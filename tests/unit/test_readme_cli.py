@@ -57,7 +57,7 @@ def test_readme_command_line_parses(line):
 def test_readme_exit_code_table_matches_the_code():
     """The README's exit-code table lists exactly the codes ExitCode defines."""
     text = README.read_text(encoding="utf-8")
-    table_codes = {int(code) for code in re.findall(r"^\| (\d) \| ", text, flags=re.MULTILINE)}
+    table_codes = {int(code) for code in re.findall(r"^\| (\d+) \| ", text, flags=re.MULTILINE)}
     assert table_codes == {int(code) for code in ExitCode}
 
 
