@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 README = Path(__file__).parents[2] / "README.md"
@@ -105,26 +106,39 @@ def test_instrument_your_own_code_runs_as_written(kafka_bootstrap, new_topic, tm
         assert span["attributes"]["<host>"] == "worker-1"
 
 
-def test_every_python_block_of_the_readme_runs_as_written(kafka_bootstrap, tmp_path):
-    """All python blocks, in order, in one namespace, with the broker in the environment: exit 0."""
+def test_every_python_block_of_the_readme_runs_as_written(kafka_bootstrap, kafka_admin, tmp_path):
+    """All python blocks, in order, in one namespace, with the broker in the environment: exit 0.
+
+    Only the topic and group names are made unique (the session broker is shared, and its
+    ``flink-traces`` may hold other runs' spans); addresses come from the environment as written.
+    """
     text = README.read_text(encoding="utf-8")
     blocks = python_blocks_to_run(text)
     assert len(blocks) == len(code_blocks(text, "python"))  # none is marked not runnable today
+    run = uuid.uuid4().hex[:8]
+    topic = f"readme-traces-{run}"
+
+    def unique(code: str) -> str:
+        return code.replace("flink-traces", topic).replace("nightly-report", f"readme-{run}")
+
     for block in code_blocks(text, "yaml"):
         first = block.splitlines()[0]
         if re.fullmatch(r"# [\w.-]+\.ya?ml", first):
-            (tmp_path / first[2:]).write_text(block, encoding="utf-8")
-    script = "\n".join(f"# --- README block {i}\n{block}" for i, block in enumerate(blocks))
+            (tmp_path / first[2:]).write_text(unique(block), encoding="utf-8")
+    script = "\n".join(f"# --- README block {i}\n{unique(b)}" for i, b in enumerate(blocks))
     (tmp_path / "readme_blocks.py").write_text(script, encoding="utf-8")
-    ran = subprocess.run(
-        [sys.executable, "readme_blocks.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-        env=env_with_broker(kafka_bootstrap),
-    )
+    try:
+        ran = subprocess.run(
+            [sys.executable, "readme_blocks.py"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+            env=env_with_broker(kafka_bootstrap),
+        )
+    finally:
+        kafka_admin.delete_topics([topic, f"{topic}-dlq"], operation_timeout=30)
     assert ran.returncode == 0, ran.stderr[-4000:]
     assert "1 trace delivered" in ran.stdout
     assert "420 ms" in ran.stdout
