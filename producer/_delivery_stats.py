@@ -22,6 +22,9 @@ def _empty() -> Mapping[str, int]:
 class KafkaReporterStats:
     """A snapshot of a Kafka trace reporter's counters (see ``KafkaTraceReporter.snapshot``).
 
+    ``KafkaEventReporter.snapshot`` returns the same counters for events (read "event" for
+    "span" and ``notify_of_added_event`` for ``notify_of_added_span``): both run on one sender.
+
     Every span given to ``notify_of_added_span`` is counted exactly once as one of: *rejected*
     at the door (dropped before it was accepted: ``queue-full`` under ``drop-newest``, or
     ``closed``), or *accepted*; and every accepted span ends as exactly one of delivered, failed,

@@ -216,3 +216,33 @@ def test_a_broken_event_message_meets_the_bad_record_policy(
             next(raising)
         assert caught.value.raw == broken
         assert isinstance(next(raising), EventRecord)
+
+
+@pytest.mark.integration
+def test_add_event_through_the_registry_reaches_the_consumer_with_its_span(
+    kafka_bootstrap: str, new_topic
+) -> None:
+    """events.reporter.<name>.factory.class: kafka; an event added inside a span carries its ids."""
+    from spanstream.producer import ReporterRegistry
+
+    topic = new_topic(partitions=1)
+    common = {"bootstrap.servers": kafka_bootstrap, "topic": topic, "topic.create": "false"}
+    config: dict[str, object] = {"traces.reporter.k.factory.class": "kafka"}
+    config |= {f"traces.reporter.k.{key}": value for key, value in common.items()}
+    config |= {"events.reporter.k.factory.class": "kafka"}
+    config |= {f"events.reporter.k.{key}": value for key, value in common.items()}
+    registry = ReporterRegistry.from_config(config)
+    job = registry.root_group(name="jobmanager").add_group("job", variables={"job_id": "j-1"})
+    with job.span("my.etl.Job", "Run"):
+        job.add_event(Event.builder("my.etl.Job", "BatchLoaded").set_severity("INFO"))
+    assert isinstance(registry.event_reporter("k"), KafkaEventReporter)
+    registry.close()
+    records, consumer = _read_all(kafka_bootstrap, topic, 2)
+    consumer.close()
+    (span_record,) = [r for r in records if isinstance(r, SpanRecord)]
+    (event_record,) = [r for r in records if isinstance(r, EventRecord)]
+    assert span_record.span.name == "Run"
+    assert event_record.event.name == "BatchLoaded"
+    assert event_record.event.trace_id == span_record.span.trace_id
+    assert event_record.event.span_id == span_record.span.span_id
+    assert event_record.event.attributes["<job_id>"] == "j-1"
