@@ -48,6 +48,7 @@ __all__ = ["DEFAULT_TOPIC", "DemoOptions", "DemoResult", "default_config_path", 
 DEFAULT_TOPIC: Final = "flink-traces"
 RUN_VARIABLE: Final = "demo_run"
 _PREFIX: Final = "traces.reporter."
+_EVENTS_PREFIX: Final = "events.reporter."
 _KAFKA_FACTORIES: Final = ("kafka", "KafkaTraceReporterFactory")
 _PLAIN_REPORT_EVERY_S: Final = 2.0
 EVENTS_AS_SPANS_KEY: Final = "traces.report-events-as-spans"
@@ -107,11 +108,11 @@ class DemoResult:
 # -- configuration --------------------------------------------------------------------------
 
 
-def _kafka_reporter_names(flat: Mapping[str, object]) -> list[str]:
+def _kafka_reporter_names(flat: Mapping[str, object], prefix: str = _PREFIX) -> list[str]:
     names = []
     for key, value in flat.items():
-        if key.startswith(_PREFIX) and key.endswith(".factory.class"):
-            name = key[len(_PREFIX) : -len(".factory.class")]
+        if key.startswith(prefix) and key.endswith(".factory.class"):
+            name = key[len(prefix) : -len(".factory.class")]
             if isinstance(value, str) and value.strip().endswith(_KAFKA_FACTORIES):
                 names.append(name)
     return names
@@ -150,6 +151,10 @@ def prepare_config(path: Path, *, run_id: str) -> tuple[dict[str, object], str, 
     prefix = f"{_PREFIX}{name}."
     variables_key = prefix + "scope.variables.additional"
     flat[variables_key] = _with_run_variable(flat.get(variables_key), run_id)
+    # Kafka event reporters tag their events with the run too (the board reads this run's).
+    for events_name in _kafka_reporter_names(flat, _EVENTS_PREFIX):
+        events_key = f"{_EVENTS_PREFIX}{events_name}.scope.variables.additional"
+        flat[events_key] = _with_run_variable(flat.get(events_key), run_id)
     topic = str(flat.get(prefix + "topic", DEFAULT_TOPIC))
     servers = flat.get(prefix + "bootstrap.servers") or flat.get(
         prefix + "producer.bootstrap.servers"
@@ -213,6 +218,11 @@ class _DemoConsumer:
                 with self.lock:
                     for record in batch:
                         if not isinstance(record, SpanRecord):
+                            # The simulated JobManager's system events (status changes, job
+                            # failures) reach the board; they are not spans to count.
+                            event = record.event
+                            if event.attributes.get(run_key) == self._run_id:
+                                self.board.observe(event)
                             continue
                         span = record.span
                         if span.attributes.get(run_key) == self._run_id:
@@ -252,6 +262,12 @@ _STATE_STYLE: Final = {
     "restarting": "bold red",
     "restored": "cyan",
     "waiting": "dim",
+    # A job's terminal status, from Flink 2.3's JobStatusChangeEvent (the run ends cancelling).
+    "cancelling": "dim",
+    "canceled": "dim",
+    "finished": "dim",
+    "suspended": "dim",
+    "failed": "bold red",
 }
 
 
@@ -396,6 +412,8 @@ def _obtain(
 
 def _open_registry(flat: MutableMapping[str, object], name: str, servers: str) -> ReporterRegistry:
     flat.setdefault(f"{_PREFIX}{name}.bootstrap.servers", servers)
+    for events_name in _kafka_reporter_names(flat, _EVENTS_PREFIX):
+        flat.setdefault(f"{_EVENTS_PREFIX}{events_name}.bootstrap.servers", servers)
     try:
         return ReporterRegistry.from_config(flat)
     except ConfigError as exc:
