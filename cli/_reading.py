@@ -14,7 +14,7 @@ from spanstream.cli._kafka import (
     topic_range,
 )
 from spanstream.cli._timerange import TimeRange
-from spanstream.consumer import ConsumerStats, SpanConsumer, SpanRecord
+from spanstream.consumer import ConsumerStats, EventRecord, SpanConsumer, SpanRecord
 
 __all__ = ["RangeReader"]
 
@@ -53,7 +53,15 @@ class RangeReader:
         return self.read()
 
     def read(self, *, on_progress: Callable[[int], None] | None = None) -> Iterator[SpanRecord]:
-        """Yield the range's records; ``on_progress(records_read)`` is called per batch."""
+        """Yield the range's span records; ``on_progress(records_read)`` is called per batch."""
+        for record in self.records(on_progress=on_progress):
+            if isinstance(record, SpanRecord):  # events on the topic are not read
+                yield record
+
+    def records(
+        self, *, on_progress: Callable[[int], None] | None = None
+    ) -> Iterator[SpanRecord | EventRecord]:
+        """Yield the range's span and event records (a topic may carry Flink's events too)."""
         remaining = {p.partition: p for p in self.partitions if p.records}
         if not remaining:
             return
@@ -85,8 +93,7 @@ class RangeReader:
                             continue
                         if record.offset + 1 >= bounds.end:
                             remaining.pop(record.partition, None)
-                        if isinstance(record, SpanRecord):  # events on the topic are not read
-                            yield record
+                        yield record
                     batch.ack()
                     self.records_read = consumer.stats().records_consumed
                     if on_progress is not None:

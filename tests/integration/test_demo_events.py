@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from _helpers import read_topic, run_cli
@@ -56,3 +57,29 @@ def test_demo_reports_the_jobmanagers_system_events_to_kafka(kafka_bootstrap, ne
     assert statuses == ["RUNNING", "RESTARTING", "RUNNING", "CANCELLING", "CANCELED"]
     assert [e.name for e in failing].count("JobFailureEvent") == 1
     assert {e.name for e in events} >= {"CheckpointEvent", "AllSubtasksStatusChangeEvent"}
+
+
+def test_stats_takes_job_failures_and_status_changes_from_the_events(
+    kafka_bootstrap, new_topic, tmp_path
+):
+    """stats --json on the demo's topic: the failure and the status history come from events."""
+    topic = new_topic()
+    config = str(_config(tmp_path, topic))
+    demo = run_cli("demo", "--duration-s", "6", "--config", config, bootstrap=kafka_bootstrap)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    done = run_cli("stats", topic, "--json", bootstrap=kafka_bootstrap)
+    assert done.returncode == 0, done.stdout + done.stderr
+    document = json.loads(done.stdout)
+    assert document["events"] > 0
+    jobs = {job["job"]: job for job in document["jobs"]}
+    failing = jobs["fraud-detection"]
+    assert failing["failures"]["count"] == 1
+    assert failing["job_status"]["changes"] == [
+        "RUNNING",
+        "RESTARTING",
+        "RUNNING",
+        "CANCELLING",
+        "CANCELED",
+    ]
+    assert failing["state"] == "canceled"
+    assert jobs["sessionizer"]["failures"]["count"] == 0
