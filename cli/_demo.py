@@ -31,9 +31,11 @@ from rich.text import Text
 from spanstream.broker import BOOTSTRAP_ENV, Broker, obtain_broker
 from spanstream.cli._demo_config import (
     DEFAULT_TOPIC,
+    EVENTS_REPORTER_PREFIX,
     REPORTER_PREFIX,
     RUN_VARIABLE,
     default_config_path,
+    kafka_reporter_names,
     prepare_config,
     report_events_as_spans,
 )
@@ -148,6 +150,11 @@ class _DemoConsumer:
                 with self.lock:
                     for record in batch:
                         if not isinstance(record, SpanRecord):
+                            # The simulated JobManager's system events (status changes, job
+                            # failures) reach the board; they are not spans to count.
+                            event = record.event
+                            if event.attributes.get(run_key) == self._run_id:
+                                self.board.observe(event)
                             continue
                         span = record.span
                         if span.attributes.get(run_key) == self._run_id:
@@ -187,6 +194,12 @@ _STATE_STYLE: Final = {
     "restarting": "bold red",
     "restored": "cyan",
     "waiting": "dim",
+    # A job's terminal status, from Flink 2.3's JobStatusChangeEvent (the run ends cancelling).
+    "cancelling": "dim",
+    "canceled": "dim",
+    "finished": "dim",
+    "suspended": "dim",
+    "failed": "bold red",
 }
 
 
@@ -331,6 +344,8 @@ def _obtain(
 
 def _open_registry(flat: MutableMapping[str, object], name: str, servers: str) -> ReporterRegistry:
     flat.setdefault(f"{REPORTER_PREFIX}{name}.bootstrap.servers", servers)
+    for events_name in kafka_reporter_names(flat, EVENTS_REPORTER_PREFIX):
+        flat.setdefault(f"{EVENTS_REPORTER_PREFIX}{events_name}.bootstrap.servers", servers)
     try:
         return ReporterRegistry.from_config(flat)
     except ConfigError as exc:

@@ -20,9 +20,11 @@ from spanstream.schemas import ConfigError
 __all__ = [
     "DEFAULT_TOPIC",
     "EVENTS_AS_SPANS_KEY",
+    "EVENTS_REPORTER_PREFIX",
     "REPORTER_PREFIX",
     "RUN_VARIABLE",
     "default_config_path",
+    "kafka_reporter_names",
     "prepare_config",
     "report_events_as_spans",
 ]
@@ -31,6 +33,8 @@ DEFAULT_TOPIC: Final = "flink-traces"
 RUN_VARIABLE: Final = "demo_run"
 REPORTER_PREFIX: Final = "traces.reporter."
 """Where a trace reporter's keys start."""
+EVENTS_REPORTER_PREFIX: Final = "events.reporter."
+"""Where an event reporter's keys start."""
 _KAFKA_FACTORIES: Final = ("kafka", "KafkaTraceReporterFactory")
 EVENTS_AS_SPANS_KEY: Final = "traces.report-events-as-spans"
 
@@ -40,11 +44,12 @@ def default_config_path() -> Path:
     return Path(str(resources.files("spanstream.cli").joinpath("demo.yaml")))
 
 
-def _kafka_reporter_names(flat: Mapping[str, object]) -> list[str]:
+def kafka_reporter_names(flat: Mapping[str, object], prefix: str = REPORTER_PREFIX) -> list[str]:
+    """The names of the Kafka reporters that ``flat`` configures under ``prefix``."""
     names = []
     for key, value in flat.items():
-        if key.startswith(REPORTER_PREFIX) and key.endswith(".factory.class"):
-            name = key[len(REPORTER_PREFIX) : -len(".factory.class")]
+        if key.startswith(prefix) and key.endswith(".factory.class"):
+            name = key[len(prefix) : -len(".factory.class")]
             if isinstance(value, str) and value.strip().endswith(_KAFKA_FACTORIES):
                 names.append(name)
     return names
@@ -119,7 +124,7 @@ def prepare_config(path: Path, *, run_id: str) -> tuple[dict[str, object], str, 
         # The parser's message quotes the offending line, which may hold a password: say where
         # the problem is, never what the file says there.
         raise UsageError(f"--config: {path} is {_yaml_problem(exc)}") from exc
-    names = _kafka_reporter_names(flat)
+    names = kafka_reporter_names(flat)
     if not names:
         raise UsageError(_no_kafka_reporter(path, flat))
     ReporterRegistry.check_config(flat)  # a misspelled key fails before a broker is looked for
@@ -127,6 +132,10 @@ def prepare_config(path: Path, *, run_id: str) -> tuple[dict[str, object], str, 
     prefix = f"{REPORTER_PREFIX}{name}."
     variables_key = prefix + "scope.variables.additional"
     flat[variables_key] = _with_run_variable(flat.get(variables_key), run_id)
+    # Kafka event reporters tag their events with the run too (the board reads this run's).
+    for events_name in kafka_reporter_names(flat, EVENTS_REPORTER_PREFIX):
+        events_key = f"{EVENTS_REPORTER_PREFIX}{events_name}.scope.variables.additional"
+        flat[events_key] = _with_run_variable(flat.get(events_key), run_id)
     topic = str(flat.get(prefix + "topic", DEFAULT_TOPIC))
     servers = flat.get(prefix + "bootstrap.servers") or flat.get(
         prefix + "producer.bootstrap.servers"

@@ -117,8 +117,9 @@ class JobHealth:
     all_subtasks_running: bool | None = None
     """The latest ``AllSubtasksStatusChangeEvent``: all running or finished, or not."""
     other_events: Counter[str] = field(default_factory=Counter)
-    checkpoint_ids: set[int] = field(default_factory=set)
-    """Checkpoints counted (a ``Checkpoint`` span and its ``CheckpointEvent`` count once)."""
+    checkpoints_seen: dict[int, bool] = field(default_factory=dict)
+    """Checkpoint id -> whether its ``Checkpoint`` span came (else only its event): each
+    checkpoint counts once, and its span replaces an event that came first."""
 
     @property
     def last(self) -> CheckpointPoint | None:
@@ -364,14 +365,21 @@ class HealthBoard:
 
     @staticmethod
     def _checkpoint(health: JobHealth, trace: CheckpointTrace | CheckpointEventView) -> None:
-        if trace.checkpoint_id in health.checkpoint_ids:
-            return  # its other form (span or event) came first
-        health.checkpoint_ids.add(trace.checkpoint_id)
-        if trace.completed:
-            health.completed += 1
-        else:
-            health.failed += 1
-        if isinstance(trace, CheckpointTrace):
+        is_span = isinstance(trace, CheckpointTrace)
+        had_span = health.checkpoints_seen.get(trace.checkpoint_id)
+        if had_span or (had_span is not None and not is_span):
+            return  # counted already; a CheckpointEvent adds nothing to its span
+        health.checkpoints_seen[trace.checkpoint_id] = is_span
+        if had_span is None:
+            if trace.completed:
+                health.completed += 1
+            else:
+                health.failed += 1
+        else:  # the span of a checkpoint whose event came first: its point is replaced
+            kept = [c for c in health.checkpoints if c.checkpoint_id != trace.checkpoint_id]
+            health.checkpoints.clear()
+            health.checkpoints.extend(kept)
+        if isinstance(trace, CheckpointTrace):  # (is_span, spelled out for mypy)
             # An unacknowledged checkpoint ends at -1: place it at its trigger, duration 0.
             settled = trace.settled_ts_millis
             duration = trace.duration_millis if trace.acknowledged else 0

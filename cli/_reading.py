@@ -7,7 +7,13 @@ from typing import Any
 
 from spanstream.cli._kafka import RDKAFKA_LOG, BrokerAddress, check_topic
 from spanstream.cli._timerange import TimeRange
-from spanstream.consumer import ConsumerStats, PartitionRange, SpanReader, SpanRecord
+from spanstream.consumer import (
+    ConsumerStats,
+    EventRecord,
+    PartitionRange,
+    SpanReader,
+    SpanRecord,
+)
 
 __all__ = ["RangeReader"]
 
@@ -45,6 +51,7 @@ class RangeReader:
             until=time_range.until_millis,
             stop_at_end=True,
             config=config,
+            events=True,
         )
         self.partitions: tuple[PartitionRange, ...] = self._reader.open()
         self.records_read = 0
@@ -64,12 +71,19 @@ class RangeReader:
         return self.read()
 
     def read(self, *, on_progress: Callable[[int], None] | None = None) -> Iterator[SpanRecord]:
-        """Yield the range's records; ``on_progress(records_read)`` is called per batch."""
+        """Yield the range's span records; ``on_progress(records_read)`` is called per batch."""
+        for record in self.records(on_progress=on_progress):
+            if type(record) is SpanRecord:  # events on the topic are left out
+                yield record
+
+    def records(
+        self, *, on_progress: Callable[[int], None] | None = None
+    ) -> Iterator[SpanRecord | EventRecord]:
+        """Yield the range's span and event records (a topic may carry Flink's events too)."""
         reader = self._reader
         try:
             while not reader.done:
-                batch = reader.poll_batch(max_spans=5000, timeout_s=0.5)
-                yield from batch
+                yield from reader.poll_records(max_records=5000, timeout_s=0.5)
                 self.records_read = reader.stats().records_consumed
                 if on_progress is not None:
                     on_progress(self.records_read)

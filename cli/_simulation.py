@@ -16,13 +16,15 @@ Each job's JobManager group reports what a real Flink 2.3 JobManager does, at th
 With ``report_events_as_spans`` the deployment behaves as Flink 1.20-2.1 with
 ``traces.report-events-as-spans: true``: no system events (they do not exist before 2.2), and
 the failure is a ``JobFailure`` span. Every subtask's TaskManager group reports custom
-application spans. Root spans and events carry ``jobId``, as Flink's job group adds it.
+application spans. The groups are Flink's: ``jobmanager`` (``<host>``) > ``job`` (``<job_id>``,
+``<job_name>``; it puts ``jobId`` on its root spans and events) and ``taskmanager`` > ``job`` >
+``task``.
 
 The seam: :meth:`FlinkSimulation.start`, :meth:`~FlinkSimulation.tick` and
 :meth:`~FlinkSimulation.finish` return what is due as a :class:`SimulationTick` (span and event
-builders, each with the group that reports it); :meth:`~FlinkSimulation.report` hands the spans
-to ``MetricGroup.add_span``. Events are built and counted but not reported yet: the metric
-group has no ``add_event`` on this branch (wire it in :meth:`FlinkSimulation.report`).
+builders, each with the group that reports it); :meth:`~FlinkSimulation.report` hands them to
+``MetricGroup.add_span`` and ``MetricGroup.add_event``, which deliver them to the registry's
+trace and event reporters.
 """
 
 from __future__ import annotations
@@ -242,10 +244,12 @@ class FlinkSimulation:
         self, registry: ReporterRegistry, job: SimulatedJob, index: int, task_managers: int
     ) -> _JobState:
         job_id = f"{self._rng.getrandbits(128):032x}"
+        # Flink's JobManagerJobMetricGroup: the job group brings <job_id> and <job_name>, and
+        # (as Flink's JobMetricGroup) puts jobId on the root spans and events reported on it.
+        job_variables = {"job_id": job_id, "job_name": job.name}
         jobmanager = registry.root_group(
-            name="jobmanager",
-            variables={"host": "jobmanager-0", "job_id": job_id, "job_name": job.name},
-        ).add_group("job")
+            name="jobmanager", variables={"host": "jobmanager-0"}
+        ).add_group("job", variables=job_variables)
         subtasks = []
         slot = index
         for vertex in job.vertices:
@@ -255,18 +259,17 @@ class FlinkSimulation:
                 group = (
                     registry.root_group(
                         name="taskmanager",
+                        variables={"host": f"taskmanager-{tm}", "tm_id": f"taskmanager-{tm}:6122"},
+                    )
+                    .add_group("job", variables=job_variables)
+                    .add_group(
+                        "task",
                         variables={
-                            "host": f"taskmanager-{tm}",
-                            "tm_id": f"taskmanager-{tm}:6122",
-                            "job_id": job_id,
-                            "job_name": job.name,
                             "task_name": vertex.name,
                             "task_id": vertex.vertex_id,
                             "subtask_index": subtask,
                         },
                     )
-                    .add_group("job")
-                    .add_group("task")
                 )
                 subtasks.append((vertex, subtask, group))
         return _JobState(
@@ -296,13 +299,11 @@ class FlinkSimulation:
         self.report(self.finish())
 
     def report(self, due: SimulationTick) -> None:
-        """Hand what is due to the metric groups: spans to ``add_span``.
-
-        Events are counted in ``counts.events`` and not reported: ``MetricGroup`` has no
-        ``add_event`` yet. Once it has, report each here: ``group.add_event(event)``.
-        """
+        """Hand what is due to the metric groups: spans to ``add_span``, events to ``add_event``."""
         for group, span in due.spans:
             group.add_span(span)
+        for group, event in due.events:
+            group.add_event(event)
 
     # -- what is due ----------------------------------------------------------------------------
 
@@ -341,9 +342,7 @@ class FlinkSimulation:
         self._event(
             due,
             state,
-            job_status_change_event(
-                new_job_status=status, change_ts_millis=_now_millis(), job_id=state.job_id
-            ),
+            job_status_change_event(new_job_status=status, change_ts_millis=_now_millis()),
         )
 
     def _all_subtasks(self, due: _Due, state: _JobState, *, running: bool) -> None:
@@ -351,9 +350,7 @@ class FlinkSimulation:
         self._event(
             due,
             state,
-            all_subtasks_status_change_event(
-                status=status, observed_ts_millis=_now_millis(), job_id=state.job_id
-            ),
+            all_subtasks_status_change_event(status=status, observed_ts_millis=_now_millis()),
         )
 
     def _step(self, due: _Due, state: _JobState, elapsed_s: float, dt_s: float) -> None:
@@ -403,7 +400,6 @@ class FlinkSimulation:
             checkpoint_id=None if restored is None else restored[0],
             full_size_bytes=None if restored is None else restored[1],
             durations=durations,
-            job_id=state.job_id,
         )
         due.spans.append((state.jobmanager, span))
         self.counts.initializations += 1
@@ -417,7 +413,6 @@ class FlinkSimulation:
                 can_restart=True,
                 is_global_failure=False,
                 failure_labels=labels,
-                job_id=state.job_id,
             )
             due.spans.append((state.jobmanager, failure))
             self.counts.failure_spans += 1
@@ -430,7 +425,6 @@ class FlinkSimulation:
                     is_global_failure=False,
                     failure_ts_millis=now,
                     failure_labels=labels,
-                    job_id=state.job_id,
                 ),
             )
         self.counts.failures += 1
@@ -512,7 +506,6 @@ class FlinkSimulation:
             status=status,
             tasks=tasks,
             detail_level=state.job.detail_level,
-            job_id=state.job_id,
         )
         due.spans.append((state.jobmanager, span))
         event = checkpoint_event(
@@ -522,7 +515,6 @@ class FlinkSimulation:
             checkpointed_size_bytes=checkpointed,
             metadata_size_bytes=metadata,
             status=status,
-            job_id=state.job_id,
         )
         self._event(due, state, event)
         self.counts.checkpoints += 1

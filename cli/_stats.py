@@ -17,6 +17,7 @@ from spanstream.cli._health import HealthBoard, JobHealth, percentile
 from spanstream.cli._kafka import BrokerAddress, check_reachable
 from spanstream.cli._reading import RangeReader
 from spanstream.cli._timerange import TimeRange
+from spanstream.consumer import SpanRecord
 from spanstream.schemas import ExtraMissingError
 
 __all__ = ["plot_checkpoints", "restored_text", "run_stats", "stats_document"]
@@ -274,8 +275,9 @@ def run_stats(
     board = HealthBoard(keep_checkpoints=None)
     status = Console(stderr=True)
     with status.status(f"reading {reader.total_records:,} records of {topic}..."):
-        for record in reader:
-            board.observe(record.span)
+        for record in reader.records():
+            # Flink 2.2+'s system events on the topic give job failures and status changes.
+            board.observe(record.span if isinstance(record, SpanRecord) else record.event)
     if as_json:
         console.out(json.dumps(stats_document(reader, board, time_range), indent=2))
     else:

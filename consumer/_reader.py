@@ -12,8 +12,9 @@ itself every partition of one topic at a start position and reads to an end:
   wall clock passes it, each partition ends at the first record at or after it, or at its end
   as it is then).
 
-Event records on the topic (told apart by schema fingerprint) are passed over: the reader hands
-out spans. Other records that are not spans are counted (:attr:`ConsumerStats.bad_records`) and
+Event records on the topic (told apart by schema fingerprint) are passed over unless the reader
+was made with ``events=True``; then they come out as :class:`EventRecord` values among the span
+records. Other records that are not spans are counted (:attr:`ConsumerStats.bad_records`) and
 skipped, as the consumer's ``skip`` policy does; redelivered span ids are counted as duplicates.
 Partitions added to the topic after the reader opened are not read.
 """
@@ -32,7 +33,7 @@ from typing import Any, Final, Literal, Self
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from spanstream.consumer._duplicates import DuplicateWindow
-from spanstream.consumer._event_records import is_event_message
+from spanstream.consumer._event_records import EventRecord, decode_event_record, is_event_message
 from spanstream.consumer._positions import to_epoch_ms
 from spanstream.consumer._records import SpanRecord, record_headers
 from spanstream.consumer._stats import ConsumerCounters, ConsumerStats
@@ -111,6 +112,8 @@ class SpanReader:
         idle_timeout_s: with ``stop_at_end``, how long records may stop coming while some are
             still due before :meth:`poll_batch` raises :class:`BrokerError` (a broker that went
             away, a topic deleted meanwhile): a read to the end never hangs.
+        events: hand out the topic's event records too (as :class:`EventRecord`), instead of
+            passing over them.
 
     Example:
         >>> reader = SpanReader("traces", bootstrap_servers="localhost:9092")  # doctest: +SKIP
@@ -131,6 +134,7 @@ class SpanReader:
         stop_at_end: bool = True,
         config: Mapping[str, Any] | None = None,
         idle_timeout_s: float = 60.0,
+        events: bool = False,
     ) -> None:
         if not isinstance(topic, str) or not topic or topic.startswith("^"):
             raise ConfigError("topic", topic, "one topic name (patterns need a SpanConsumer)")
@@ -156,6 +160,7 @@ class SpanReader:
             )
         self._topic = topic
         self._stop_at_end = stop_at_end
+        self._events = events
         self._counters = ConsumerCounters()
         self._window = DuplicateWindow(size=100_000)
         self._ranges: dict[int, PartitionRange] | None = None
@@ -227,7 +232,22 @@ class SpanReader:
         return self._counters.snapshot()
 
     def poll_batch(self, *, max_spans: int = 5000, timeout_s: float = 0.5) -> list[SpanRecord]:
-        """Return up to ``max_spans`` records, waiting up to ``timeout_s`` for the first.
+        """Return up to ``max_spans`` span records, waiting up to ``timeout_s`` for the first.
+
+        Returns an empty list at the end (see :attr:`done`) or when nothing arrived in time.
+        A reader made with ``events=True`` leaves its event records out here: use
+        :meth:`poll_records` for both.
+        """
+        return [
+            record
+            for record in self.poll_records(max_records=max_spans, timeout_s=timeout_s)
+            if type(record) is SpanRecord
+        ]
+
+    def poll_records(
+        self, *, max_records: int = 5000, timeout_s: float = 0.5
+    ) -> list[SpanRecord | EventRecord]:
+        """Return up to ``max_records`` span and event records, waiting up to ``timeout_s``.
 
         Returns an empty list at the end (see :attr:`done`) or when nothing arrived in time.
         In follow mode a topic that does not exist yet is looked for every two seconds (and
@@ -239,7 +259,7 @@ class SpanReader:
             now = time.monotonic()
             if now >= self._next_topic_check:
                 if self._resolve(timeout_s=_METADATA_TIMEOUT_S):
-                    return self.poll_batch(max_spans=max_spans, timeout_s=timeout_s)
+                    return self.poll_records(max_records=max_records, timeout_s=timeout_s)
                 if self._stop_at_end:
                     raise TopicNotFoundError(f"topic {self._topic!r} does not exist")
                 self._next_topic_check = now + _TOPIC_RETRY_S
@@ -252,7 +272,7 @@ class SpanReader:
             return []
         self._check_until()
         try:
-            messages = self._consumer.consume(num_messages=max_spans, timeout=timeout_s)
+            messages = self._consumer.consume(num_messages=max_records, timeout=timeout_s)
         except KafkaException as exc:
             raise BrokerError(f"reading {self._topic!r} failed: {exc}") from exc
         if not messages:
@@ -424,12 +444,11 @@ class SpanReader:
         except KafkaException:
             _LOG.debug("unassigning partition %d failed (its records are ignored)", partition)
 
-    def _convert(self, messages: list[Message]) -> list[SpanRecord]:
+    def _convert(self, messages: list[Message]) -> list[SpanRecord | EventRecord]:
         assert self._ranges is not None
         ranges = self._ranges
-        records: list[SpanRecord] = []
+        records: list[SpanRecord | EventRecord] = []
         counters = self._counters
-        window = self._window
         for message in messages:
             error = message.error()
             if error is not None:
@@ -459,35 +478,42 @@ class SpanReader:
                 self._finish(partition)
             counters.records_consumed += 1
             self._last_progress = time.monotonic()
-            value = message.value()
-            if is_event_message(value):
-                continue  # an event on the same topic: the reader hands out spans
-            try:
-                span = decode_span(value if value is not None else b"")
-            except DecodeError as exc:
-                error_with_origin = exc.with_origin(
-                    topic=self._topic, partition=partition, offset=offset
-                )
-                counters.bad_records_by_reason[error_with_origin.reason] += 1
-                self._log_once(
-                    error_with_origin.reason, "bad record skipped: %s", error_with_origin
-                )
-                continue
-            if window.seen(span.span_id):
-                counters.duplicate_spans += 1
-            records.append(
-                SpanRecord(
-                    span,
-                    self._topic,
-                    partition,
-                    offset,
-                    message.key(),
-                    record_headers(message.headers()),
-                    timestamp,
-                )
-            )
-        counters.spans_delivered += len(records)
+            record = self._record(message, partition, offset, timestamp)
+            if record is not None:
+                records.append(record)
+        counters.spans_delivered += sum(type(record) is SpanRecord for record in records)
         return records
+
+    def _record(
+        self, message: Message, partition: int, offset: int, timestamp: int | None
+    ) -> SpanRecord | EventRecord | None:
+        """The record of one message in range, or None (an event passed over, a bad record)."""
+        value = message.value()
+        try:
+            if is_event_message(value):
+                if not self._events:
+                    return None  # an event on the same topic: this reader hands out spans only
+                return decode_event_record(value, message)  # type: ignore[arg-type]
+            span = decode_span(value if value is not None else b"")
+        except DecodeError as exc:
+            self._bad_record(exc, partition, offset)
+            return None
+        if self._window.seen(span.span_id):
+            self._counters.duplicate_spans += 1
+        return SpanRecord(
+            span,
+            self._topic,
+            partition,
+            offset,
+            message.key(),
+            record_headers(message.headers()),
+            timestamp,
+        )
+
+    def _bad_record(self, exc: DecodeError, partition: int, offset: int) -> None:
+        error_with_origin = exc.with_origin(topic=self._topic, partition=partition, offset=offset)
+        self._counters.bad_records_by_reason[error_with_origin.reason] += 1
+        self._log_once(error_with_origin.reason, "bad record skipped: %s", error_with_origin)
 
     def _log_once(self, kind: str, message: str, *args: object) -> None:
         now = time.monotonic()

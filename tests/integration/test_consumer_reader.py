@@ -239,3 +239,24 @@ def test_reader_passes_over_events_on_the_topic(kafka_bootstrap, new_topic):
         stats = reader.stats()
     assert batches == [1, 2]
     assert stats.bad_records == 0
+
+
+def test_reader_hands_out_event_records_only_when_asked(kafka_bootstrap, new_topic):
+    """events=True yields the topic's events as EventRecords beside the spans; by default none."""
+    topic = new_topic(partitions=1)
+    event = Event.builder("org.apache.flink.runtime.jobmaster.JobMaster", "JobStatusChangeEvent")
+    event = event.set_attribute("newJobStatus", "RUNNING").build()
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "acks": "all"})
+    producer.produce(topic, encode_span(_span(1)))
+    producer.produce(topic, encode_event(event))
+    assert producer.flush(30) == 0
+    with SpanReader(topic, bootstrap_servers=kafka_bootstrap) as spans_only:
+        assert [type(r).__name__ for r in spans_only] == ["SpanRecord"]
+    with SpanReader(topic, bootstrap_servers=kafka_bootstrap, events=True) as both:
+        records = []
+        while not both.done:
+            records += both.poll_records()
+        stats = both.stats()
+    assert [type(r).__name__ for r in records] == ["SpanRecord", "EventRecord"]
+    assert records[1].event == event
+    assert (stats.spans_delivered, stats.bad_records) == (1, 0)

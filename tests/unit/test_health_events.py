@@ -248,3 +248,22 @@ def test_checkpoint_health_skips_events_among_the_spans():
         job_id="job-a",
     ).build()
     assert checkpoint_health([_checkpoint_120(1, "job-a"), event])["job-a"].count == 1
+
+
+def test_a_checkpoint_span_after_its_event_replaces_the_events_point():
+    """Event and span travel apart: the span's duration and tasks win when it comes second."""
+    board = HealthBoard()
+    board.observe(
+        checkpoint_event(
+            checkpoint_id=1,
+            latest_ack_ts_millis=T0 + 1100,
+            full_size_bytes=100,
+            checkpointed_size_bytes=10,
+            job_id=JOB,
+        ).build(variables=VARIABLES)
+    )
+    assert [c.duration_millis for c in board.job("etl").checkpoints] == [0]
+    board.observe(_checkpoint_23(1))
+    health = board.job("etl")
+    assert [(c.checkpoint_id, c.duration_millis) for c in health.checkpoints] == [(1, 100)]
+    assert (health.completed, health.failed) == (1, 0)

@@ -5,8 +5,13 @@ from __future__ import annotations
 import pytest
 
 from spanstream.cli._demo import report_events_as_spans
-from spanstream.cli._simulation import DEMO_JOBS, FlinkSimulation, SimulationTick
-from spanstream.producer import InMemoryTraceReporter, ReporterRegistry, ReporterSetup
+from spanstream.cli._simulation import DEMO_JOBS, FlinkSimulation
+from spanstream.producer import (
+    InMemoryEventReporter,
+    InMemoryTraceReporter,
+    ReporterRegistry,
+    ReporterSetup,
+)
 from spanstream.schemas import (
     CheckpointEventView,
     CheckpointTrace,
@@ -22,9 +27,11 @@ FAILING_JOB = "fraud-detection"
 
 
 def _drive(*, report_events_as_spans: bool = False) -> tuple[list[Span], list[Event]]:
-    """Run the simulation's seam tick by tick (no waiting); return reported spans, built events."""
-    memory = InMemoryTraceReporter()
-    registry = ReporterRegistry([ReporterSetup("mem", memory)])
+    """Run the simulation's seam tick by tick (no waiting); return the reported spans and events."""
+    spans, events = InMemoryTraceReporter(), InMemoryEventReporter()
+    registry = ReporterRegistry(
+        [ReporterSetup("mem", spans)], event_setups=[ReporterSetup("mem", events)]
+    )
     simulation = FlinkSimulation(
         registry,
         duration_s=DURATION_S,
@@ -32,18 +39,15 @@ def _drive(*, report_events_as_spans: bool = False) -> tuple[list[Span], list[Ev
         app_spans_per_s=20,
         report_events_as_spans=report_events_as_spans,
     )
-    ticks: list[SimulationTick] = [simulation.start()]
+    simulation.report(simulation.start())
     elapsed = 0.0
     while elapsed < DURATION_S:
         elapsed += 0.05
-        ticks.append(simulation.tick(elapsed, 0.05))
-    ticks.append(simulation.finish())
-    for tick in ticks:
-        simulation.report(tick)
-    events = [event.build() for tick in ticks for _, event in tick.events]
-    assert simulation.counts.events == len(events)
-    assert simulation.counts.total == len(memory.spans)
-    return list(memory.spans), events
+        simulation.report(simulation.tick(elapsed, 0.05))
+    simulation.report(simulation.finish())
+    assert simulation.counts.events == len(events.events)
+    assert simulation.counts.total == len(spans.spans)
+    return list(spans.spans), list(events.events)
 
 
 def _job_events(events: list[Event], job_id: str) -> list[Event]:
@@ -140,13 +144,24 @@ def test_checkpoint_spans_have_flinks_real_shape():
         assert "alignmentRatio" not in span.attributes
 
 
-def test_every_system_event_is_info_with_an_empty_body_and_the_jobs_id():
-    """Severity INFO, body "", jobId of one of the deployment's jobs."""
+def test_every_system_event_is_info_with_an_empty_body_the_jobs_id_and_its_variables():
+    """As observed: severity INFO, body "", jobId, <job_id>, <host> and <job_name> on each."""
     spans, events = _drive()
     job_ids = {_job_id(spans, job.name) for job in DEMO_JOBS}
     assert events
     assert {(e.severity, e.body) for e in events} == {("INFO", "")}
     assert {e.attributes["jobId"] for e in events} == job_ids
+    assert all(e.attributes["<job_id>"] == e.attributes["jobId"] for e in events)
+    assert {e.attributes["<host>"] for e in events} == {"jobmanager-0"}
+    assert {e.attributes["<job_name>"] for e in events} == {job.name for job in DEMO_JOBS}
+
+
+def test_task_manager_spans_carry_no_job_id_as_in_flink():
+    """Application spans come from task groups: <job_id> but no jobId (Flink adds it on jobs)."""
+    spans, _ = _drive()
+    custom = [s for s in spans if s.scope.startswith("com.example.")]
+    assert custom
+    assert all("<job_id>" in s.attributes and "jobId" not in s.attributes for s in custom)
 
 
 def test_as_flink_1_20_to_2_1_the_failure_is_a_span_and_there_are_no_events():
