@@ -45,6 +45,7 @@ from spanstream.cli._kafka import RDKAFKA_LOG, BrokerAddress, check_reachable
 from spanstream.cli._simulation import FlinkSimulation
 from spanstream.consumer import ConsumerStats, SpanConsumer, SpanRecord
 from spanstream.producer import (
+    KafkaEventReporter,
     KafkaReporterStats,
     KafkaTraceReporter,
     ReporterRegistry,
@@ -87,6 +88,12 @@ class DemoResult:
     """Spans on the topic from other producers (not this run), read meanwhile."""
     reported: int
     """Top-level spans the simulation handed to its metric groups."""
+    events_reported: int = 0
+    """System events the simulation handed to its metric groups."""
+    event_reporter: KafkaReporterStats | None = None
+    """The Kafka event reporter's counters, when the configuration has one."""
+    events_consumed: int = 0
+    """Distinct events of this run the consumer read back (when they share the span topic)."""
     latency_p50_millis: float | None = None
     """Median time from a span's end (when it was reported) to its rebuild by the consumer."""
     latency_p99_millis: float | None = None
@@ -121,6 +128,7 @@ class _DemoConsumer:
         self.lock = threading.Lock()
         self.board = HealthBoard()
         self.span_ids: set[bytes] = set()
+        self.event_ids: set[bytes] = set()
         self.other_spans = 0
         self.latencies_millis: list[int] = []
         """Per span of this run: when it was rebuilt minus its end time (when it was reported)."""
@@ -154,6 +162,7 @@ class _DemoConsumer:
                             # failures) reach the board; they are not spans to count.
                             event = record.event
                             if event.attributes.get(run_key) == self._run_id:
+                                self.event_ids.add(event.event_id)
                                 self.board.observe(event)
                             continue
                         span = record.span
@@ -300,6 +309,18 @@ def summary_table(result: DemoResult) -> Table:
     table.add_row("consumer consumed", f"{result.consumed:,}", "distinct spans of this run rebuilt")
     table.add_row("consumer bad records", f"{c.bad_records:,}", "records that were not spans")
     table.add_row("consumer duplicates", f"{c.duplicate_spans:,}", "redelivered span ids")
+    events = result.event_reporter
+    if events is not None:
+        table.add_row(
+            "events reported", f"{result.events_reported:,}", "Flink's system events, by the jobs"
+        )
+        table.add_row(
+            "events delivered",
+            f"{events.delivered:,}",
+            f"acknowledged by the broker; dropped {events.dropped_total:,}, "
+            f"failed {events.failed_total:,}",
+        )
+        table.add_row("events consumed", f"{result.events_consumed:,}", "distinct events rebuilt")
     if result.latency_p50_millis is not None:
         table.add_row(
             "end-to-end latency",
@@ -397,7 +418,7 @@ def run_demo(options: DemoOptions, console: Console) -> ExitCode:
             seed=options.seed,
             report_events_as_spans=events_as_spans,
         )
-        result = _run_live(options, console, simulation, reporter, reader)
+        result = _run_live(options, console, simulation, reporter, reader, registry)
         console.print(summary_table(result))
         if result.ok:
             console.print(
@@ -437,6 +458,7 @@ def _run_live(
     simulation: FlinkSimulation,
     reporter: KafkaTraceReporter,
     reader: _DemoConsumer,
+    registry: ReporterRegistry,
 ) -> DemoResult:
     stop = threading.Event()
     started = time.monotonic()
@@ -452,9 +474,13 @@ def _run_live(
         line = _counters_line(reporter.snapshot(), consumed, time.monotonic() - started)
         return Group(table, Text(line))
 
+    events = _kafka_event_reporter(registry)
+
+    def flush() -> None:
+        _flush(reporter, events)
+
     def done_draining() -> bool:
-        snapshot = reporter.snapshot()
-        return snapshot.pending == 0 and reader.consumed >= snapshot.delivered
+        return _drained(reporter, events, reader)
 
     sim_thread.start()
     try:
@@ -463,7 +489,7 @@ def _run_live(
                 while sim_thread.is_alive():
                     sim_thread.join(0.25)
                     live.update(view("running"))
-                reporter.flush(30.0)
+                flush()
                 deadline = time.monotonic() + options.drain_timeout_s
                 while not done_draining() and time.monotonic() < deadline and reader.alive:
                     time.sleep(0.1)
@@ -477,7 +503,7 @@ def _run_live(
                 if time.monotonic() >= next_line:
                     next_line += _PLAIN_REPORT_EVERY_S
                     printed = _print_plain(console, reader, reporter, started, unless=None)
-            reporter.flush(30.0)
+            flush()
             deadline = time.monotonic() + options.drain_timeout_s
             while not done_draining() and time.monotonic() < deadline and reader.alive:
                 time.sleep(0.1)
@@ -497,9 +523,41 @@ def _run_live(
             consumed=reader.consumed,
             other_spans=reader.other_spans,
             reported=simulation.counts.total,
+            events_reported=simulation.counts.events,
+            event_reporter=None if events is None else events.snapshot(),
+            events_consumed=len(reader.event_ids),
             latency_p50_millis=percentile(latencies, 0.5),
             latency_p99_millis=percentile(latencies, 0.99),
         )
+
+
+def _flush(reporter: KafkaTraceReporter, events: KafkaEventReporter | None) -> None:
+    reporter.flush(30.0)
+    if events is not None:
+        events.flush(30.0)
+
+
+def _drained(
+    reporter: KafkaTraceReporter, events: KafkaEventReporter | None, reader: _DemoConsumer
+) -> bool:
+    """Whether every delivered span (and event of this run on the span topic) was read back."""
+    snapshot = reporter.snapshot()
+    spans_done = snapshot.pending == 0 and reader.consumed >= snapshot.delivered
+    if events is None:
+        return spans_done
+    with reader.lock:
+        events_read = len(reader.event_ids)
+    # Events on a topic of their own are not read back here: only the demo's shared topic.
+    return spans_done and (not events_read or events_read >= events.snapshot().delivered)
+
+
+def _kafka_event_reporter(registry: ReporterRegistry) -> KafkaEventReporter | None:
+    """The configuration's first Kafka event reporter, or None when there is none."""
+    for name in registry.event_names:
+        reporter = registry.event_reporter(name)
+        if isinstance(reporter, KafkaEventReporter):
+            return reporter
+    return None
 
 
 def _print_plain(

@@ -70,3 +70,24 @@ def test_demo_with_unreachable_broker_exits_3_naming_it(tmp_path):
     assert "127.0.0.1:1" in done.stderr
     assert "spanstream broker start" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_demo_reports_flink_s_system_events_and_counts_them(kafka_bootstrap, new_topic, tmp_path):
+    """With an event reporter on the span topic, the summary counts events: all delivered read."""
+    topic = new_topic()
+    config = _config(tmp_path, topic)
+    config.write_text(
+        config.read_text()
+        + "events.reporter.kafka.factory.class: kafka\n"
+        + f"events.reporter.kafka.topic: {topic}\n"
+    )
+    done = run_cli("demo", "--duration-s", "5", "--config", str(config), bootstrap=kafka_bootstrap)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = {
+        line.split("│")[1].strip(): line.split("│")[2].strip().replace(",", "")
+        for line in done.stdout.splitlines()
+        if line.count("│") >= 3
+    }
+    assert int(rows["events reported"]) > 0
+    assert rows["events delivered"] == rows["events reported"]
+    assert rows["events consumed"] == rows["events delivered"]
