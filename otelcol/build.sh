@@ -29,6 +29,7 @@ if [ ! -x "$bin" ]; then
   sed "s|^  output_path: .*|  output_path: $out/src|" "$here/builder.yaml" >"$out/builder.yaml"
   "$gobin/builder" --config="$out/builder.yaml" >&2
   mv "$out/src/spanstream-otelcol" "$bin"
+  rm -rf "$out/src"
   echo "otelcol/build.sh: built $bin in $(( $(date +%s) - start )) s" >&2
 fi
 echo "$bin"

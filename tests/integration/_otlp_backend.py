@@ -111,6 +111,7 @@ exporters:
   file:
     path: {self.output}
     flush_interval: 100ms
+    append: true  # a restarted collector keeps what arrived before
 service:
   telemetry:
     metrics:

@@ -54,14 +54,17 @@ def test_settings_default_to_grpc_without_compression():
     assert settings.signal_endpoint("traces") == "http://c:4317"
 
 
+E = "http://c:4317"
+
+
 @pytest.mark.parametrize(
     ("config", "key"),
     [
         ({}, "exporter.endpoint"),
         ({"exporter.endpoint": "collector:4317"}, "exporter.endpoint"),
-        ({"exporter.endpoint": "http://c:4317", "exporter.protocol": "thrift"}, "exporter.protocol"),
-        ({"exporter.endpoint": "http://c:4317", "exporter.compression": "zstd"}, "exporter.compression"),
-        ({"exporter.endpoint": "http://c:4317", "exporter.timeout": "soon"}, "exporter.timeout"),
+        ({"exporter.endpoint": E, "exporter.protocol": "thrift"}, "exporter.protocol"),
+        ({"exporter.endpoint": E, "exporter.compression": "zstd"}, "exporter.compression"),
+        ({"exporter.endpoint": E, "exporter.timeout": "soon"}, "exporter.timeout"),
     ],
 )
 def test_settings_reject_a_bad_value_naming_the_full_key(config, key):

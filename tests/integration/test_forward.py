@@ -1,0 +1,189 @@
+"""``spanstream forward`` and ``forward_spans``: span topics to a real OpenTelemetry Collector."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from _helpers import read_topic, run_cli
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from spanstream.consumer import ForwardError, ForwardStats, forward_spans
+from spanstream.otel import OtlpSettings
+from spanstream.schemas import Span, decode_span, encode_span
+
+
+def _demo_config(tmp_path: Path, topic: str) -> Path:
+    path = tmp_path / "traces.yaml"
+    path.write_text(
+        "traces.reporter.kafka.factory.class: kafka\n"
+        f"traces.reporter.kafka.topic: {topic}\n"
+        "traces.reporter.kafka.scope.variables.additional: region:test\n"
+    )
+    return path
+
+
+def _topic_spans(bootstrap: str, topic: str) -> list[Span]:
+    return [decode_span(message.value()) for message in read_topic(bootstrap, topic)]
+
+
+def _produce(bootstrap: str, topic: str, spans: list[Span]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    for span in spans:
+        producer.produce(topic, encode_span(span), key=span.trace_id)
+    assert producer.flush(60) == 0
+
+
+def _committed(bootstrap: str, group: str, topic: str, partitions: int) -> int:
+    """The sum of the group's committed offsets on ``topic`` (0 where none is committed)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        offsets = consumer.committed(
+            [TopicPartition(topic, p) for p in range(partitions)], timeout=30
+        )
+        return sum(max(tp.offset, 0) for tp in offsets)
+    finally:
+        consumer.close()
+
+
+def _spans(count: int, tag: str) -> list[Span]:
+    result = []
+    for index in range(count):
+        root = Span.builder("app.Pipeline", "Batch").set_attribute("index", index)
+        root.set_attribute("tag", tag)
+        root.add_child(Span.builder("app.Pipeline", "Write").set_attribute("index", index))
+        result.append(root.build(extra_attributes={"<host>": "worker-1", "<job_id>": "j-1"}))
+    return result
+
+
+def test_the_demo_topic_arrives_complete_with_checkpoint_trees_intact(
+    kafka_bootstrap, new_topic, tmp_path, otlp_backend
+):
+    """Every span of a demo run arrives once, with its ids, parents and resource."""
+    topic = new_topic()
+    demo = run_cli(
+        "demo",
+        "--duration-s",
+        "4",
+        "--config",
+        str(_demo_config(tmp_path, topic)),
+        "--seed",
+        "5",
+        bootstrap=kafka_bootstrap,
+    )
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    expected = {}
+    for root in _topic_spans(kafka_bootstrap, topic):
+        for span, parent, _depth in root.walk():
+            expected[span.span_id.hex()] = (span, parent, root)
+
+    forwarded = run_cli(
+        "forward",
+        topic,
+        "--otlp-endpoint",
+        otlp_backend.grpc_endpoint,
+        "--group",
+        f"forward-{uuid.uuid4().hex[:8]}",
+        "--idle-exit",
+        "3s",
+        bootstrap=kafka_bootstrap,
+    )
+    assert forwarded.returncode == 0, forwarded.stdout + forwarded.stderr
+    received = otlp_backend.wait_for_spans(len(expected))
+
+    assert Counter(s.span_id for s in received) == Counter(expected.keys())  # each once, all
+    checkpoint_children = 0
+    for got in received:
+        span, parent, root = expected[got.span_id]
+        assert got.trace_id == span.trace_id.hex()
+        assert got.parent_span_id == ("" if parent is None else parent.span_id.hex())
+        assert got.name == span.name
+        assert got.scope == span.scope
+        assert got.resource["service.name"] == "spanstream"
+        assert got.resource.get("job_name") == root.attributes.get("<job_name>")
+        assert "job_name" not in got.attributes
+        if parent is not None and parent.name == "Checkpoint":
+            checkpoint_children += 1
+    assert checkpoint_children > 0, "the demo reported Checkpoint spans with task children"
+    assert f"forwarded {len(_topic_spans(kafka_bootstrap, topic)):,} span records" in (
+        forwarded.stdout
+    )
+
+
+def test_nothing_is_committed_before_it_is_exported_and_nothing_is_lost(
+    kafka_bootstrap, new_topic, otlp_backend
+):
+    """With the backend down, offsets stay put; once it is back every span arrives."""
+    topic = new_topic(partitions=2)
+    group = f"forward-{uuid.uuid4().hex[:8]}"
+    first, second = _spans(20, "before"), _spans(30, "during")
+    _produce(kafka_bootstrap, topic, first)
+    totals: list[ForwardStats] = []
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            forward_spans(
+                topic,
+                bootstrap_servers=kafka_bootstrap,
+                otlp=OtlpSettings(otlp_backend.grpc_endpoint, timeout_s=1.0),
+                group_id=group,
+                retry_timeout_s=120.0,
+                stop=stop,
+                on_batch=totals.append,
+            )
+        except BaseException as exc:
+            errors.append(exc)
+
+    forwarder = threading.Thread(target=run)
+    forwarder.start()
+    try:
+        _wait(lambda: bool(totals) and totals[-1].records == 20, "the first 20 records")
+        assert _committed(kafka_bootstrap, group, topic, 2) == 20
+
+        otlp_backend.stop()
+        _produce(kafka_bootstrap, topic, second)
+        time.sleep(6)  # several failed exports, each retried
+        assert totals[-1].records == 20
+        assert _committed(kafka_bootstrap, group, topic, 2) == 20  # nothing past the export
+
+        otlp_backend.start()
+        _wait(lambda: totals[-1].records == 50, "all 50 records after the backend came back")
+        assert _committed(kafka_bootstrap, group, topic, 2) == 50
+        assert totals[-1].failed_exports > 0
+    finally:
+        stop.set()
+        forwarder.join(120)
+    assert not errors
+    received = {s.span_id for s in otlp_backend.wait_for_spans(100)}
+    expected = {s.span_id.hex() for root in first + second for s, _, _ in root.walk()}
+    assert expected <= received
+
+
+def test_an_export_that_keeps_failing_raises_and_commits_nothing(kafka_bootstrap, new_topic):
+    """Past the retry timeout ForwardError is raised, and the group has no offsets."""
+    topic = new_topic(partitions=1)
+    group = f"forward-{uuid.uuid4().hex[:8]}"
+    _produce(kafka_bootstrap, topic, _spans(5, "lost-backend"))
+    with pytest.raises(ForwardError, match="nothing past the last exported batch"):
+        forward_spans(
+            topic,
+            bootstrap_servers=kafka_bootstrap,
+            otlp=OtlpSettings("http://127.0.0.1:9", timeout_s=0.5),
+            group_id=group,
+            retry_timeout_s=2.0,
+        )
+    assert _committed(kafka_bootstrap, group, topic, 1) == 0
+
+
+def _wait(condition: Callable[[], bool], what: str, timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
