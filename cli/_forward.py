@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 from rich.console import Console
 
-from spanstream.cli._exit import ExitCode
+from spanstream.cli._exit import ExitCode, UsageError
 from spanstream.cli._kafka import RDKAFKA_LOG, BrokerAddress, check_reachable
 from spanstream.consumer import DEFAULT_FORWARD_GROUP, BadRecordPolicy, ForwardStats, forward_spans
-from spanstream.schemas import ExtraMissingError
+from spanstream.schemas import ConfigError, ExtraMissingError
 
 __all__ = ["ForwardOptions", "run_forward"]
 
@@ -65,12 +65,15 @@ def run_forward(options: ForwardOptions, address: BrokerAddress, console: Consol
         from spanstream.otel import OtlpSettings
     except ImportError as exc:
         raise ExtraMissingError("spanstream forward", "otel") from exc
-    settings = OtlpSettings(
-        options.endpoint,
-        protocol=options.protocol,
-        timeout_s=options.timeout_s,
-        compression=options.compression,
-    )
+    try:
+        settings = OtlpSettings(
+            options.endpoint,
+            protocol=options.protocol,
+            timeout_s=options.timeout_s,
+            compression=options.compression,
+        )
+    except ConfigError as exc:
+        raise UsageError(f"--otlp-endpoint: {exc.value!r}; expected {exc.expected}") from exc
     if options.topic not in check_reachable(address):
         Console(stderr=True).print(
             f"note: topic {options.topic!r} does not exist on {address.bootstrap_servers} (yet); "
