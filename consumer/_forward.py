@@ -23,19 +23,21 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from spanstream.consumer._bad_records import BadRecordPolicy
 from spanstream.consumer._consumer import ConfigValue, SpanConsumer
 from spanstream.consumer._positions import StartPosition
-from spanstream.schemas import AttributeValue, ExtraMissingError, Span, SpanstreamError
+from spanstream.schemas import ExtraMissingError, SpanstreamError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from opentelemetry.sdk.trace.export import SpanExporter
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
 
-    from spanstream.otel import OtlpSettings
+    from spanstream.otel import OtlpSettings, OtlpTraceClient
 
 __all__ = ["DEFAULT_FORWARD_GROUP", "ForwardError", "ForwardStats", "forward_spans"]
 
@@ -63,6 +65,8 @@ class ForwardStats:
         spans: OpenTelemetry spans exported (every node of every tree).
         batches: export requests that succeeded.
         failed_exports: export attempts that failed and were retried.
+        rejected_spans: spans the endpoint accepted the request of but rejected as malformed
+            (OTLP's partial success); they are committed past, as retrying cannot help.
         bad_records: records that were not spans (handled by the bad-record policy).
     """
 
@@ -70,6 +74,7 @@ class ForwardStats:
     spans: int = 0
     batches: int = 0
     failed_exports: int = 0
+    rejected_spans: int = 0
     bad_records: int = 0
 
 
@@ -79,36 +84,6 @@ def _otel() -> ModuleType:
     except ImportError as exc:
         raise ExtraMissingError("forwarding to OTLP", "otel") from exc
     return otel_module
-
-
-class _Mapper:
-    """Span trees to OpenTelemetry spans, with one Resource per distinct set of values."""
-
-    __slots__ = ("_base", "_otel", "_resources", "_scopes", "_variables")
-
-    def __init__(self, otel: ModuleType, service_name: str) -> None:
-        self._otel = otel
-        self._base = {"service.name": service_name}
-        self._variables: tuple[str, ...] = tuple(sorted(otel.FLINK_RESOURCE_VARIABLES))
-        self._resources: dict[tuple[object, ...], Any] = {}
-        self._scopes: dict[str, Any] = {}
-
-    def spans(self, span: Span) -> list[Any]:
-        attributes = span.attributes
-        values = tuple(attributes.get(key) for key in self._variables)
-        resource = self._resources.get(values)
-        if resource is None:
-            resource_attributes: dict[str, AttributeValue] = dict(self._base)
-            for key, value in zip(self._variables, values, strict=True):
-                if value is not None:
-                    resource_attributes[self._otel.attribute_key(key)] = value
-            resource = self._resources[values] = self._otel.make_resource(resource_attributes)
-        return self._otel.to_otel_spans(  # type: ignore[no-any-return]
-            span,
-            resource=resource,
-            resource_variables=self._variables,
-            scopes=self._scopes,
-        )
 
 
 def forward_spans(
@@ -155,8 +130,10 @@ def forward_spans(
     """
     otel = _otel()
     settings = otlp if not isinstance(otlp, str) else otel.OtlpSettings(otlp)
-    exporter = otel.span_exporter(settings)
-    mapper = _Mapper(otel, service_name)
+    client = otel.OtlpTraceClient(settings)
+    encoder = otel.TraceRequestEncoder(
+        {"service.name": service_name}, resource_variables=otel.FLINK_RESOURCE_VARIABLES
+    )
     stopped = stop if stop is not None else threading.Event()
     totals = ForwardStats()
     last_record_s = time.monotonic()
@@ -180,66 +157,73 @@ def forward_spans(
                         break
                     continue
                 last_record_s = time.monotonic()
-                readable: list[Any] = []
-                for record in batch.records:
-                    readable.extend(mapper.spans(record.span))
-                failures = _export_with_retry(
-                    exporter, otel, readable, retry_timeout_s=retry_timeout_s
+                request, span_count = encoder.encode(record.span for record in batch.records)
+                failures, rejected = _export_with_retry(
+                    client, request, span_count, retry_timeout_s=retry_timeout_s
                 )
                 batch.ack()
                 consumer.commit()
                 totals = ForwardStats(
                     records=totals.records + len(batch),
-                    spans=totals.spans + len(readable),
+                    spans=totals.spans + span_count,
                     batches=totals.batches + 1,
                     failed_exports=totals.failed_exports + failures,
+                    rejected_spans=totals.rejected_spans + rejected,
                     bad_records=consumer.stats().bad_records,
                 )
                 if on_batch is not None:
                     on_batch(totals)
             bad = consumer.stats().bad_records
     finally:
-        exporter.shutdown()
+        client.close()
     return ForwardStats(
         records=totals.records,
         spans=totals.spans,
         batches=totals.batches,
         failed_exports=totals.failed_exports,
+        rejected_spans=totals.rejected_spans,
         bad_records=bad,
     )
 
 
 def _export_with_retry(
-    exporter: SpanExporter, otel: ModuleType, spans: list[Any], *, retry_timeout_s: float
-) -> int:
-    """Export until the endpoint accepts; return the failed attempts. Raises ForwardError."""
+    client: OtlpTraceClient,
+    request: ExportTraceServiceRequest,
+    span_count: int,
+    *,
+    retry_timeout_s: float,
+) -> tuple[int, int]:
+    """Export until the endpoint accepts; return the failed attempts and the rejected spans.
+
+    Raises:
+        ForwardError: no attempt succeeded within ``retry_timeout_s``.
+    """
     deadline = time.monotonic() + retry_timeout_s
     failures = 0
     pause_s = _FIRST_PAUSE_S
     while True:
         try:
-            ok = otel.export_succeeded(exporter.export(spans))
-            error = "the endpoint did not accept the export"
-        except Exception as exc:  # noqa: BLE001 - any failure of the exporter is retried
-            ok = False
-            error = f"{type(exc).__name__}: {exc}"
-        if ok:
-            return failures
+            rejected = client.export(request)
+        except SpanstreamError as exc:
+            error = str(exc)
+        else:
+            if rejected:
+                _LOG.warning("the OTLP endpoint rejected %d of %d spans", rejected, span_count)
+            return failures, rejected
         failures += 1
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise ForwardError(
-                f"exporting {len(spans)} spans over OTLP failed for {retry_timeout_s:g} s "
+                f"exporting {span_count} spans over OTLP failed for {retry_timeout_s:g} s "
                 f"({failures} attempts; last: {error}); nothing past the last exported batch "
                 "was committed"
             )
         _LOG.warning(
             "OTLP export of %d spans failed (attempt %d: %s); retrying in %.1f s",
-            len(spans),
+            span_count,
             failures,
             error,
             min(pause_s, remaining),
         )
-        # A stop request does not skip the retry: the batch in hand is exported or raised.
         time.sleep(min(pause_s, remaining))
         pause_s = min(pause_s * 2, _MAX_PAUSE_S)

@@ -8,6 +8,8 @@ HTTP) configured from Flink's ``exporter.*`` keys. The ``otel`` trace and event 
 Needs the ``spanstream[otel]`` extra; this package depends on ``spanstream.schemas`` only.
 """
 
+from spanstream.otel._client import OtlpExportError, OtlpTraceClient
+from spanstream.otel._encode import TraceRequestEncoder
 from spanstream.otel._exporters import log_exporter, span_exporter
 from spanstream.otel._logs import EVENT_ID_ATTRIBUTE, EVENT_NAME_ATTRIBUTE, to_otel_log
 from spanstream.otel._resources import export_succeeded, flink_resource, make_resource
@@ -34,8 +36,11 @@ __all__ = [
     "EVENT_NAME_ATTRIBUTE",
     "FLINK_RESOURCE_VARIABLES",
     "OtlpCompression",
+    "OtlpExportError",
     "OtlpProtocol",
     "OtlpSettings",
+    "OtlpTraceClient",
+    "TraceRequestEncoder",
     "attribute_key",
     "export_succeeded",
     "flink_resource",

@@ -187,3 +187,27 @@ def _wait(condition: Callable[[], bool], what: str, timeout_s: float = 120.0) ->
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+
+
+def test_forward_over_http_with_gzip_arrives_complete(kafka_bootstrap, new_topic, otlp_backend):
+    """OTLP/HTTP (the /v1/traces path added) with gzip bodies: every span, with its resource."""
+    topic = new_topic(partitions=1)
+    spans = _spans(10, "http")
+    _produce(kafka_bootstrap, topic, spans)
+    totals = forward_spans(
+        topic,
+        bootstrap_servers=kafka_bootstrap,
+        otlp=OtlpSettings(otlp_backend.http_endpoint, protocol="http", compression="gzip"),
+        group_id=f"forward-{uuid.uuid4().hex[:8]}",
+        service_name="pipeline",
+        idle_timeout_s=3.0,
+    )
+    assert (totals.records, totals.spans, totals.failed_exports) == (10, 20, 0)
+    received = otlp_backend.wait_for_spans(20)
+    assert {s.span_id for s in received} == {
+        s.span_id.hex() for root in spans for s, _, _ in root.walk()
+    }
+    assert all(
+        s.resource == {"service.name": "pipeline", "host": "worker-1", "job_id": "j-1"}
+        for s in received
+    )
