@@ -14,15 +14,17 @@ from collections.abc import Collection, Iterable
 from typing import Final
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
-from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, SpanFlags, Status
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
+from opentelemetry.proto.trace.v1.trace_pb2 import SpanFlags
 
 from spanstream.otel._spans import CLAMPED_END_ATTRIBUTE, attribute_key, otel_attributes
 from spanstream.schemas import AttributeValue, Span
 
 __all__ = ["TraceRequestEncoder"]
+
+_ResourceKey = tuple[tuple[type, AttributeValue | None], ...]
 
 _NS_PER_MS: Final = 1_000_000
 _INTERNAL: Final = ProtoSpan.SpanKind.SPAN_KIND_INTERNAL
@@ -38,6 +40,18 @@ def _value(value: AttributeValue) -> AnyValue:
     if isinstance(value, int):
         return AnyValue(int_value=value)
     return AnyValue(double_value=value)
+
+
+def _set_value(target: AnyValue, value: AttributeValue) -> None:
+    # bool before int: a bool is an int to isinstance (the SDK's encoder checks in this order).
+    if isinstance(value, bool):
+        target.bool_value = value
+    elif isinstance(value, str):
+        target.string_value = value
+    elif isinstance(value, int):
+        target.int_value = value
+    else:
+        target.double_value = value
 
 
 def _typed(value: AttributeValue | None) -> tuple[type, AttributeValue | None]:
@@ -57,7 +71,7 @@ class TraceRequestEncoder:
             attributes (``<>`` stripped) for its whole tree and leave the span attributes.
     """
 
-    __slots__ = ("_base", "_resources", "_scopes", "_variables")
+    __slots__ = ("_base", "_resources", "_variables")
 
     def __init__(
         self,
@@ -66,8 +80,7 @@ class TraceRequestEncoder:
     ) -> None:
         self._base = dict(base_resource)
         self._variables: tuple[str, ...] = tuple(sorted(resource_variables))
-        self._resources: dict[tuple[tuple[type, AttributeValue | None], ...], Resource] = {}
-        self._scopes: dict[str, InstrumentationScope] = {}
+        self._resources: dict[_ResourceKey, Resource] = {}
 
     def resource_attributes(self, root: Span) -> dict[str, AttributeValue]:
         """The resource attributes of ``root``'s tree."""
@@ -80,9 +93,9 @@ class TraceRequestEncoder:
 
     def encode(self, roots: Iterable[Span]) -> tuple[ExportTraceServiceRequest, int]:
         """One request for every span of ``roots``' trees; returns it and the span count."""
-        grouped: dict[
-            tuple[tuple[type, AttributeValue | None], ...], dict[str, list[ProtoSpan]]
-        ] = {}
+        # Grouped first (resource, then scope, as the SDK's encoder does), then every message
+        # built in place with add(): a message passed to a constructor is copied, deeply.
+        grouped: dict[_ResourceKey, dict[str, list[tuple[Span, Span | None]]]] = {}
         count = 0
         variables = self._variables
         for root in roots:
@@ -94,37 +107,37 @@ class TraceRequestEncoder:
                 )
             scopes = grouped.setdefault(key, {})
             for node, parent, _depth in root.walk():
-                scopes.setdefault(node.scope, []).append(self._span(node, parent))
+                scopes.setdefault(node.scope, []).append((node, parent))
                 count += 1
-        resource_spans = []
+        request = ExportTraceServiceRequest()
         for key, scopes in grouped.items():
-            scope_spans = []
-            for name, spans in scopes.items():
-                scope = self._scopes.get(name)
-                if scope is None:
-                    scope = self._scopes[name] = InstrumentationScope(name=name)
-                scope_spans.append(ScopeSpans(scope=scope, spans=spans))
-            resource_spans.append(
-                ResourceSpans(resource=self._resources[key], scope_spans=scope_spans)
-            )
-        return ExportTraceServiceRequest(resource_spans=resource_spans), count
+            resource_spans = request.resource_spans.add()
+            resource_spans.resource.CopyFrom(self._resources[key])
+            for name, nodes in scopes.items():
+                scope_spans = resource_spans.scope_spans.add()
+                scope_spans.scope.name = name
+                add = scope_spans.spans.add
+                for node, parent in nodes:
+                    self._fill(add(), node, parent)
+        return request, count
 
-    def _span(self, node: Span, parent: Span | None) -> ProtoSpan:
+    def _fill(self, message: ProtoSpan, node: Span, parent: Span | None) -> None:
         attributes = otel_attributes(node.attributes, skip=self._variables)
         start_ms = max(node.start_ts_millis, 0)
         end_ms = node.end_ts_millis
         if end_ms < start_ms:
             attributes[CLAMPED_END_ATTRIBUTE] = end_ms
             end_ms = start_ms
-        return ProtoSpan(
-            trace_id=node.trace_id,
-            span_id=node.span_id,
-            parent_span_id=b"" if parent is None else parent.span_id,  # b"": no parent
-            name=node.name,
-            kind=_INTERNAL,
-            start_time_unix_nano=start_ms * _NS_PER_MS,
-            end_time_unix_nano=end_ms * _NS_PER_MS,
-            attributes=_key_values(attributes),
-            status=Status(code=Status.StatusCode.STATUS_CODE_UNSET),
-            flags=_FLAGS,
-        )
+        message.trace_id = node.trace_id
+        message.span_id = node.span_id
+        if parent is not None:
+            message.parent_span_id = parent.span_id
+        message.name = node.name
+        message.kind = _INTERNAL
+        message.start_time_unix_nano = start_ms * _NS_PER_MS
+        message.end_time_unix_nano = end_ms * _NS_PER_MS
+        add = message.attributes.add
+        for key, value in attributes.items():
+            _set_value(add(key=key).value, value)
+        message.status.SetInParent()  # present and UNSET, as the SDK sends it
+        message.flags = _FLAGS
