@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import threading
 import time
 import uuid
@@ -10,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from _helpers import read_topic, run_cli
+from _helpers import SPANSTREAM, read_topic, run_cli
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from spanstream.consumer import ForwardError, ForwardStats, forward_spans
@@ -211,3 +214,37 @@ def test_forward_over_http_with_gzip_arrives_complete(kafka_bootstrap, new_topic
         s.resource == {"service.name": "pipeline", "host": "worker-1", "job_id": "j-1"}
         for s in received
     )
+
+
+def test_sigterm_stops_forward_cleanly_after_its_batch(kafka_bootstrap, new_topic, otlp_backend):
+    """SIGTERM: the command exports what it holds, commits, prints its totals and exits 0."""
+    topic = new_topic(partitions=1)
+    group = f"forward-{uuid.uuid4().hex[:8]}"
+    _produce(kafka_bootstrap, topic, _spans(5, "sigterm"))
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
+    process = subprocess.Popen(
+        [
+            *SPANSTREAM,
+            "forward",
+            topic,
+            "--otlp-endpoint",
+            otlp_backend.grpc_endpoint,
+            "--group",
+            group,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        otlp_backend.wait_for_spans(10)
+        _wait(lambda: _committed(kafka_bootstrap, group, topic, 1) == 5, "the commit")
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
+    assert process.returncode == 0, err
+    assert "forwarded 5 span records (10 spans" in out
