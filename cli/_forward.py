@@ -115,9 +115,10 @@ def run_forward(options: ForwardOptions, address: BrokerAddress, console: Consol
 
 def _print_totals(console: Console, options: ForwardOptions, totals: ForwardStats) -> None:
     console.print(
-        f"forwarded {totals.records:,} span records ({totals.spans:,} spans with their "
-        f"children) from {options.topic} to {options.endpoint} in {totals.batches:,} exports; "
-        f"{totals.failed_exports:,} failed exports retried; {totals.bad_records:,} bad records",
+        f"forwarded {totals.records:,} records ({totals.spans:,} spans with their children, "
+        f"{totals.events:,} events) from {options.topic} to {options.endpoint} in "
+        f"{totals.batches:,} batches; {totals.failed_exports:,} failed exports retried; "
+        f"{totals.rejected:,} rejected by the endpoint; {totals.bad_records:,} bad records",
         highlight=False,
         soft_wrap=True,
     )

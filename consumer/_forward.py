@@ -17,27 +17,25 @@ This module reads; it never imports ``spanstream.producer``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from types import ModuleType
 from typing import TYPE_CHECKING, Final
 
 from spanstream.consumer._bad_records import BadRecordPolicy
 from spanstream.consumer._consumer import ConfigValue, SpanConsumer
 from spanstream.consumer._positions import StartPosition
-from spanstream.schemas import ExtraMissingError, SpanstreamError
+from spanstream.schemas import Event, ExtraMissingError, Span, SpanstreamError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-        ExportTraceServiceRequest,
-    )
-
-    from spanstream.otel import OtlpSettings, OtlpTraceClient
+    from spanstream.otel import OtlpSettings
 
 __all__ = ["DEFAULT_FORWARD_GROUP", "ForwardError", "ForwardStats", "forward_spans"]
 
@@ -61,20 +59,22 @@ class ForwardStats:
     """What a forwarder did.
 
     Attributes:
-        records: span records (span trees) exported and committed.
+        records: records (span trees and events) exported and committed.
         spans: OpenTelemetry spans exported (every node of every tree).
+        events: events exported as OpenTelemetry log records.
         batches: export requests that succeeded.
         failed_exports: export attempts that failed and were retried.
-        rejected_spans: spans the endpoint accepted the request of but rejected as malformed
-            (OTLP's partial success); they are committed past, as retrying cannot help.
+        rejected: spans and log records the endpoint accepted the request of but rejected as
+            malformed (OTLP's partial success); committed past, as retrying cannot help.
         bad_records: records that were not spans (handled by the bad-record policy).
     """
 
     records: int = 0
     spans: int = 0
+    events: int = 0
     batches: int = 0
     failed_exports: int = 0
-    rejected_spans: int = 0
+    rejected: int = 0
     bad_records: int = 0
 
 
@@ -130,10 +130,10 @@ def forward_spans(
     """
     otel = _otel()
     settings = otlp if not isinstance(otlp, str) else otel.OtlpSettings(otlp)
-    client = otel.OtlpTraceClient(settings)
-    encoder = otel.TraceRequestEncoder(
-        {"service.name": service_name}, resource_variables=otel.FLINK_RESOURCE_VARIABLES
-    )
+    client = otel.OtlpClient(settings)
+    base = {"service.name": service_name}
+    span_encoder = otel.TraceRequestEncoder(base, otel.FLINK_RESOURCE_VARIABLES)
+    event_encoder = otel.LogRequestEncoder(base, otel.FLINK_RESOURCE_VARIABLES)
     stopped = stop if stop is not None else threading.Event()
     totals = ForwardStats()
     last_record_s = time.monotonic()
@@ -157,18 +157,33 @@ def forward_spans(
                         break
                     continue
                 last_record_s = time.monotonic()
-                request, span_count = encoder.encode(record.span for record in batch.records)
-                failures, rejected = _export_with_retry(
-                    client, request, span_count, retry_timeout_s=retry_timeout_s
-                )
+                spans, events = _split(batch.records)
+                span_count = event_count = failures = rejected = 0
+                if spans:
+                    request, span_count = span_encoder.encode(spans)
+                    failures, rejected = _export_with_retry(
+                        partial(client.export_traces, request),
+                        f"{span_count} spans",
+                        retry_timeout_s=retry_timeout_s,
+                    )
+                if events:
+                    logs, event_count = event_encoder.encode(events)
+                    log_failures, log_rejected = _export_with_retry(
+                        partial(client.export_logs, logs),
+                        f"{event_count} events",
+                        retry_timeout_s=retry_timeout_s,
+                    )
+                    failures += log_failures
+                    rejected += log_rejected
                 batch.ack()
                 consumer.commit()
                 totals = ForwardStats(
                     records=totals.records + len(batch),
                     spans=totals.spans + span_count,
+                    events=totals.events + event_count,
                     batches=totals.batches + 1,
                     failed_exports=totals.failed_exports + failures,
-                    rejected_spans=totals.rejected_spans + rejected,
+                    rejected=totals.rejected + rejected,
                     bad_records=consumer.stats().bad_records,
                 )
                 if on_batch is not None:
@@ -176,24 +191,26 @@ def forward_spans(
             bad = consumer.stats().bad_records
     finally:
         client.close()
-    return ForwardStats(
-        records=totals.records,
-        spans=totals.spans,
-        batches=totals.batches,
-        failed_exports=totals.failed_exports,
-        rejected_spans=totals.rejected_spans,
-        bad_records=bad,
-    )
+    return dataclasses.replace(totals, bad_records=bad)
+
+
+def _split(records: Sequence[object]) -> tuple[list[Span], list[Event]]:
+    """The span trees and the events of a batch (a topic may carry both)."""
+    spans: list[Span] = []
+    events: list[Event] = []
+    for record in records:
+        event = getattr(record, "event", None)
+        if event is None:
+            spans.append(record.span)  # type: ignore[attr-defined]
+        else:
+            events.append(event)
+    return spans, events
 
 
 def _export_with_retry(
-    client: OtlpTraceClient,
-    request: ExportTraceServiceRequest,
-    span_count: int,
-    *,
-    retry_timeout_s: float,
+    export: Callable[[], int], what: str, *, retry_timeout_s: float
 ) -> tuple[int, int]:
-    """Export until the endpoint accepts; return the failed attempts and the rejected spans.
+    """Export until the endpoint accepts; return the failed attempts and the rejected items.
 
     Raises:
         ForwardError: no attempt succeeded within ``retry_timeout_s``.
@@ -203,24 +220,24 @@ def _export_with_retry(
     pause_s = _FIRST_PAUSE_S
     while True:
         try:
-            rejected = client.export(request)
+            rejected = export()
         except SpanstreamError as exc:
             error = str(exc)
         else:
             if rejected:
-                _LOG.warning("the OTLP endpoint rejected %d of %d spans", rejected, span_count)
+                _LOG.warning("the OTLP endpoint rejected %d of %s as malformed", rejected, what)
             return failures, rejected
         failures += 1
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise ForwardError(
-                f"exporting {span_count} spans over OTLP failed for {retry_timeout_s:g} s "
+                f"exporting {what} over OTLP failed for {retry_timeout_s:g} s "
                 f"({failures} attempts; last: {error}); nothing past the last exported batch "
                 "was committed"
             )
         _LOG.warning(
-            "OTLP export of %d spans failed (attempt %d: %s); retrying in %.1f s",
-            span_count,
+            "OTLP export of %s failed (attempt %d: %s); retrying in %.1f s",
+            what,
             failures,
             error,
             min(pause_s, remaining),

@@ -8,10 +8,15 @@ HTTP) configured from Flink's ``exporter.*`` keys. The ``otel`` trace and event 
 Needs the ``spanstream[otel]`` extra; this package depends on ``spanstream.schemas`` only.
 """
 
-from spanstream.otel._client import OtlpExportError, OtlpTraceClient
+from spanstream.otel._client import OtlpClient, OtlpExportError
 from spanstream.otel._encode import TraceRequestEncoder
 from spanstream.otel._exporters import log_exporter, span_exporter
-from spanstream.otel._logs import EVENT_ID_ATTRIBUTE, EVENT_NAME_ATTRIBUTE, to_otel_log
+from spanstream.otel._logs import (
+    EVENT_ID_ATTRIBUTE,
+    EVENT_NAME_ATTRIBUTE,
+    LogRequestEncoder,
+    to_otel_log,
+)
 from spanstream.otel._resources import export_succeeded, flink_resource, make_resource
 from spanstream.otel._settings import (
     DEFAULT_TIMEOUT_S,
@@ -35,11 +40,12 @@ __all__ = [
     "EVENT_ID_ATTRIBUTE",
     "EVENT_NAME_ATTRIBUTE",
     "FLINK_RESOURCE_VARIABLES",
+    "LogRequestEncoder",
+    "OtlpClient",
     "OtlpCompression",
     "OtlpExportError",
     "OtlpProtocol",
     "OtlpSettings",
-    "OtlpTraceClient",
     "TraceRequestEncoder",
     "attribute_key",
     "export_succeeded",

@@ -1,4 +1,4 @@
-"""Sending a built OTLP trace request over gRPC or HTTP, one attempt per call.
+"""Sending built OTLP trace and log requests over gRPC or HTTP, one attempt per call.
 
 The forwarder builds its requests itself (:class:`~spanstream.otel.TraceRequestEncoder`) and
 retries on its own terms (it commits nothing until a request was accepted), so this client makes
@@ -11,9 +11,15 @@ import gzip
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Final
+from collections.abc import Callable
+from typing import Final, Literal, TypeVar
 
 import grpc
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -23,66 +29,80 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceS
 from spanstream.otel._settings import OtlpSettings
 from spanstream.schemas import SpanstreamError
 
-__all__ = ["OtlpExportError", "OtlpTraceClient"]
+__all__ = ["OtlpClient", "OtlpExportError"]
 
 _PROTOBUF: Final = "application/x-protobuf"
+_Reply = TypeVar("_Reply")
 
 
 class OtlpExportError(SpanstreamError, RuntimeError):
     """One OTLP export attempt failed; the message says how (status, or connection error)."""
 
 
-class OtlpTraceClient:
-    """One connection to an OTLP trace endpoint (see :class:`OtlpSettings`).
+class OtlpClient:
+    """One connection to an OTLP endpoint (see :class:`OtlpSettings`), for traces and logs.
 
-    :meth:`export` sends one request and returns how many spans the endpoint rejected as
-    malformed (OTLP's partial success; retrying would not help), or raises
-    :class:`OtlpExportError`.
+    :meth:`export_traces` and :meth:`export_logs` send one request each and return how many
+    items the endpoint rejected as malformed (OTLP's partial success; retrying would not help),
+    or raise :class:`OtlpExportError`.
     """
 
-    __slots__ = ("_channel", "_settings", "_stub", "_url")
+    __slots__ = ("_channel", "_logs", "_settings", "_traces")
 
     def __init__(self, settings: OtlpSettings) -> None:
         self._settings = settings
         self._channel: grpc.Channel | None = None
-        self._stub: TraceServiceStub | None = None
-        self._url = settings.signal_endpoint("traces")
+        self._traces: TraceServiceStub | None = None
+        self._logs: LogsServiceStub | None = None
         if settings.protocol == "grpc":
             parsed = urllib.parse.urlsplit(settings.endpoint)
-            target = parsed.netloc
-            compression = (
-                grpc.Compression.Gzip
-                if settings.compression == "gzip"
-                else grpc.Compression.NoCompression
-            )
+            gzip_on = settings.compression == "gzip"
+            compression = grpc.Compression.Gzip if gzip_on else grpc.Compression.NoCompression
             if parsed.scheme == "https":
+                credentials = grpc.ssl_channel_credentials()
                 self._channel = grpc.secure_channel(
-                    target, grpc.ssl_channel_credentials(), compression=compression
+                    parsed.netloc, credentials, compression=compression
                 )
             else:
-                self._channel = grpc.insecure_channel(target, compression=compression)
-            # The generated gRPC stub module carries no annotations.
-            self._stub = TraceServiceStub(self._channel)  # type: ignore[no-untyped-call]
+                self._channel = grpc.insecure_channel(parsed.netloc, compression=compression)
+            # The generated gRPC stub modules carry no annotations.
+            self._traces = TraceServiceStub(self._channel)  # type: ignore[no-untyped-call]
+            self._logs = LogsServiceStub(self._channel)  # type: ignore[no-untyped-call]
 
-    def export(self, request: ExportTraceServiceRequest) -> int:
+    def export_traces(self, request: ExportTraceServiceRequest) -> int:
         """Send ``request`` once; return the spans rejected as malformed.
 
         Raises:
             OtlpExportError: the endpoint could not be reached or refused the request.
         """
-        if self._stub is not None:
-            return self._export_grpc(request)
-        return self._export_http(request)
+        if self._traces is not None:
+            reply = self._call_grpc(self._traces.Export, request)
+        else:
+            reply = ExportTraceServiceResponse()
+            reply.ParseFromString(self._post("traces", request.SerializeToString()))
+        return int(reply.partial_success.rejected_spans)
+
+    def export_logs(self, request: ExportLogsServiceRequest) -> int:
+        """Send ``request`` once; return the log records rejected as malformed.
+
+        Raises:
+            OtlpExportError: the endpoint could not be reached or refused the request.
+        """
+        if self._logs is not None:
+            reply = self._call_grpc(self._logs.Export, request)
+        else:
+            reply = ExportLogsServiceResponse()
+            reply.ParseFromString(self._post("logs", request.SerializeToString()))
+        return int(reply.partial_success.rejected_log_records)
 
     def close(self) -> None:
         """Close the connection."""
         if self._channel is not None:
             self._channel.close()
 
-    def _export_grpc(self, request: ExportTraceServiceRequest) -> int:
-        assert self._stub is not None
+    def _call_grpc(self, call: Callable[..., _Reply], request: object) -> _Reply:
         try:
-            response: ExportTraceServiceResponse = self._stub.Export(
+            return call(
                 request,
                 timeout=self._settings.timeout_s,
                 metadata=tuple(self._settings.headers.items()) or None,
@@ -93,23 +113,19 @@ class OtlpTraceClient:
             raise OtlpExportError(
                 f"OTLP/gRPC export to {self._settings.endpoint} failed: {code}: {details}"
             ) from exc
-        return int(response.partial_success.rejected_spans)
 
-    def _export_http(self, request: ExportTraceServiceRequest) -> int:
-        body = request.SerializeToString()
+    def _post(self, signal: Literal["traces", "logs"], body: bytes) -> bytes:
+        url = self._settings.signal_endpoint(signal)
         headers = {"Content-Type": _PROTOBUF, **self._settings.headers}
         if self._settings.compression == "gzip":
             body = gzip.compress(body)
             headers["Content-Encoding"] = "gzip"
-        http_request = urllib.request.Request(self._url, data=body, headers=headers, method="POST")  # noqa: S310 - the URL is checked to be http(s)
+        # The URL was checked to be http:// or https:// (OtlpSettings).
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
         try:
-            with urllib.request.urlopen(http_request, timeout=self._settings.timeout_s) as reply:  # noqa: S310 - http(s) only
-                payload = reply.read()
+            with urllib.request.urlopen(request, timeout=self._settings.timeout_s) as reply:  # noqa: S310
+                return bytes(reply.read())
         except (urllib.error.URLError, OSError) as exc:
             raise OtlpExportError(
-                f"OTLP/HTTP export to {self._url} failed: {type(exc).__name__}: {exc}"
+                f"OTLP/HTTP export to {url} failed: {type(exc).__name__}: {exc}"
             ) from exc
-        response = ExportTraceServiceResponse()
-        if payload:
-            response.ParseFromString(payload)
-        return int(response.partial_success.rejected_spans)

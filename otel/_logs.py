@@ -11,18 +11,22 @@ span's trace and span ids, so the viewer shows it beside the span.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection, Iterable
 from typing import Final
 
 from opentelemetry._logs import LogRecord, SeverityNumber
+from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
 
-from spanstream.otel._spans import otel_attributes
-from spanstream.schemas import Event
+from spanstream.otel._resources import make_resource
+from spanstream.otel._spans import attribute_key, otel_attributes
+from spanstream.schemas import AttributeValue, Event
 
-__all__ = ["EVENT_ID_ATTRIBUTE", "EVENT_NAME_ATTRIBUTE", "to_otel_log"]
+__all__ = ["EVENT_ID_ATTRIBUTE", "EVENT_NAME_ATTRIBUTE", "LogRequestEncoder", "to_otel_log"]
 
 EVENT_NAME_ATTRIBUTE: Final = "name"
 """The log attribute that holds the event's name (Flink's choice)."""
@@ -46,6 +50,7 @@ def to_otel_log(
     resource: Resource,
     scopes: dict[str, InstrumentationScope] | None = None,
     timestamp_ns: int | None = None,
+    resource_variables: Collection[str] = (),
 ) -> ReadableLogRecord:
     """The OpenTelemetry log record of ``event`` (see the module docstring).
 
@@ -55,12 +60,13 @@ def to_otel_log(
         scopes: a cache of instrumentation scopes by name, shared between calls.
         timestamp_ns: the record's timestamp; now by default (Flink's reporter stamps the time
             of reporting; the event's own time is the observed time).
+        resource_variables: attribute keys left out because the caller put them in ``resource``.
     """
     cache = scopes if scopes is not None else {}
     scope = cache.get(event.scope)
     if scope is None:
         scope = cache[event.scope] = InstrumentationScope(event.scope)
-    attributes = otel_attributes(event.attributes)
+    attributes = otel_attributes(event.attributes, skip=resource_variables)
     attributes[EVENT_NAME_ATTRIBUTE] = event.name
     attributes[EVENT_ID_ATTRIBUTE] = event.event_id.hex()
     context = None
@@ -83,3 +89,47 @@ def to_otel_log(
         event_name=event.name,
     )
     return ReadableLogRecord(log_record=record, resource=resource, instrumentation_scope=scope)
+
+
+class LogRequestEncoder:
+    """Builds OTLP log requests from events (the forwarder's), through the SDK's encoder.
+
+    Events are few beside spans (a handful per checkpoint), so they take the reference path:
+    :func:`to_otel_log` and the SDK's ``encode_logs``. The record's timestamp is the observed
+    time (a forwarded event is not new), and a resource is made per distinct set of the
+    ``resource_variables`` values, as :class:`TraceRequestEncoder` does for span trees.
+    """
+
+    __slots__ = ("_base", "_resources", "_scopes", "_variables")
+
+    def __init__(
+        self, base_resource: dict[str, AttributeValue], resource_variables: Collection[str] = ()
+    ) -> None:
+        self._base = dict(base_resource)
+        self._variables: tuple[str, ...] = tuple(sorted(resource_variables))
+        self._resources: dict[tuple[tuple[type, AttributeValue | None], ...], Resource] = {}
+        self._scopes: dict[str, InstrumentationScope] = {}
+
+    def encode(self, events: Iterable[Event]) -> tuple[ExportLogsServiceRequest, int]:
+        """One request for ``events``; returns it and the record count."""
+        records = []
+        for event in events:
+            values = tuple(event.attributes.get(name) for name in self._variables)
+            key = tuple((type(value), value) for value in values)
+            resource = self._resources.get(key)
+            if resource is None:
+                attributes = dict(self._base)
+                for name, value in zip(self._variables, values, strict=True):
+                    if value is not None:
+                        attributes[attribute_key(name)] = value
+                resource = self._resources[key] = make_resource(attributes)
+            records.append(
+                to_otel_log(
+                    event,
+                    resource=resource,
+                    scopes=self._scopes,
+                    timestamp_ns=max(event.observed_ts_millis, 0) * _NS_PER_MS,
+                    resource_variables=self._variables,
+                )
+            )
+        return encode_logs(records), len(records)

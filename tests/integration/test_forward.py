@@ -113,9 +113,7 @@ def test_the_demo_topic_arrives_complete_with_checkpoint_trees_intact(
         if parent is not None and parent.name == "Checkpoint":
             checkpoint_children += 1
     assert checkpoint_children > 0, "the demo reported Checkpoint spans with task children"
-    assert f"forwarded {len(_topic_spans(kafka_bootstrap, topic)):,} span records" in (
-        forwarded.stdout
-    )
+    assert f"forwarded {len(_topic_spans(kafka_bootstrap, topic)):,} records" in (forwarded.stdout)
 
 
 def test_nothing_is_committed_before_it_is_exported_and_nothing_is_lost(
@@ -247,4 +245,4 @@ def test_sigterm_stops_forward_cleanly_after_its_batch(kafka_bootstrap, new_topi
             process.kill()
             process.wait(30)
     assert process.returncode == 0, err
-    assert "forwarded 5 span records (10 spans" in out
+    assert "forwarded 5 records (10 spans with their children, 0 events)" in out

@@ -1,9 +1,12 @@
-"""The otel trace and event reporters against a real OpenTelemetry Collector."""
+"""The otel trace and event reporters, and the forwarder's log client, against a real collector."""
 
 from __future__ import annotations
 
 import socket
 
+import pytest
+
+from spanstream.otel import FLINK_RESOURCE_VARIABLES, LogRequestEncoder, OtlpClient, OtlpSettings
 from spanstream.producer import (
     MetricConfig,
     OtelEventReporterFactory,
@@ -158,3 +161,30 @@ def test_an_unreachable_endpoint_costs_the_caller_nothing_and_every_span_is_coun
     assert stats.pending == 0
     assert stats.accepted == stats.failed + stats.dropped.get("closed", 0)
     assert stats.notified == stats.accepted + stats.rejected
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_the_forwarders_client_delivers_event_log_records(otlp_backend, protocol):
+    """OtlpClient.export_logs of LogRequestEncoder's request: records with their resource."""
+    endpoint = otlp_backend.grpc_endpoint if protocol == "grpc" else otlp_backend.http_endpoint
+    event = (
+        Event.builder(
+            "org.apache.flink.runtime.checkpoint.CheckpointStatsTracker", "CheckpointEvent"
+        )
+        .set_observed_ts_millis(1_700_000_000_000)
+        .set_severity("INFO")
+        .set_attribute("checkpointId", 4)
+        .build(variables={"<job_name>": "etl", "<job_id>": "abc"})
+    )
+    request, count = LogRequestEncoder({"service.name": "fwd"}, FLINK_RESOURCE_VARIABLES).encode(
+        [event]
+    )
+    client = OtlpClient(OtlpSettings(endpoint, protocol=protocol, compression="gzip"))
+    try:
+        assert client.export_logs(request) == 0
+    finally:
+        client.close()
+    (log,) = otlp_backend.wait_for_logs(count)
+    assert log.attributes["name"] == "CheckpointEvent"
+    assert log.attributes["checkpointId"] == 4
+    assert log.resource == {"service.name": "fwd", "job_name": "etl", "job_id": "abc"}

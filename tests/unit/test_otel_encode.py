@@ -1,4 +1,5 @@
-"""The forwarder's direct OTLP encoding, held to the reference: SDK spans + the SDK's encoder."""
+"""The forwarder's OTLP requests: spans held to the reference (SDK spans + the SDK's encoder),
+events through that reference path with Flink's variables in the resource."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
 from spanstream.otel import (
     FLINK_RESOURCE_VARIABLES,
+    LogRequestEncoder,
     TraceRequestEncoder,
     make_resource,
     to_otel_spans,
 )
-from spanstream.schemas import Span, SpanBuilder
+from spanstream.schemas import Event, Span, SpanBuilder
 
 LONGS = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 # NaN is left out: a NaN attribute never equals itself in a protobuf comparison either.
@@ -68,3 +70,34 @@ def test_a_tree_with_flink_variables_and_a_negative_end_matches():
     )
     assert request == _reference([span], "f")
     assert count == 2
+
+
+def _event(job: str, observed: int) -> Event:
+    return (
+        Event.builder("org.apache.flink.runtime.jobmaster.JobMaster", "JobStatusChangeEvent")
+        .set_observed_ts_millis(observed)
+        .set_severity("INFO")
+        .set_attribute("newJobStatus", "RUNNING")
+        .build(variables={"<job_name>": job, "<host>": "jm-0", "<region>": "eu"})
+    )
+
+
+def test_events_get_a_resource_per_job_and_their_observed_time_as_timestamp():
+    """Flink's host/job variables go to the resource; the record's time is the observed one."""
+    request, count = LogRequestEncoder({"service.name": "f"}, FLINK_RESOURCE_VARIABLES).encode(
+        [_event("etl", 1000), _event("etl", 2000), _event("fraud", 3000)]
+    )
+    assert count == 3
+    resources = [
+        {kv.key: kv.value.string_value for kv in rl.resource.attributes}
+        for rl in request.resource_logs
+    ]
+    assert resources == [
+        {"service.name": "f", "host": "jm-0", "job_name": "etl"},
+        {"service.name": "f", "host": "jm-0", "job_name": "fraud"},
+    ]
+    first = request.resource_logs[0].scope_logs[0].log_records[0]
+    assert (first.time_unix_nano, first.observed_time_unix_nano) == (10**9, 10**9)
+    keys = {kv.key for kv in first.attributes}
+    assert {"newJobStatus", "region", "name"} <= keys
+    assert not keys & {"host", "job_name", "<host>"}
