@@ -146,9 +146,15 @@ class OtelTraceReporter:
         if sender is not None:
             sender.offer(span)
 
-    def flush(self, timeout_s: float = 10.0) -> int:
-        """Wait until the spans queued now are exported; return how many still wait."""
-        return 0 if self._sender is None else self._sender.flush(timeout_s)
+    def flush(self, timeout_s: float | None = None) -> int:
+        """Wait (``close.timeout.s`` by default) until the spans queued now are exported.
+
+        Returns:
+            How many are still waiting.
+        """
+        if self._sender is None:
+            return 0
+        return self._sender.flush(self._close_timeout_s if timeout_s is None else timeout_s)
 
     def close(self, timeout_s: float | None = None) -> int:
         """Export what is queued within ``close.timeout.s`` (or ``timeout_s``).
@@ -218,9 +224,15 @@ class OtelEventReporter:
         if sender is not None:
             sender.offer(event)
 
-    def flush(self, timeout_s: float = 10.0) -> int:
-        """Wait until the events queued now are exported; return how many still wait."""
-        return 0 if self._sender is None else self._sender.flush(timeout_s)
+    def flush(self, timeout_s: float | None = None) -> int:
+        """Wait (``close.timeout.s`` by default) until the events queued now are exported.
+
+        Returns:
+            How many are still waiting.
+        """
+        if self._sender is None:
+            return 0
+        return self._sender.flush(self._close_timeout_s if timeout_s is None else timeout_s)
 
     def close(self, timeout_s: float | None = None) -> int:
         """Export what is queued within ``close.timeout.s`` (or ``timeout_s``).
