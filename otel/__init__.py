@@ -8,9 +8,9 @@ HTTP) configured from Flink's ``exporter.*`` keys. The ``otel`` trace and event 
 Needs the ``spanstream[otel]`` extra; this package depends on ``spanstream.schemas`` only.
 """
 
-from spanstream.otel._client import OtlpClient, OtlpExportError
+from spanstream.otel._client import OtlpClient, OtlpExportError, export_within
 from spanstream.otel._encode import TraceRequestEncoder
-from spanstream.otel._exporters import log_exporter, span_exporter
+from spanstream.otel._exporters import log_exporter
 from spanstream.otel._logs import (
     EVENT_ID_ATTRIBUTE,
     EVENT_NAME_ATTRIBUTE,
@@ -49,13 +49,13 @@ __all__ = [
     "TraceRequestEncoder",
     "attribute_key",
     "export_succeeded",
+    "export_within",
     "flink_resource",
     "log_exporter",
     "make_resource",
     "otel_attributes",
     "parse_duration_s",
     "service_resource_attributes",
-    "span_exporter",
     "to_otel_log",
     "to_otel_spans",
 ]

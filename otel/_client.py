@@ -8,6 +8,7 @@ exactly one attempt and says why it failed: no retry loop of its own, no SDK spa
 from __future__ import annotations
 
 import gzip
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -29,10 +30,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc import TraceS
 from spanstream.otel._settings import OtlpSettings
 from spanstream.schemas import SpanstreamError
 
-__all__ = ["OtlpClient", "OtlpExportError"]
+__all__ = ["OtlpClient", "OtlpExportError", "export_within"]
 
 _PROTOBUF: Final = "application/x-protobuf"
 _Reply = TypeVar("_Reply")
+_Request = TypeVar("_Request")
 
 
 class OtlpExportError(SpanstreamError, RuntimeError):
@@ -129,3 +131,29 @@ class OtlpClient:
             raise OtlpExportError(
                 f"OTLP/HTTP export to {url} failed: {type(exc).__name__}: {exc}"
             ) from exc
+
+
+def export_within(
+    export: Callable[[_Request], int], request: _Request, *, timeout_s: float
+) -> bool:
+    """Try ``export(request)`` until it succeeds or ``timeout_s`` has passed; True on success.
+
+    Attempts are 1 s apart, then 2, 4...: the SDK exporters' retry, for the reporters, whose
+    export thread may spend a batch's timeout on it (the forwarder retries on its own, longer,
+    terms). An attempt that would start after the deadline is not made.
+
+    Raises:
+        OtlpExportError: the last attempt's error, once the time is up.
+    """
+    deadline = time.monotonic() + timeout_s
+    pause_s = 1.0
+    while True:
+        try:
+            export(request)
+        except OtlpExportError:
+            if time.monotonic() + pause_s > deadline:
+                raise
+            time.sleep(pause_s)
+            pause_s *= 2
+        else:
+            return True
