@@ -10,7 +10,10 @@ the backend twice; backends keep one copy of a span id per trace, or show both).
 Mapping: each span tree is exported with its own ids and parent links; its scope is the
 instrumentation scope; the root's ``<host>``, ``<job_name>``, ``<job_id>`` and ``<tm_id>``
 become resource attributes (``host``, ``job_name``, ...) beside ``service.name``; every other
-attribute becomes a span attribute with ``<>`` stripped from its key.
+attribute becomes a span attribute with ``<>`` stripped from its key. Event records on the
+same topics (a topic may carry both) become OTLP log records under the same resource rule, with
+the event's observed time as their timestamp; a batch is committed once its spans and its
+events were both accepted.
 
 This module reads; it never imports ``spanstream.producer``.
 """
