@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Final
 from spanstream.consumer._bad_records import BadRecordPolicy
 from spanstream.consumer._consumer import ConfigValue, SpanConsumer
 from spanstream.consumer._positions import StartPosition
-from spanstream.schemas import Event, ExtraMissingError, Span, SpanstreamError
+from spanstream.schemas import ExtraMissingError, SpanstreamError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -160,7 +160,7 @@ def forward_spans(
                         break
                     continue
                 last_record_s = time.monotonic()
-                spans, events = _split(batch.records)
+                spans, events = batch.spans, batch.events
                 span_count = event_count = failures = rejected = 0
                 if spans:
                     request, span_count = span_encoder.encode(spans)
@@ -195,19 +195,6 @@ def forward_spans(
     finally:
         client.close()
     return dataclasses.replace(totals, bad_records=bad)
-
-
-def _split(records: Sequence[object]) -> tuple[list[Span], list[Event]]:
-    """The span trees and the events of a batch (a topic may carry both)."""
-    spans: list[Span] = []
-    events: list[Event] = []
-    for record in records:
-        event = getattr(record, "event", None)
-        if event is None:
-            spans.append(record.span)  # type: ignore[attr-defined]
-        else:
-            events.append(event)
-    return spans, events
 
 
 def _export_with_retry(

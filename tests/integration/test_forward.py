@@ -18,7 +18,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from spanstream.consumer import ForwardError, ForwardStats, forward_spans
 from spanstream.otel import OtlpSettings
-from spanstream.schemas import Span, decode_span, encode_span
+from spanstream.schemas import Event, Span, decode_span, encode_event, encode_span
 
 
 def _demo_config(tmp_path: Path, topic: str) -> Path:
@@ -246,3 +246,39 @@ def test_sigterm_stops_forward_cleanly_after_its_batch(kafka_bootstrap, new_topi
             process.wait(30)
     assert process.returncode == 0, err
     assert "forwarded 5 records (10 spans with their children, 0 events)" in out
+
+
+def test_a_topic_of_spans_and_events_arrives_as_spans_and_log_records(
+    kafka_bootstrap, new_topic, otlp_backend
+):
+    """Event records beside span records: both exported (events as logs), then committed."""
+    topic = new_topic(partitions=1)
+    group = f"forward-{uuid.uuid4().hex[:8]}"
+    spans = _spans(3, "mixed")
+    event = (
+        Event.builder("org.apache.flink.runtime.jobmaster.JobMaster", "JobStatusChangeEvent")
+        .set_observed_ts_millis(1_700_000_000_000)
+        .set_severity("INFO")
+        .set_attribute("newJobStatus", "RUNNING")
+        .build(variables={"<job_name>": "etl", "<host>": "jm-0"})
+    )
+    _produce(kafka_bootstrap, topic, spans)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "acks": "all"})
+    producer.produce(topic, encode_event(event))
+    assert producer.flush(60) == 0
+
+    totals = forward_spans(
+        topic,
+        bootstrap_servers=kafka_bootstrap,
+        otlp=otlp_backend.grpc_endpoint,
+        group_id=group,
+        idle_timeout_s=3.0,
+    )
+    assert (totals.records, totals.spans, totals.events) == (4, 6, 1)
+    assert len(otlp_backend.wait_for_spans(6)) == 6
+    (log,) = otlp_backend.wait_for_logs(1)
+    assert log.attributes["name"] == "JobStatusChangeEvent"
+    assert log.attributes["newJobStatus"] == "RUNNING"
+    assert log.observed_ns == 1_700_000_000_000 * 10**6
+    assert log.resource == {"service.name": "spanstream", "job_name": "etl", "host": "jm-0"}
+    assert _committed(kafka_bootstrap, group, topic, 1) == 4
