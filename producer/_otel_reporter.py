@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from spanstream.producer._config import MetricConfig
 from spanstream.producer._otlp_sender import OtlpReporterStats, OtlpSender
-from spanstream.schemas import ConfigError, Event, ExtraMissingError, Span
+from spanstream.producer._reporter import ReporterKeys
+from spanstream.schemas import Event, ExtraMissingError, Span
 
 if TYPE_CHECKING:
     from spanstream.otel import OtlpSettings
@@ -71,13 +72,9 @@ class _Options:
     __slots__ = ("batch_max", "close_timeout_s", "delay_s", "queue_max", "resource", "settings")
 
     def __init__(self, config: MetricConfig, otel: ModuleType) -> None:
-        unknown = sorted(set(config) - _OWN_KEYS)
-        if unknown:
-            raise ConfigError(
-                config.full_key(unknown[0]),
-                config[unknown[0]],
-                "no such parameter; the otel reporter reads " + ", ".join(sorted(_OWN_KEYS)),
-            )
+        # The registry checks the keys first (the factories' reporter_keys); a reporter opened
+        # by hand gets the same check here.
+        ReporterKeys(_OWN_KEYS).check(config, prefix=config.prefix)
         values = dict(config)
         self.settings: OtlpSettings = otel.OtlpSettings.from_flink_config(
             values, prefix=config.prefix
@@ -254,6 +251,9 @@ class OtelEventReporter:
 class OtelTraceReporterFactory:
     """Creates :class:`OtelTraceReporter`; entry point ``otel`` (``spanstream.trace_reporters``)."""
 
+    reporter_keys = ReporterKeys(_OWN_KEYS)
+    """The parameters the reporter reads (the registry rejects any other, naming the closest)."""
+
     def create_trace_reporter(self, properties: Mapping[str, object]) -> OtelTraceReporter:
         """Return a new, not yet opened, OTLP trace reporter."""
         return OtelTraceReporter()
@@ -261,6 +261,9 @@ class OtelTraceReporterFactory:
 
 class OtelEventReporterFactory:
     """Creates :class:`OtelEventReporter`; entry point ``otel`` (``spanstream.event_reporters``)."""
+
+    reporter_keys = ReporterKeys(_OWN_KEYS)
+    """The parameters the reporter reads (the registry rejects any other, naming the closest)."""
 
     def create_event_reporter(self, properties: Mapping[str, object]) -> OtelEventReporter:
         """Return a new, not yet opened, OTLP event reporter."""

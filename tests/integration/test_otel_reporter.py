@@ -188,3 +188,27 @@ def test_the_forwarders_client_delivers_event_log_records(otlp_backend, protocol
     assert log.attributes["name"] == "CheckpointEvent"
     assert log.attributes["checkpointId"] == 4
     assert log.resource == {"service.name": "fwd", "job_name": "etl", "job_id": "abc"}
+
+
+def test_one_registry_exports_spans_and_events_with_an_event_inside_its_span(otlp_backend):
+    """traces.* and events.* sections naming otel: the span, and its event linked to it."""
+    config: dict[str, object] = {}
+    for kind in ("traces", "events"):
+        prefix = f"{kind}.reporter.viewer."
+        config[prefix + "factory.class"] = "otel"
+        config[prefix + "exporter.endpoint"] = otlp_backend.grpc_endpoint
+        config[prefix + "service.name"] = "etl"
+        config[prefix + "batch.delay.ms"] = "50"
+    registry = ReporterRegistry.from_config(config)
+    job = registry.root_group(variables={"host": "tm-1"})
+    with job.span("my.etl.Loader", "Load") as span:
+        span.set_attribute("rows", 3)
+        job.add_event(Event.builder("my.etl.Loader", "Rescaled").set_attribute("to", 4))
+    registry.close()
+
+    (received,) = otlp_backend.wait_for_spans(1)
+    (log,) = otlp_backend.wait_for_logs(1)
+    assert log.attributes["name"] == "Rescaled"
+    assert (log.trace_id, log.span_id) == (received.trace_id, received.span_id)
+    assert log.attributes["host"] == "tm-1"
+    assert log.resource["service.name"] == "etl"
