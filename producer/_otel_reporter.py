@@ -137,6 +137,7 @@ class OtelTraceReporter:
             batch_max=options.batch_max,
             delay_s=options.delay_s,
             shutdown=client.close,
+            close_timeout_s=options.close_timeout_s,
         )
 
     def notify_of_added_span(self, span: Span) -> None:
@@ -215,6 +216,7 @@ class OtelEventReporter:
             batch_max=options.batch_max,
             delay_s=options.delay_s,
             shutdown=exporter.shutdown,
+            close_timeout_s=options.close_timeout_s,
         )
 
     def notify_of_added_event(self, event: Event) -> None:

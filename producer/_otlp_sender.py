@@ -6,22 +6,21 @@ thread per sender takes up to ``batch_max`` items, converts and exports them (th
 retries included) and counts each batch exported or failed. ``close`` exports what is queued
 within its deadline and counts the rest ``closed``; a sender still open at interpreter exit is
 closed by an ``atexit`` hook, and one inherited by a ``fork()`` child is closed there (its
-thread does not exist in the child).
+thread does not exist in the child): the Kafka senders' hooks (``_sender_exit``).
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Final, Generic, TypeVar
+from typing import Final, Generic, TypeVar
+
+from spanstream.producer._sender_exit import forget, remember
 
 __all__ = ["OTLP_DROP_REASONS", "OtlpReporterStats", "OtlpSender"]
 
@@ -85,11 +84,14 @@ class OtlpSender(Generic[_T]):
         batch_max: the most items exported in one request.
         delay_s: how long the thread waits for a batch to fill before exporting what it has.
         shutdown: releases the exporter once the thread has finished.
+        close_timeout_s: how long :meth:`close` exports what is queued, by default (and at
+            interpreter exit).
     """
 
     __slots__ = (
         "__weakref__",
         "_batch_max",
+        "_close_timeout_s",
         "_closed",
         "_closed_queued",
         "_delay_s",
@@ -119,6 +121,7 @@ class OtlpSender(Generic[_T]):
         batch_max: int,
         delay_s: float,
         shutdown: Callable[[], None],
+        close_timeout_s: float = 10.0,
     ) -> None:
         self._name = name
         self._export = export
@@ -126,6 +129,7 @@ class OtlpSender(Generic[_T]):
         self._batch_max = batch_max
         self._delay_s = delay_s
         self._shutdown = shutdown
+        self._close_timeout_s = close_timeout_s
         self._queue: deque[_T] = deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -140,7 +144,7 @@ class OtlpSender(Generic[_T]):
         self._last_log_s = -_LOG_INTERVAL_S
         self._thread = threading.Thread(target=self._run, name=f"otlp-{name}", daemon=True)
         self._thread.start()
-        _OPEN.add(self)
+        remember(self)
 
     def offer(self, item: _T) -> None:
         """Queue ``item`` for export, or count it dropped. Never blocks, never raises."""
@@ -169,15 +173,18 @@ class OtlpSender(Generic[_T]):
             time.sleep(0.01)
         return self._pending()
 
-    def close(self, timeout_s: float) -> int:
-        """Export what is queued within ``timeout_s``, drop the rest; return how many dropped."""
+    def close(self, timeout_s: float | None = None) -> int:
+        """Export what is queued within ``timeout_s``, drop the rest; return how many dropped.
+
+        ``timeout_s`` defaults to the sender's ``close_timeout_s``.
+        """
         with self._lock:
             if self._closed:
                 return 0
             self._closed = True
-        _OPEN.discard(self)
+        forget(self)
         self._wake.set()
-        self._thread.join(timeout_s)
+        self._thread.join(self._close_timeout_s if timeout_s is None else timeout_s)
         with self._lock:
             left = len(self._queue)
             self._queue.clear()
@@ -265,28 +272,23 @@ class OtlpSender(Generic[_T]):
         except Exception:  # noqa: BLE001 - closing must not raise into the application
             _LOG.debug("OTLP reporter %r: exporter shutdown failed", self._name, exc_info=True)
 
-    def _after_fork_in_child(self) -> None:
-        # The export thread does not exist in the child; what the parent queued is its own.
+    def after_fork_in_child(self) -> None:
+        """Become closed without exporting: ``_sender_exit``'s hook in a forked child.
+
+        The export thread does not exist there, and what the parent queued is the parent's.
+        """
         with self._lock:
             self._closed = True
             self._closed_queued += len(self._queue)
             self._queue.clear()
 
-
-_OPEN: Final[weakref.WeakSet[OtlpSender[Any]]] = weakref.WeakSet()
-_CLOSE_AT_EXIT_S: Final = 5.0
-
-
-def _close_at_exit() -> None:
-    for sender in list(_OPEN):
-        sender.close(_CLOSE_AT_EXIT_S)
-
-
-def _close_in_child() -> None:
-    for sender in list(_OPEN):
-        sender._after_fork_in_child()
-    _OPEN.clear()
-
-
-atexit.register(_close_at_exit)
-os.register_at_fork(after_in_child=_close_in_child)
+    def log_exit(self, pending: int | None) -> None:
+        """Log what the exit hook's close left (``None``: the close raised; in its handler)."""
+        if pending is None:
+            _LOG.exception("OTLP reporter %r: closing at exit failed", self._name)
+        elif pending:
+            _LOG.warning(
+                "OTLP reporter %r: %d items not exported at exit (counted as closed)",
+                self._name,
+                pending,
+            )

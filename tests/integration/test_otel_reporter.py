@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -212,3 +214,24 @@ def test_one_registry_exports_spans_and_events_with_an_event_inside_its_span(otl
     assert (log.trace_id, log.span_id) == (received.trace_id, received.span_id)
     assert log.attributes["host"] == "tm-1"
     assert log.resource["service.name"] == "etl"
+
+
+def test_spans_still_queued_at_interpreter_exit_are_exported(otlp_backend, tmp_path):
+    """A process that never closes its reporter still exports its span (the exit hook)."""
+    script = tmp_path / "exits.py"
+    script.write_text(
+        "from spanstream.producer import ReporterRegistry\n"
+        "from spanstream.schemas import Span\n"
+        "registry = ReporterRegistry.from_config({\n"
+        "    'traces.reporter.v.factory.class': 'otel',\n"
+        f"    'traces.reporter.v.exporter.endpoint': '{otlp_backend.grpc_endpoint}',\n"
+        "    'traces.reporter.v.batch.delay.ms': '60000',\n"
+        "})\n"
+        "registry.root_group().add_span(Span.builder('app.Job', 'LastWords'))\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert ran.returncode == 0, ran.stderr
+    (span,) = otlp_backend.wait_for_spans(1)
+    assert span.name == "LastWords"
