@@ -1,4 +1,4 @@
-"""The ``spanstream`` command: ``demo``, ``tail``, ``stats``, ``export`` and ``broker``."""
+"""The ``spanstream`` command: demo, tail, stats, export, forward and broker."""
 
 import logging
 import os
@@ -29,11 +29,13 @@ from spanstream.cli._exit import (
     print_error,
 )
 from spanstream.cli._export import run_export
+from spanstream.cli._forward import ForwardOptions, run_forward
 from spanstream.cli._kafka import default_broker_address, parse_properties
 from spanstream.cli._spans import FORMAT_FIELDS, SpanFilter, check_template
 from spanstream.cli._stats import run_stats
 from spanstream.cli._tail import TailFormat, TailOptions, run_tail
 from spanstream.cli._timerange import TIME_HELP, TimeRange, parse_duration_s, parse_instant
+from spanstream.consumer import BadRecordPolicy
 
 __all__ = ["app", "main"]
 
@@ -87,7 +89,8 @@ app = typer.Typer(
     cls=_OneLineErrors,
     help=(
         "Flink-style traces over Kafka: run the demo, follow, summarise and export span "
-        f"topics, and run a local broker.\n\n{EXIT_CODES_HELP}"
+        "topics, forward them to a trace viewer over OTLP, and run a local broker."
+        f"\n\n{EXIT_CODES_HELP}"
     ),
     epilog="Start with: spanstream demo",
     no_args_is_help=True,
@@ -503,6 +506,101 @@ def export(
             attributes=attributes,
             properties=parse_properties(properties or ()),
         )
+    raise typer.Exit(int(code))
+
+
+# -- forward ------------------------------------------------------------------------------------
+
+
+@app.command(
+    "forward",
+    epilog=_examples(
+        "spanstream forward flink-traces --otlp-endpoint http://localhost:4317",
+        "spanstream forward flink-traces --otlp-endpoint http://localhost:4318 --protocol http "
+        "--since 1h",
+        "spanstream forward flink-traces --otlp-endpoint http://localhost:4317 --idle-exit 30s",
+        note="Needs the 'otel' extra. At-least-once: offsets are committed only after the "
+        "endpoint accepted the spans.",
+    ),
+)
+def forward(
+    topic: Annotated[str, typer.Argument(help="The span topic, e.g. flink-traces.")],
+    otlp_endpoint: Annotated[
+        str,
+        typer.Option(
+            "--otlp-endpoint",
+            help="The OTLP endpoint: http://host:4317 (gRPC) or http://host:4318 (--protocol "
+            "http; the /v1/traces path is added when the URL has none).",
+        ),
+    ],
+    bootstrap_servers: BootstrapServers = None,
+    protocol: Annotated[str, typer.Option("--protocol", help="OTLP over grpc or http.")] = "grpc",
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help=f"Where a new group starts (default: the topic's beginning): {TIME_HELP}.",
+        ),
+    ] = None,
+    group: Annotated[
+        str,
+        typer.Option("--group", help="The consumer group; a restart resumes where it left off."),
+    ] = "spanstream-forward",
+    service_name: Annotated[
+        str, typer.Option("--service-name", help="service.name of the exported spans.")
+    ] = "spanstream",
+    bad_records: Annotated[
+        str,
+        typer.Option("--bad-records", help="Records that are not spans: skip, raise, dead-letter."),
+    ] = "skip",
+    dead_letter_topic: Annotated[
+        str | None, typer.Option("--dead-letter-topic", help="Where dead-letter writes them.")
+    ] = None,
+    idle_exit: Annotated[
+        str | None,
+        typer.Option("--idle-exit", help="Exit once no span arrived for this long (30s, 5m)."),
+    ] = None,
+    retry_timeout: Annotated[
+        str,
+        typer.Option(
+            "--retry-timeout", help="Retry a failing export this long, then exit 1 (5m, 1h)."
+        ),
+    ] = "5m",
+    compression: Annotated[
+        str, typer.Option("--compression", help="OTLP request compression: none or gzip.")
+    ] = "none",
+) -> None:
+    """Send a span topic on to an OTLP endpoint (Jaeger, Tempo, an OpenTelemetry Collector).
+
+    Reads as a consumer group, exports each batch, and commits only once the endpoint accepted
+    it. Span trees keep their ids and parent links; the scope is the instrumentation scope;
+    <host>, <job_name>, <job_id> and <tm_id> become resource attributes. Runs until Ctrl-C,
+    SIGTERM or --idle-exit.
+    """
+    with exit_on_error():
+        if protocol.lower() not in {"grpc", "http"}:
+            raise UsageError(f"--protocol: {protocol!r}; expected grpc or http")
+        if compression.lower() not in {"none", "gzip"}:
+            raise UsageError(f"--compression: {compression!r}; expected none or gzip")
+        policies = {policy.value: policy for policy in BadRecordPolicy}
+        if bad_records not in policies:
+            raise UsageError(f"--bad-records: {bad_records!r}; expected skip, raise, dead-letter")
+        options = ForwardOptions(
+            topic=topic,
+            endpoint=otlp_endpoint,
+            protocol="grpc" if protocol.lower() == "grpc" else "http",
+            start="earliest" if since is None else parse_instant(since, option="--since"),
+            group_id=group,
+            service_name=service_name,
+            bad_records=policies[bad_records],
+            dead_letter_topic=dead_letter_topic,
+            idle_exit_s=None
+            if idle_exit is None
+            else parse_duration_s(idle_exit, option="--idle-exit"),
+            retry_timeout_s=parse_duration_s(retry_timeout, option="--retry-timeout"),
+            compression="gzip" if compression.lower() == "gzip" else "none",
+        )
+        code = run_forward(options, default_broker_address(bootstrap_servers), _out)
     raise typer.Exit(int(code))
 
 

@@ -7,9 +7,11 @@ replay by time. A topic may carry spans, events or both, told apart by schema fi
 event comes as an :class:`EventRecord` (``.event``) where a span comes as a :class:`SpanRecord`
 (``.span``); :func:`events_to_arrow` gives events their own table. :class:`SpanReader` reads one
 topic by assignment instead, with no group and no commits (a one-off read, as kcat does), and
-:func:`read_spans` turns a topic and a time range into a DataFrame in one call. Analytics
-helpers turn records into pyarrow Tables, pandas DataFrames and Parquet files, and summarise
-checkpoint health; they need the ``spanstream[analytics]`` extra.
+:func:`read_spans` turns a topic and a time range into a DataFrame in one call.
+:func:`forward_spans` sends span (and event) topics on to an OTLP endpoint, a trace viewer,
+as a consumer group (``spanstream[otel]`` extra). Analytics helpers turn records into pyarrow
+Tables, pandas DataFrames and Parquet files, and summarise checkpoint health; they need the
+``spanstream[analytics]`` extra.
 
 This package depends on ``spanstream.schemas`` (and the internal ``spanstream.kafka``), never
 on ``spanstream.producer``.
@@ -42,6 +44,12 @@ from spanstream.consumer._consumer import LIBRDKAFKA_DEFAULTS, MANAGED_CONSUMER_
 from spanstream.consumer._errors import CommitError, ConsumerClosedError, DeadLetterError
 from spanstream.consumer._event_analytics import events_to_arrow, events_to_pandas
 from spanstream.consumer._event_records import EventRecord
+from spanstream.consumer._forward import (
+    DEFAULT_FORWARD_GROUP,
+    ForwardError,
+    ForwardStats,
+    forward_spans,
+)
 from spanstream.consumer._health import (
     CheckpointSizePoint,
     JobCheckpointHealth,
@@ -62,6 +70,7 @@ from spanstream.consumer._stats import ConsumerStats
 
 __all__ = [
     "ATTRIBUTE_COLUMN_PREFIX",
+    "DEFAULT_FORWARD_GROUP",
     "DLQ_ERROR_HEADER",
     "DLQ_GROUP_HEADER",
     "DLQ_OFFSET_HEADER",
@@ -83,6 +92,8 @@ __all__ = [
     "ConsumerStats",
     "DeadLetterError",
     "EventRecord",
+    "ForwardError",
+    "ForwardStats",
     "Header",
     "JobCheckpointHealth",
     "PartitionRange",
@@ -98,6 +109,7 @@ __all__ = [
     "checkpoint_health_frame",
     "events_to_arrow",
     "events_to_pandas",
+    "forward_spans",
     "job_id_of",
     "read_arrow",
     "read_spans",

@@ -1,8 +1,9 @@
 """The producer side of spanstream.
 
 Flink's tracing and events APIs (metric groups, ``add_span``, ``add_event``, reporter plugins
-configured with Flink's ``traces.reporter.*`` and ``events.reporter.*`` keys), and the Kafka
-trace and event reporters, both on one generic Kafka sender.
+configured with Flink's ``traces.reporter.*`` and ``events.reporter.*`` keys), the Kafka trace
+and event reporters, both on one generic Kafka sender, and the OpenTelemetry (OTLP) trace and
+event reporters (the ``otel`` extra).
 """
 
 from spanstream.producer._config import MetricConfig
@@ -32,6 +33,13 @@ from spanstream.producer._logging_reporter import (
     LoggingTraceReporterFactory,
 )
 from spanstream.producer._metric_group import JOB_ID_ATTRIBUTE, MetricGroup
+from spanstream.producer._otel_reporter import (
+    OtelEventReporter,
+    OtelEventReporterFactory,
+    OtelTraceReporter,
+    OtelTraceReporterFactory,
+)
+from spanstream.producer._otlp_sender import OTLP_DROP_REASONS, OtlpReporterStats
 from spanstream.producer._registry import (
     ENTRY_POINT_GROUP,
     EVENT_ENTRY_POINT_GROUP,
@@ -68,6 +76,7 @@ __all__ = [
     "HEADER_PRODUCER",
     "HEADER_SCHEMA_FINGERPRINT",
     "JOB_ID_ATTRIBUTE",
+    "OTLP_DROP_REASONS",
     "EventReporter",
     "EventReporterFactory",
     "InMemoryEventReporter",
@@ -86,6 +95,11 @@ __all__ = [
     "LoggingTraceReporterFactory",
     "MetricConfig",
     "MetricGroup",
+    "OtelEventReporter",
+    "OtelEventReporterFactory",
+    "OtelTraceReporter",
+    "OtelTraceReporterFactory",
+    "OtlpReporterStats",
     "RecordingSpan",
     "ReporterKeys",
     "ReporterRegistry",

@@ -18,6 +18,7 @@ MODULES = [
     "bench_caller",
     "bench_publish",
     "bench_consume",
+    "bench_forward",
     "bench_latency",
     "bench_rss",
     "profile_paths",

@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ALLOWED = {
     "schemas": {"schemas"},
     "kafka": {"kafka", "schemas"},
-    "producer": {"producer", "kafka", "schemas"},
-    "consumer": {"consumer", "kafka", "schemas"},
+    "producer": {"producer", "kafka", "schemas", "otel"},
+    "consumer": {"consumer", "kafka", "schemas", "otel"},
+    "otel": {"otel", "schemas"},
 }
 
 
