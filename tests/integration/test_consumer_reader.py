@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid
@@ -11,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from confluent_kafka import Producer
+from confluent_kafka.admin import NewTopic
 
 from spanstream.consumer import SpanReader, TopicNotFoundError, read_arrow, read_spans
 from spanstream.schemas import (
@@ -168,15 +170,13 @@ def test_readme_read_spans_example_runs_as_written(kafka_bootstrap, new_topic, m
 
 def test_follow_waits_for_a_missing_topic_and_reads_it_from_its_start(kafka_bootstrap, kafka_admin):
     """Following a topic that does not exist yet: once created, its first record is read."""
-    from conftest import create_topic, delete_topics
-
     topic = f"test-late-topic-{uuid.uuid4().hex[:8]}"
     try:
         with SpanReader(
             topic, bootstrap_servers=kafka_bootstrap, start="latest", stop_at_end=False
         ) as reader:
             assert reader.poll_batch(timeout_s=0.2) == []
-            create_topic(kafka_admin, topic, partitions=1)
+            kafka_admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=60)
             _produce_one(kafka_bootstrap, topic)
             found = []
             deadline = time.monotonic() + 60
@@ -184,7 +184,9 @@ def test_follow_waits_for_a_missing_topic_and_reads_it_from_its_start(kafka_boot
                 found = reader.poll_batch(timeout_s=0.5)
         assert [r.span.attributes["batch"] for r in found] == [7]
     finally:
-        delete_topics(kafka_admin, [topic])
+        for future in kafka_admin.delete_topics([topic]).values():
+            with contextlib.suppress(Exception):  # never created, or already gone
+                future.result(timeout=30)
 
 
 def _produce_one(bootstrap: str, topic: str) -> None:
