@@ -56,14 +56,12 @@ def kafka_reporter_names(flat: Mapping[str, object], prefix: str = REPORTER_PREF
 
 
 def _yaml_problem(exc: ConfigError) -> str:
-    """What is wrong with a configuration file, by line and column, without its text."""
-    mark = getattr(exc.__cause__, "problem_mark", None)
-    problem = getattr(exc.__cause__, "problem", None)
-    if mark is not None:
-        what = f": {problem}" if isinstance(problem, str) and problem else ""
-        return f"not valid YAML at line {mark.line + 1}, column {mark.column + 1}{what}"
-    if exc.__cause__ is not None:
-        return "not valid YAML"
+    """What is wrong with a configuration file, by line and column, without its text.
+
+    ``load_config`` names where the parser stopped and why, and never quotes the file.
+    """
+    if exc.value == "<the file>":
+        return f"not valid YAML ({exc.expected.removeprefix('a YAML document (').rstrip(')')})"
     return "not a YAML mapping of traces.* keys"
 
 

@@ -21,6 +21,8 @@ from spanstream.broker import (
 )
 from spanstream.cli._exit import BrokerUnreachableError, CliError, UsageError
 from spanstream.consumer import READER_MANAGED_KEYS
+from spanstream.kafka import is_secret_key
+from spanstream.kafka import scrub as scrub_secrets
 
 __all__ = [
     "RDKAFKA_LOG",
@@ -42,18 +44,6 @@ RDKAFKA_LOG.propagate = False
 _HOW_TO_START: Final = (
     "start one with `spanstream broker start` (or `./run broker start`), or point at yours "
     f"with --bootstrap-servers / ${BOOTSTRAP_ENV}"
-)
-
-
-# As spanstream.producer's is_secret_key (to move to the shared Kafka package).
-_SECRET_MARKERS: Final = (
-    "password",
-    "secret",
-    "jaas",
-    "oauthbearer.config",
-    "key.pem",
-    "token",
-    "credential",
 )
 
 
@@ -182,16 +172,6 @@ def parse_properties(texts: Sequence[str]) -> dict[str, str]:
     return properties
 
 
-def is_secret_key(key: str) -> bool:
-    """Whether a property holds a credential (its value is never shown)."""
-    lowered = key.lower()
-    return any(marker in lowered for marker in _SECRET_MARKERS)
-
-
 def scrub(text: str, properties: Mapping[str, object] | None) -> str:
     """``text`` with the value of every credential-like property replaced by ``***``."""
-    for key, value in (properties or {}).items():
-        secret = str(value)
-        if secret and is_secret_key(key):
-            text = text.replace(secret, "***")
-    return text
+    return scrub_secrets(text, properties or {})

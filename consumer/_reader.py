@@ -37,6 +37,7 @@ from spanstream.consumer._event_records import EventRecord, decode_event_record,
 from spanstream.consumer._positions import to_epoch_ms
 from spanstream.consumer._records import SpanRecord, record_headers
 from spanstream.consumer._stats import ConsumerCounters, ConsumerStats
+from spanstream.kafka import scrub
 from spanstream.schemas import BrokerError, ConfigError, DecodeError, SpanstreamError, decode_span
 
 __all__ = [
@@ -522,24 +523,6 @@ class SpanReader:
             _LOG.warning(message + " (repeats are logged once a minute)", *args)
 
 
-# As the producer's is_secret_key (the consumer does not import the producer).
-_SECRET_MARKERS: Final = (
-    "password",
-    "secret",
-    "jaas",
-    "oauthbearer.config",
-    "key.pem",
-    "token",
-    "credential",
-)
-
-
 def _scrubbed(exc: BaseException, config: Mapping[str, Any]) -> str:
     """The exception's text with the values of credential-like keys replaced by ``***``."""
-    text = str(exc)
-    for key, value in config.items():
-        if any(marker in key.lower() for marker in _SECRET_MARKERS):
-            secret = str(value)
-            if secret:
-                text = text.replace(secret, "***")
-    return text
+    return scrub(str(exc), config)

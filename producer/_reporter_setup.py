@@ -172,7 +172,13 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, object]:
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(os.fspath(path), text[:80], f"a YAML document ({exc})") from exc
+        # Never the file's text (it may hold a password): where the parser stopped, and why.
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(
+            os.fspath(path), "<the file>", f"a YAML document ({where}{problem})"
+        ) from None
     if document is None:
         return {}
     if not isinstance(document, Mapping):
