@@ -1,0 +1,162 @@
+"""Spans from PyFlink user functions: real PyFlink 2.3 jobs, executed locally, read back with
+SpanConsumer from the session broker."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from _helpers import run_pyflink
+from confluent_kafka.admin import AdminClient
+from conftest import create_topic, delete_topics
+
+from spanstream.consumer import SpanConsumer
+from spanstream.schemas import Span
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+JOBS = Path(__file__).parent / "pyflink_jobs"
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+def _read_spans(bootstrap: str, topic: str, count: int) -> list[Span]:
+    spans: list[Span] = []
+    with SpanConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"pyflink-{uuid.uuid4().hex[:8]}",
+        start="earliest",
+    ) as consumer:
+        for record in consumer.iter_records(idle_timeout_s=10):
+            spans.append(record.span)
+            if len(spans) >= count:
+                break
+    return spans
+
+
+def _readme_example() -> str:
+    section = README.read_text(encoding="utf-8").split("## Spans from PyFlink", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match is not None, "the section has no python block"
+    return match.group(1)
+
+
+@pytest.fixture(scope="module")
+def readme_run(
+    kafka_bootstrap: str, kafka_admin: AdminClient, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, list[Span]]:
+    """The README's PyFlink job, run once as written (broker and topic substituted)."""
+    topic = create_topic(kafka_admin, f"test-pyflink-readme-{uuid.uuid4().hex[:8]}")
+    folder = tmp_path_factory.mktemp("pyflink-readme")
+    script = folder / "enrich.py"
+    script.write_text(
+        _readme_example()
+        .replace('"localhost:9092"', repr(kafka_bootstrap))
+        .replace('"flink-traces"', repr(topic)),
+        encoding="utf-8",
+    )
+    try:
+        result = run_pyflink(script, cwd=folder)
+        job_id = re.search(r"job id ([0-9a-f]{32})", result.stdout)
+        assert job_id is not None, result.stdout
+        return job_id.group(1), _read_spans(kafka_bootstrap, topic, 6)
+    finally:
+        delete_topics(kafka_admin, [topic])
+
+
+def test_readme_job_reports_one_span_per_record_with_its_child(
+    readme_run: tuple[str, list[Span]],
+) -> None:
+    """Each record's `with` span arrives with its Lookup child and the record's attribute."""
+    _, spans = readme_run
+    assert sorted(span.attributes["order"] for span in spans) == list(range(6))
+    for span in spans:
+        assert (span.scope, span.name) == ("shop.Enrich", "Enrich")
+        assert [child.name for child in span.children] == ["Lookup"]
+        assert span.children[0].attributes["hit"] == (span.attributes["order"] % 2 == 0)
+        assert span.end_ts_millis >= span.start_ts_millis > 0
+
+
+def test_readme_job_spans_carry_the_job_id_flink_ran_the_job_under(
+    readme_run: tuple[str, list[Span]],
+) -> None:
+    """<job_id> is the JobID that Flink's JobExecutionResult reports; <job_name> the given name."""
+    job_id, spans = readme_run
+    assert {span.attributes["<job_id>"] for span in spans} == {job_id}
+    assert {span.attributes["<job_name>"] for span in spans} == {"enrich-orders"}
+
+
+def test_readme_job_spans_carry_the_task_variables(readme_run: tuple[str, list[Span]]) -> None:
+    """<task_name>, <subtask_index> (both subtasks), <task_attempt_num> and <host> are set."""
+    _, spans = readme_run
+    assert {span.attributes["<task_name>"] for span in spans} == {"Map"}
+    assert {span.attributes["<subtask_index>"] for span in spans} == {"0", "1"}
+    assert {span.attributes["<task_attempt_num>"] for span in spans} == {"0"}
+    assert all(span.attributes["<host>"] for span in spans)
+
+
+@pytest.fixture(scope="module")
+def failover_run(
+    kafka_bootstrap: str, kafka_admin: AdminClient, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, list[Span]]:
+    """The job of pyflink_jobs/report_spans.py: every form of reporting, one failure, counts."""
+    topic = create_topic(kafka_admin, f"test-pyflink-forms-{uuid.uuid4().hex[:8]}")
+    job_id = uuid.uuid4().hex
+    try:
+        run_pyflink(
+            JOBS / "report_spans.py",
+            kafka_bootstrap,
+            topic,
+            job_id,
+            cwd=tmp_path_factory.mktemp("pyflink-forms"),
+        )
+        # attempt 0: 3 records x 3 spans + BeforeFailure; attempt 1: 5 x 3 + Counts
+        return job_id, _read_spans(kafka_bootstrap, topic, 26)
+    finally:
+        delete_topics(kafka_admin, [topic])
+
+
+def test_add_span_with_children_span_and_traced_all_arrive(
+    failover_run: tuple[str, list[Span]],
+) -> None:
+    """add_span (with a child), the `with` form and @traced each report once per record."""
+    _, spans = failover_run
+    attempt_1 = [s for s in spans if s.attributes["<task_attempt_num>"] == "1"]
+    names = sorted(s.name for s in attempt_1 if s.name != "Counts")
+    assert names == sorted(["Record", "Block", "Step"] * 5)
+    for record in (s for s in attempt_1 if s.name == "Record"):
+        assert [child.name for child in record.children] == ["Part"]
+
+
+def test_a_span_reported_before_a_task_failure_is_not_lost(
+    failover_run: tuple[str, list[Span]],
+) -> None:
+    """The span reported just before the task failed (never flushed by close) arrives."""
+    job_id, spans = failover_run
+    before = [s for s in spans if s.name == "BeforeFailure"]
+    assert len(before) == 1
+    assert before[0].attributes["<task_attempt_num>"] == "0"
+    assert before[0].attributes["<job_id>"] == job_id
+
+
+def test_the_restarted_attempt_reports_with_its_attempt_number(
+    failover_run: tuple[str, list[Span]],
+) -> None:
+    """After the restart, spans carry <task_attempt_num> 1 and the same <job_id>."""
+    job_id, spans = failover_run
+    assert {s.attributes["<task_attempt_num>"] for s in spans} == {"0", "1"}
+    assert {s.attributes["<job_id>"] for s in spans} == {job_id}
+
+
+def test_counts_after_flush_match_what_arrived(failover_run: tuple[str, list[Span]]) -> None:
+    """pyflink_span_counts after a flush: every span before Counts delivered, none dropped."""
+    _, spans = failover_run
+    counts = [s for s in spans if s.name == "Counts"]
+    assert len(counts) == 1
+    # Counts are per worker process: this attempt's 15 spans, or all 25 when the restarted
+    # task ran in the same worker (as PyFlink 2.3 does locally).
+    assert counts[0].attributes["delivered"] in {15, len(spans) - 1}
+    assert counts[0].attributes["dropped"] == 0
+    assert counts[0].attributes["pending"] == 0
