@@ -58,6 +58,15 @@ from spanstream.consumer._health import (
     job_id_of,
 )
 from spanstream.consumer._positions import StartPosition
+from spanstream.consumer._pyflink import (
+    CHECKPOINT_HEALTH_FIELDS,
+    KAFKA_CONNECTOR_VERSION,
+    checkpoint_event_time_millis,
+    checkpoint_health_windows,
+    kafka_connector_jar,
+    span_kafka_source,
+    span_records,
+)
 from spanstream.consumer._reader import (
     READER_MANAGED_KEYS,
     PartitionRange,
@@ -70,6 +79,7 @@ from spanstream.consumer._stats import ConsumerStats
 
 __all__ = [
     "ATTRIBUTE_COLUMN_PREFIX",
+    "CHECKPOINT_HEALTH_FIELDS",
     "DEFAULT_FORWARD_GROUP",
     "DLQ_ERROR_HEADER",
     "DLQ_GROUP_HEADER",
@@ -81,6 +91,7 @@ __all__ = [
     "DLQ_TOPIC_HEADER",
     "DLQ_VALUE_BYTES_HEADER",
     "DLQ_VALUE_SHA256_HEADER",
+    "KAFKA_CONNECTOR_VERSION",
     "LIBRDKAFKA_DEFAULTS",
     "MANAGED_CONSUMER_KEYS",
     "READER_MANAGED_KEYS",
@@ -105,14 +116,19 @@ __all__ = [
     "StartPosition",
     "TimeBound",
     "TopicNotFoundError",
+    "checkpoint_event_time_millis",
     "checkpoint_health",
     "checkpoint_health_frame",
+    "checkpoint_health_windows",
     "events_to_arrow",
     "events_to_pandas",
     "forward_spans",
     "job_id_of",
+    "kafka_connector_jar",
     "read_arrow",
     "read_spans",
+    "span_kafka_source",
+    "span_records",
     "to_arrow",
     "to_pandas",
     "write_parquet",

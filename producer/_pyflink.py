@@ -192,8 +192,8 @@ def pyflink_environment(
             job_name="enrich",
         )
     """
-    from pyflink.common import Configuration  # type: ignore[import-not-found]
-    from pyflink.datastream import (  # type: ignore[import-not-found]
+    from pyflink.common import Configuration
+    from pyflink.datastream import (
         StreamExecutionEnvironment,
     )
 
@@ -208,9 +208,8 @@ def pyflink_environment(
 # -- the worker ----------------------------------------------------------------------------------
 
 
-def _cluster_config() -> dict[str, object]:
-    """The trace and event keys of ``$FLINK_CONF_DIR/config.yaml`` (or the legacy file)."""
-    conf_dir = os.environ.get("FLINK_CONF_DIR")
+def _cluster_config(conf_dir: str | None) -> dict[str, object]:
+    """The trace and event keys of ``<conf_dir>/config.yaml`` (or the legacy file)."""
     if not conf_dir:
         return {}
     for file_name in ("config.yaml", "flink-conf.yaml"):
@@ -225,8 +224,7 @@ def _cluster_config() -> dict[str, object]:
     return {}
 
 
-def _job_config(runtime_context: _RuntimeContext) -> dict[str, object]:
-    encoded = runtime_context.get_job_parameter(TRACES_CONFIG_PARAMETER, "")
+def _job_config(encoded: str) -> dict[str, object]:
     if not encoded:
         return {}
     try:
@@ -273,6 +271,15 @@ def _python_factories(config: Mapping[str, object]) -> dict[str, object]:
             skipped,
         )
     return resolved
+
+
+def _resolved_config(
+    explicit: Mapping[str, object] | None, encoded_job_config: str, conf_dir: str | None
+) -> dict[str, object]:
+    """Key by key: ``explicit``, else the job's (encoded) keys, else the cluster file's."""
+    merged: dict[str, object] = {**_cluster_config(conf_dir), **_job_config(encoded_job_config)}
+    merged.update(flatten_config(explicit or {}))
+    return _python_factories(merged)
 
 
 class _WorkerReporters:
@@ -412,9 +419,13 @@ def pyflink_metric_group(
     Raises:
         ConfigError: the trace configuration is malformed (as :meth:`ReporterRegistry.from_config`).
     """
-    merged: dict[str, object] = {**_cluster_config(), **_job_config(runtime_context)}
-    merged.update(flatten_config(config or {}))
-    registry = _WORKER.registry(_python_factories(merged))
+    registry = _WORKER.registry(
+        _resolved_config(
+            config,
+            runtime_context.get_job_parameter(TRACES_CONFIG_PARAMETER, ""),
+            os.environ.get("FLINK_CONF_DIR"),
+        )
+    )
 
     def parameter(key: str) -> str:
         return runtime_context.get_job_parameter(key, "")
