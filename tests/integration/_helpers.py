@@ -75,7 +75,11 @@ def pyflink_python() -> str:
 
 
 def run_pyflink(
-    script: str | Path, *args: str, cwd: Path, timeout_s: float = 280.0
+    script: str | Path,
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout_s: float = 280.0,
 ) -> subprocess.CompletedProcess[str]:
     """Run a PyFlink job script with the PyFlink environment's python; fail with its output."""
     result = subprocess.run(
@@ -83,6 +87,7 @@ def run_pyflink(
         capture_output=True,
         text=True,
         cwd=cwd,
+        env={**os.environ, **(env or {})},
         timeout=timeout_s,
         check=False,
     )

@@ -97,9 +97,15 @@ def test_readme_job_spans_carry_the_task_variables(readme_run: tuple[str, list[S
     assert all(span.attributes["<host>"] for span in spans)
 
 
-@pytest.fixture(scope="module")
+# PyFlink runs a local job's Python functions in the client process ("loopback"); on a cluster
+# each task manager starts Python worker processes ("process"). PyFlink's own switch between
+# the two is this environment variable; the job runs both ways.
+@pytest.fixture(scope="module", params=["loopback", "process"])
 def failover_run(
-    kafka_bootstrap: str, kafka_admin: AdminClient, tmp_path_factory: pytest.TempPathFactory
+    kafka_bootstrap: str,
+    kafka_admin: AdminClient,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> tuple[str, list[Span]]:
     """The job of pyflink_jobs/report_spans.py: every form of reporting, one failure, counts."""
     topic = create_topic(kafka_admin, f"test-pyflink-forms-{uuid.uuid4().hex[:8]}")
@@ -111,6 +117,7 @@ def failover_run(
             topic,
             job_id,
             cwd=tmp_path_factory.mktemp("pyflink-forms"),
+            env={"_python_worker_execution_mode": request.param},
         )
         # attempt 0: 3 records x 3 spans + BeforeFailure; attempt 1: 5 x 3 + Counts
         return job_id, _read_spans(kafka_bootstrap, topic, 26)
@@ -133,7 +140,7 @@ def test_add_span_with_children_span_and_traced_all_arrive(
 def test_a_span_reported_before_a_task_failure_is_not_lost(
     failover_run: tuple[str, list[Span]],
 ) -> None:
-    """The span reported just before the task failed (never flushed by close) arrives."""
+    """The span reported just before the task failed arrives, never flushed by a close()."""
     job_id, spans = failover_run
     before = [s for s in spans if s.name == "BeforeFailure"]
     assert len(before) == 1
@@ -155,8 +162,8 @@ def test_counts_after_flush_match_what_arrived(failover_run: tuple[str, list[Spa
     _, spans = failover_run
     counts = [s for s in spans if s.name == "Counts"]
     assert len(counts) == 1
-    # Counts are per worker process: this attempt's 15 spans, or all 25 when the restarted
-    # task ran in the same worker (as PyFlink 2.3 does locally).
+    # Counts are per worker process: this attempt's 15 spans when the restart started a new
+    # worker (process mode), all 25 when it ran in the same one (loopback).
     assert counts[0].attributes["delivered"] in {15, len(spans) - 1}
     assert counts[0].attributes["dropped"] == 0
     assert counts[0].attributes["pending"] == 0
