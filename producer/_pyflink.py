@@ -21,6 +21,7 @@ from __future__ import annotations
 import atexit
 import base64
 import binascii
+import importlib.util
 import json
 import logging
 import os
@@ -31,7 +32,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from spanstream.producer._metric_group import MetricGroup
 from spanstream.producer._registry import ReporterRegistry, flatten_config, load_config
@@ -178,7 +179,7 @@ def pyflink_environment(
     job_name: str,
     job_id: str | None = None,
     python_executable: str | None = None,
-) -> object:
+) -> Any:  # noqa: ANN401 - a pyflink StreamExecutionEnvironment (PyFlink has no types)
     """A PyFlink ``StreamExecutionEnvironment`` set up by :func:`pyflink_job_configuration`.
 
     Needs the ``spanstream[pyflink]`` extra. Run the job with ``env.execute()`` (no name): the
@@ -238,6 +239,18 @@ def _job_config(encoded: str) -> dict[str, object]:
     return document
 
 
+def _is_java_class(value: str) -> bool:
+    """A dotted name with no Python package at its root, or under Flink's or ``io.``."""
+    if ":" in value or "." not in value:
+        return False
+    if value.startswith(("org.apache.flink.", "io.")):
+        return True
+    try:
+        return importlib.util.find_spec(value.split(".", 1)[0]) is None
+    except (ImportError, ValueError):
+        return True
+
+
 def _python_factories(config: Mapping[str, object]) -> dict[str, object]:
     """The Java factories of reporters spanstream has in Python, named by their Python name.
 
@@ -251,7 +264,7 @@ def _python_factories(config: Mapping[str, object]) -> dict[str, object]:
             if value in _JAVA_FACTORIES:
                 resolved[key] = _JAVA_FACTORIES[value]
                 continue
-            if value.startswith(("org.apache.flink.", "io.")) and ":" not in value:
+            if _is_java_class(value):
                 skipped.append(key[: -len(_FACTORY_SUFFIX)])
                 continue
         resolved[key] = value

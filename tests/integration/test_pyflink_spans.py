@@ -167,3 +167,19 @@ def test_counts_after_flush_match_what_arrived(failover_run: tuple[str, list[Spa
     assert counts[0].attributes["delivered"] in {15, len(spans) - 1}
     assert counts[0].attributes["dropped"] == 0
     assert counts[0].attributes["pending"] == 0
+
+
+def test_a_table_udf_reports_spans_with_the_job_and_task_variables(
+    kafka_bootstrap: str, new_topic, tmp_path: Path
+) -> None:
+    """A scalar UDF's open(function_context) gets the group; one span per row, job id fixed."""
+    topic = new_topic()
+    job_id = uuid.uuid4().hex
+    result = run_pyflink(JOBS / "udf_spans.py", kafka_bootstrap, topic, job_id, cwd=tmp_path)
+    assert "[10, 20, 30]" in result.stdout
+    spans = _read_spans(kafka_bootstrap, topic, 3)
+    assert sorted(span.attributes["x"] for span in spans) == [1, 2, 3]
+    assert {span.attributes["<job_id>"] for span in spans} == {job_id}
+    assert {span.attributes["<job_name>"] for span in spans} == {"udf-job"}
+    assert all("PythonCalc" in str(span.attributes["<task_name>"]) for span in spans)
+    assert {span.attributes["<subtask_index>"] for span in spans} == {"0"}

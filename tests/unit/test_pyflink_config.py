@@ -174,3 +174,18 @@ def test_a_malformed_job_parameter_is_a_config_error():
     """A value that is not spanstream's base64 JSON names the parameter."""
     with pytest.raises(ConfigError, match=TRACES_CONFIG_PARAMETER):
         _resolved_config(None, "not base64 json!", None)
+
+
+def test_a_java_factory_of_any_vendor_is_left_out_and_a_python_path_kept():
+    """com.example.*Factory has no Python package: skipped; spanstream.producer:... is kept."""
+    resolved = _resolved_config(
+        {
+            "traces.reporter.dd.factory.class": "com.example.metrics.DatadogTraceReporterFactory",
+            "traces.reporter.mem.factory.class": "spanstream.producer:InMemoryTraceReporterFactory",
+        },
+        "",
+        None,
+    )
+    assert resolved == {
+        "traces.reporter.mem.factory.class": "spanstream.producer:InMemoryTraceReporterFactory"
+    }
