@@ -209,20 +209,33 @@ def pyflink_environment(
 # -- the worker ----------------------------------------------------------------------------------
 
 
-def _cluster_config(conf_dir: str | None) -> dict[str, object]:
-    """The trace and event keys of ``<conf_dir>/config.yaml`` (or the legacy file)."""
+def _cluster_file(conf_dir: str | None) -> dict[str, object]:
+    """``<conf_dir>/config.yaml`` (or the legacy ``flink-conf.yaml``), flat; ``{}`` if none."""
     if not conf_dir:
         return {}
     for file_name in ("config.yaml", "flink-conf.yaml"):
         path = Path(conf_dir) / file_name
         if path.is_file():
             try:
-                flat = load_config(path)
+                return load_config(path)
             except (ConfigError, OSError):
                 _LOG.warning("could not read %s; its trace keys are ignored", path, exc_info=True)
                 return {}
-            return {k: v for k, v in flat.items() if k.startswith(_TRACE_KEY_PREFIXES)}
     return {}
+
+
+def _cluster_config(conf_dir: str | None) -> dict[str, object]:
+    """The trace and event keys of the cluster's configuration file."""
+    flat = _cluster_file(conf_dir)
+    return {k: v for k, v in flat.items() if k.startswith(_TRACE_KEY_PREFIXES)}
+
+
+def _worker_host(conf_dir: str | None) -> str:
+    """The cluster file's ``taskmanager.host`` (the JVM's ``<host>``), else this host's name."""
+    host = _cluster_file(conf_dir).get("taskmanager.host")
+    if isinstance(host, str) and host.strip():
+        return host.strip()
+    return socket.gethostname()
 
 
 def _job_config(encoded: str) -> dict[str, object]:
@@ -417,9 +430,9 @@ def pyflink_metric_group(
     Works with the ``RuntimeContext`` of DataStream functions (``MapFunction``,
     ``ProcessFunction``, ``KeyedProcessFunction``, ...) and the ``FunctionContext`` of table
     UDFs. The group's logical scope is ``taskmanager.job.task.operator`` and it carries
-    ``<host>`` (this worker's host name), ``<job_id>`` and ``<job_name>`` (from
-    :func:`pyflink_job_configuration`'s job parameters), ``<task_name>``, ``<subtask_index>``
-    and ``<task_attempt_num>``.
+    ``<host>`` (the cluster file's ``taskmanager.host``, else this host's name), ``<job_id>``
+    and ``<job_name>`` (from :func:`pyflink_job_configuration`'s job parameters),
+    ``<task_name>``, ``<subtask_index>`` and ``<task_attempt_num>``.
 
     The reporters come from Flink's ``traces.reporter.*`` keys; key by key, the first source
     that has a key wins: ``config``, then the job's configuration (the job parameter
@@ -432,11 +445,10 @@ def pyflink_metric_group(
     Raises:
         ConfigError: the trace configuration is malformed (as :meth:`ReporterRegistry.from_config`).
     """
+    conf_dir = os.environ.get("FLINK_CONF_DIR")
     registry = _WORKER.registry(
         _resolved_config(
-            config,
-            runtime_context.get_job_parameter(TRACES_CONFIG_PARAMETER, ""),
-            os.environ.get("FLINK_CONF_DIR"),
+            config, runtime_context.get_job_parameter(TRACES_CONFIG_PARAMETER, ""), conf_dir
         )
     )
 
@@ -459,7 +471,7 @@ def pyflink_metric_group(
         "subtask_index": runtime_context.get_index_of_this_subtask(),
     }
     group = (
-        registry.root_group(name="taskmanager", variables={"host": socket.gethostname()})
+        registry.root_group(name="taskmanager", variables={"host": _worker_host(conf_dir)})
         .add_group("job", variables={k: v for k, v in job_variables.items() if v})
         .add_group("task", variables={k: v for k, v in task_variables.items() if v is not None})
         .add_group("operator")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from spanstream.producer import (
     TRACES_CONFIG_PARAMETER,
     pyflink_job_configuration,
 )
-from spanstream.producer._pyflink import _resolved_config
+from spanstream.producer._pyflink import _resolved_config, _worker_host
 from spanstream.schemas import ConfigError
 
 KAFKA = {
@@ -189,3 +190,10 @@ def test_a_java_factory_of_any_vendor_is_left_out_and_a_python_path_kept():
     assert resolved == {
         "traces.reporter.mem.factory.class": "spanstream.producer:InMemoryTraceReporterFactory"
     }
+
+
+def test_host_is_the_cluster_files_taskmanager_host_as_on_the_jvm(tmp_path: Path):
+    """taskmanager.host in config.yaml is the <host> the JVM reports; else the host's name."""
+    assert _worker_host(str(tmp_path)) == socket.gethostname()
+    (tmp_path / "config.yaml").write_text("taskmanager.host: tm-1.internal\n", encoding="utf-8")
+    assert _worker_host(str(tmp_path)) == "tm-1.internal"

@@ -37,6 +37,7 @@ def main(bootstrap, topic, job_id):
             "traces.reporter.kafka.factory.class": "kafka",
             "traces.reporter.kafka.bootstrap.servers": bootstrap,
             "traces.reporter.kafka.topic": topic,
+            "parallelism.default": 1,
         },
         job_name="udf-job",
         job_id=job_id,
