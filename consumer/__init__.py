@@ -61,11 +61,14 @@ from spanstream.consumer._positions import StartPosition
 from spanstream.consumer._pyflink import (
     CHECKPOINT_HEALTH_FIELDS,
     KAFKA_CONNECTOR_VERSION,
+    SPAN_ROW_FIELDS,
     checkpoint_event_time_millis,
     checkpoint_health_windows,
     kafka_connector_jar,
     span_kafka_source,
     span_records,
+    span_row_values,
+    span_rows,
 )
 from spanstream.consumer._reader import (
     READER_MANAGED_KEYS,
@@ -95,6 +98,7 @@ __all__ = [
     "LIBRDKAFKA_DEFAULTS",
     "MANAGED_CONSUMER_KEYS",
     "READER_MANAGED_KEYS",
+    "SPAN_ROW_FIELDS",
     "AttributeLayout",
     "BadRecordPolicy",
     "CheckpointSizePoint",
@@ -129,6 +133,8 @@ __all__ = [
     "read_spans",
     "span_kafka_source",
     "span_records",
+    "span_row_values",
+    "span_rows",
     "to_arrow",
     "to_pandas",
     "write_parquet",

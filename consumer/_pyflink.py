@@ -34,11 +34,14 @@ from spanstream.schemas import (
 __all__ = [
     "CHECKPOINT_HEALTH_FIELDS",
     "KAFKA_CONNECTOR_VERSION",
+    "SPAN_ROW_FIELDS",
     "checkpoint_event_time_millis",
     "checkpoint_health_windows",
     "kafka_connector_jar",
     "span_kafka_source",
     "span_records",
+    "span_row_values",
+    "span_rows",
 ]
 
 KAFKA_CONNECTOR_VERSION: Final = "5.0.0-2.2"
@@ -58,6 +61,20 @@ CHECKPOINT_HEALTH_FIELDS: Final = (
     "duration_max_millis",
 )
 """The fields of the rows :func:`checkpoint_health_windows` emits, in order."""
+
+SPAN_ROW_FIELDS: Final = (
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "depth",
+    "scope",
+    "name",
+    "start_ts_millis",
+    "end_ts_millis",
+    "duration_millis",
+    "attributes",
+)
+"""The fields of the rows :func:`span_rows` emits, in order (as :func:`to_arrow`'s columns)."""
 
 _MAVEN_REPO_ENV: Final = "SPANSTREAM_MAVEN_REPO"
 
@@ -226,6 +243,74 @@ def checkpoint_event_time_millis(value: bytes) -> int:
     end = span.end_ts_millis or 0
     start = span.start_ts_millis or 0
     return end if end >= start else start
+
+
+def _attribute_text(value: object) -> str:
+    if type(value) is bool:
+        return "true" if value else "false"
+    if type(value) is float:
+        return repr(value)
+    return str(value)
+
+
+def span_row_values(value: bytes) -> list[tuple[object, ...]]:
+    """One tuple of :data:`SPAN_ROW_FIELDS` per span of a record, children flattened.
+
+    Depth first, parent before children; ``[]`` for a record that is not a span.
+    """
+    try:
+        root = decode_span(value)
+    except DecodeError:
+        return []
+    return [
+        (
+            span.trace_id.hex(),
+            span.span_id.hex(),
+            None if parent is None else parent.span_id.hex(),
+            depth,
+            span.scope,
+            span.name,
+            span.start_ts_millis,
+            span.end_ts_millis,
+            span.end_ts_millis - span.start_ts_millis,
+            {key: _attribute_text(item) for key, item in span.attributes.items()},
+        )
+        for span, parent, depth in root.walk()
+    ]
+
+
+def span_rows(records: Any) -> Any:  # noqa: ANN401 - pyflink DataStreams
+    """A stream of raw span records as rows, one per span (children flattened), for Flink SQL.
+
+    The fields are :data:`SPAN_ROW_FIELDS`: ids as lowercase hex, ``parent_span_id`` null for a
+    root, ``depth`` 0 for a root, times in epoch milliseconds, and ``attributes`` a
+    ``MAP<STRING, STRING>`` (values as text, as :func:`to_arrow`'s map layout). Records that are
+    not spans are left out. ``t_env.from_data_stream(span_rows(records))`` makes it a table.
+
+    Raises:
+        ExtraMissingError: PyFlink is not installed (``spanstream[pyflink]``).
+    """
+    _pyflink("span_rows")
+    from pyflink.common import Row, Types
+
+    row_type = Types.ROW_NAMED(
+        list(SPAN_ROW_FIELDS),
+        [
+            Types.STRING(),
+            Types.STRING(),
+            Types.STRING(),
+            Types.INT(),
+            Types.STRING(),
+            Types.STRING(),
+            Types.LONG(),
+            Types.LONG(),
+            Types.LONG(),
+            Types.MAP(Types.STRING(), Types.STRING()),
+        ],
+    )
+    return records.flat_map(
+        lambda value: (Row(*fields) for fields in span_row_values(value)), output_type=row_type
+    )
 
 
 def _job_key(value: bytes) -> str:
