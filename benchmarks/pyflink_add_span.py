@@ -9,8 +9,10 @@ Two local PyFlink 2.3 jobs (parallelism 1) map ``--records`` integers. ``plain``
 ``add_span`` on the group of :func:`pyflink_metric_group`, Kafka reporter to a fresh topic).
 Inside the function each variant times its own body with ``perf_counter_ns`` (what the operator
 waits per record); the job's wall time (from ``execute`` to its end, startup included) is
-reported beside it, and the difference of the two jobs per record. Each variant runs
-``--repeats`` times; the figures are medians.
+reported beside it, and the difference of the two jobs per record, and the worker's delivered
+and dropped spans (a span dropped because the queue is full costs less than one sent: a figure
+with drops is not the cost of delivering). Each variant runs ``--repeats`` times; the figures
+are medians.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ def _job(bootstrap: str, topic: str, *, records: int, spans: bool) -> dict[str, 
         flush_pyflink_reporters,
         pyflink_environment,
         pyflink_metric_group,
+        pyflink_span_counts,
     )
     from spanstream.schemas import Span
 
@@ -61,7 +64,8 @@ def _job(bootstrap: str, topic: str, *, records: int, spans: bool) -> dict[str, 
             self.seen += 1
             if self.seen == self.total:
                 flush_pyflink_reporters(timeout_s=60)
-                yield self.body_ns
+                counts = pyflink_span_counts()
+                yield f"{self.body_ns},{counts.delivered},{counts.dropped}"
 
     env = pyflink_environment(
         {
@@ -74,11 +78,17 @@ def _job(bootstrap: str, topic: str, *, records: int, spans: bool) -> dict[str, 
     env.set_parallelism(1)
     stream = env.from_collection(list(range(records)), type_info=Types.INT())
     started = time.perf_counter()
-    flat = stream.flat_map(Work(spans, records), output_type=Types.LONG())
+    flat = stream.flat_map(Work(spans, records), output_type=Types.STRING())
     with flat.execute_and_collect() as results:
-        body_ns = list(results)
+        lines = list(results)
     wall_s = time.perf_counter() - started
-    return {"body_us_per_record": body_ns[0] / records / 1000, "job_wall_s": wall_s}
+    body_ns, delivered, dropped = (int(part) for part in lines[0].split(","))
+    return {
+        "body_us_per_record": body_ns / records / 1000,
+        "job_wall_s": wall_s,
+        "delivered": delivered,
+        "dropped": dropped,
+    }
 
 
 def main() -> None:
@@ -98,7 +108,7 @@ def main() -> None:
                 runs[variant].append(run)
     result: dict[str, Any] = {"records": records, "repeats": repeats}
     for variant, variant_runs in runs.items():
-        for key in ("body_us_per_record", "job_wall_s"):
+        for key in ("body_us_per_record", "job_wall_s", "delivered", "dropped"):
             result[f"{variant}_{key}"] = statistics.median(r[key] for r in variant_runs)
     result["add_span_us_per_span_in_function"] = (
         result["spans_body_us_per_record"] - result["plain_body_us_per_record"]
