@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from spanstream.consumer._health import JOB_ID_ATTRIBUTE, checkpoint_health
+from spanstream.consumer._health import checkpoint_health, job_id_of
 from spanstream.schemas import (
     CHECKPOINT_SCOPE,
     CHECKPOINT_SPAN,
@@ -314,8 +314,9 @@ def span_rows(records: Any) -> Any:  # noqa: ANN401 - pyflink DataStreams
 
 
 def _job_key(value: bytes) -> str:
-    job = decode_span(value).attributes.get(JOB_ID_ATTRIBUTE)
-    return "" if job is None else str(job)
+    # checkpoint_health's own rule (<job_id>, else jobId), so each window holds one of its jobs
+    job = job_id_of(decode_span(value))
+    return "" if job is None else job
 
 
 def _health_row(
@@ -348,10 +349,11 @@ def checkpoint_health_windows(
     """Per-job checkpoint health in tumbling event-time windows of ``window_s`` seconds.
 
     ``records`` is a stream of raw span records (:func:`span_kafka_source`). Checkpoint spans
-    are kept, stamped with :func:`checkpoint_event_time_millis`, keyed by ``<job_id>`` and
-    windowed; each window is summarised by :func:`checkpoint_health`, so a row equals
-    ``checkpoint_health`` of the same spans (a span delivered twice counts once). Rows have
-    the fields :data:`CHECKPOINT_HEALTH_FIELDS`; ``job_id`` is ``None`` for spans without one.
+    are kept, stamped with :func:`checkpoint_event_time_millis`, keyed by job
+    (:func:`job_id_of`: ``<job_id>``, else ``jobId``) and windowed; each window is summarised
+    by :func:`checkpoint_health`, so a row equals ``checkpoint_health`` of the same spans (a
+    span delivered twice counts once). Rows have the fields :data:`CHECKPOINT_HEALTH_FIELDS`;
+    ``job_id`` is ``None`` for spans without one.
 
     Raises:
         ExtraMissingError: PyFlink is not installed (``spanstream[pyflink]``).
