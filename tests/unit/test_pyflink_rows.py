@@ -67,3 +67,25 @@ def test_checkpoint_event_time_is_the_end_or_the_trigger_when_unacknowledged():
     assert checkpoint_event_time_millis(encode_span(lost)) == 2_000
     assert checkpoint_event_time_millis(encode_span(Span.builder("a.B", "C").build())) == -1
     assert checkpoint_event_time_millis(b"garbage") == -1
+
+
+def test_a_window_of_spans_with_only_jobid_is_summarised_under_that_job():
+    """1.20/2.0 spans have jobId and no <job_id>: keyed and summarised as checkpoint_health does."""
+    from spanstream.consumer._pyflink import _health_row, _job_key
+
+    values = [
+        encode_span(
+            checkpoint_span(
+                checkpoint_id=i,
+                trigger_ts_millis=1_000 * i,
+                latest_ack_ts_millis=1_000 * i + 50,
+                full_size_bytes=1,
+                checkpointed_size_bytes=1,
+            ).build(extra_attributes={"jobId": "j-120"})
+        )
+        for i in (1, 2)
+    ]
+    assert _job_key(values[0]) == "j-120"
+    row = _health_row("j-120", 0, 60_000, values)
+    assert row is not None
+    assert row[:7] == ("j-120", None, 0, 60_000, 2, 2, 0)
