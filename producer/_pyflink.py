@@ -384,7 +384,7 @@ def pyflink_span_counts() -> PyFlinkSpanCounts:
 
 
 def flush_pyflink_reporters(timeout_s: float = 5.0) -> int:
-    """Wait up to ``timeout_s`` for this worker's reporters to deliver what they hold.
+    """Wait up to ``timeout_s`` for this worker's trace and event reporters to deliver.
 
     Call it in the function's ``close()``. Reporters stay open for the worker's other functions
     and the next task attempt; they close at worker exit.
@@ -394,14 +394,16 @@ def flush_pyflink_reporters(timeout_s: float = 5.0) -> int:
     """
     pending = 0
     for registry in _WORKER.all():
-        for setup in registry.setups:
-            flush = getattr(setup.reporter, "flush", None)
+        named: list[tuple[str, object]] = [(s.name, s.reporter) for s in registry.setups]
+        named += [(s.name, s.reporter) for s in registry.event_setups]
+        for name, reporter in named:
+            flush = getattr(reporter, "flush", None)
             if flush is None:
                 continue
             try:
                 pending += int(flush(timeout_s))
             except Exception:  # noqa: BLE001 - telemetry never raises into the operator
-                _LOG.warning("flushing trace reporter %r failed", setup.name, exc_info=True)
+                _LOG.warning("flushing reporter %r failed", name, exc_info=True)
     return pending
 
 

@@ -12,8 +12,8 @@ from _helpers import run_pyflink
 from confluent_kafka.admin import AdminClient
 from conftest import create_topic, delete_topics
 
-from spanstream.consumer import SpanConsumer
-from spanstream.schemas import Span
+from spanstream.consumer import EventRecord, SpanConsumer
+from spanstream.schemas import Event, Span
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 JOBS = Path(__file__).parent / "pyflink_jobs"
@@ -43,34 +43,53 @@ def _readme_example() -> str:
     return match.group(1)
 
 
+def _read_events(bootstrap: str, topic: str, count: int) -> list[Event]:
+    events: list[Event] = []
+    with SpanConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"pyflink-{uuid.uuid4().hex[:8]}",
+        start="earliest",
+    ) as consumer:
+        for record in consumer.iter_records(idle_timeout_s=10):
+            assert isinstance(record, EventRecord), record
+            events.append(record.event)
+            if len(events) >= count:
+                break
+    return events
+
+
 @pytest.fixture(scope="module")
 def readme_run(
     kafka_bootstrap: str, kafka_admin: AdminClient, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[str, list[Span]]:
-    """The README's PyFlink job, run once as written (broker and topic substituted)."""
+) -> tuple[str, list[Span], list[Event]]:
+    """The README's PyFlink job, run once as written (broker and topics substituted)."""
     topic = create_topic(kafka_admin, f"test-pyflink-readme-{uuid.uuid4().hex[:8]}")
+    events_topic = create_topic(kafka_admin, f"test-pyflink-readme-ev-{uuid.uuid4().hex[:8]}")
     folder = tmp_path_factory.mktemp("pyflink-readme")
     script = folder / "enrich.py"
     script.write_text(
         _readme_example()
         .replace('"localhost:9092"', repr(kafka_bootstrap))
-        .replace('"flink-traces"', repr(topic)),
+        .replace('"flink-traces"', repr(topic))
+        .replace('"flink-events"', repr(events_topic)),
         encoding="utf-8",
     )
     try:
         result = run_pyflink(script, cwd=folder)
         job_id = re.search(r"job id ([0-9a-f]{32})", result.stdout)
         assert job_id is not None, result.stdout
-        return job_id.group(1), _read_spans(kafka_bootstrap, topic, 6)
+        spans = _read_spans(kafka_bootstrap, topic, 6)
+        return job_id.group(1), spans, _read_events(kafka_bootstrap, events_topic, 1)
     finally:
-        delete_topics(kafka_admin, [topic])
+        delete_topics(kafka_admin, [topic, events_topic])
 
 
 def test_readme_job_reports_one_span_per_record_with_its_child(
-    readme_run: tuple[str, list[Span]],
+    readme_run: tuple[str, list[Span], list[Event]],
 ) -> None:
     """Each record's `with` span arrives with its Lookup child and the record's attribute."""
-    _, spans = readme_run
+    _, spans, _ = readme_run
     assert sorted(span.attributes["order"] for span in spans) == list(range(6))
     for span in spans:
         assert (span.scope, span.name) == ("shop.Enrich", "Enrich")
@@ -80,17 +99,19 @@ def test_readme_job_reports_one_span_per_record_with_its_child(
 
 
 def test_readme_job_spans_carry_the_job_id_flink_ran_the_job_under(
-    readme_run: tuple[str, list[Span]],
+    readme_run: tuple[str, list[Span], list[Event]],
 ) -> None:
     """<job_id> is the JobID that Flink's JobExecutionResult reports; <job_name> the given name."""
-    job_id, spans = readme_run
+    job_id, spans, _ = readme_run
     assert {span.attributes["<job_id>"] for span in spans} == {job_id}
     assert {span.attributes["<job_name>"] for span in spans} == {"enrich-orders"}
 
 
-def test_readme_job_spans_carry_the_task_variables(readme_run: tuple[str, list[Span]]) -> None:
+def test_readme_job_spans_carry_the_task_variables(
+    readme_run: tuple[str, list[Span], list[Event]],
+) -> None:
     """<task_name>, <subtask_index> (both subtasks), <task_attempt_num> and <host> are set."""
-    _, spans = readme_run
+    _, spans, _ = readme_run
     assert {span.attributes["<task_name>"] for span in spans} == {"Map"}
     assert {span.attributes["<subtask_index>"] for span in spans} == {"0", "1"}
     assert {span.attributes["<task_attempt_num>"] for span in spans} == {"0"}
@@ -101,6 +122,19 @@ def test_readme_job_spans_carry_the_task_variables(readme_run: tuple[str, list[S
 # PyFlink runs a local job's Python functions in the client process ("loopback"); on a cluster
 # each task manager starts Python worker processes ("process"). PyFlink's own switch between
 # the two is this environment variable; the job runs both ways.
+def test_readme_job_event_carries_its_span_ids_and_the_variables(
+    readme_run: tuple[str, list[Span], list[Event]],
+) -> None:
+    """The event reported inside the first record's span names that span and the job."""
+    job_id, spans, events = readme_run
+    (event,) = events
+    (first,) = [span for span in spans if span.attributes["order"] == 0]
+    assert (event.scope, event.name, event.severity) == ("shop.Enrich", "FirstOrder", "INFO")
+    assert (event.trace_id, event.span_id) == (first.trace_id, first.span_id)
+    assert event.attributes["<job_id>"] == job_id
+    assert event.attributes["<task_name>"] == "Map"
+
+
 @pytest.fixture(scope="module", params=["loopback", "process"])
 def failover_run(
     kafka_bootstrap: str,
