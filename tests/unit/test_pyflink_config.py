@@ -197,3 +197,17 @@ def test_host_is_the_cluster_files_taskmanager_host_as_on_the_jvm(tmp_path: Path
     assert _worker_host(str(tmp_path)) == socket.gethostname()
     (tmp_path / "config.yaml").write_text("taskmanager.host: tm-1.internal\n", encoding="utf-8")
     assert _worker_host(str(tmp_path)) == "tm-1.internal"
+
+
+def test_a_jvm_configuration_of_slf4j_reporters_starts_python_logging_reporters():
+    """Flink's Slf4j trace and event factories, as a cluster names them, start in Python."""
+    from spanstream.producer import ReporterRegistry
+
+    flink = "org.apache.flink"
+    config = {
+        "traces.reporter.slf.factory.class": f"{flink}.traces.slf4j.Slf4jTraceReporterFactory",
+        "events.reporter.slf.factory.class": f"{flink}.events.slf4j.Slf4jEventReporterFactory",
+    }
+    with ReporterRegistry.from_config(_resolved_config(config, "", None)) as registry:
+        assert type(registry.reporter("slf")).__name__ == "LoggingTraceReporter"
+        assert type(registry.event_reporter("slf")).__name__ == "LoggingEventReporter"
