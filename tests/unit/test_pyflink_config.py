@@ -153,7 +153,7 @@ def test_java_factories_of_spanstream_and_slf4j_start_their_python_counterparts(
 
 
 def test_a_java_factory_without_a_python_counterpart_is_left_out_with_a_warning(caplog):
-    """The OpenTelemetry reporter's section is dropped, and from traces.reporters too."""
+    """Flink's OpenTelemetry factory (not mapped): its section goes, from traces.reporters too."""
     resolved = _resolved_config(
         {
             **KAFKA,
