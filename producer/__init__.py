@@ -40,6 +40,18 @@ from spanstream.producer._otel_reporter import (
     OtelTraceReporterFactory,
 )
 from spanstream.producer._otlp_sender import OTLP_DROP_REASONS, OtlpReporterStats
+from spanstream.producer._pyflink import (
+    FIXED_JOB_ID_KEY,
+    JOB_ID_PARAMETER,
+    JOB_NAME_PARAMETER,
+    TRACES_CONFIG_PARAMETER,
+    PyFlinkSpanCounts,
+    flush_pyflink_reporters,
+    pyflink_environment,
+    pyflink_job_configuration,
+    pyflink_metric_group,
+    pyflink_span_counts,
+)
 from spanstream.producer._registry import (
     ENTRY_POINT_GROUP,
     EVENT_ENTRY_POINT_GROUP,
@@ -72,11 +84,15 @@ __all__ = [
     "EVENT_ENTRY_POINT_GROUP",
     "EXCEPTION_MESSAGE",
     "EXCEPTION_TYPE",
+    "FIXED_JOB_ID_KEY",
     "HEADER_CONTENT_TYPE",
     "HEADER_PRODUCER",
     "HEADER_SCHEMA_FINGERPRINT",
     "JOB_ID_ATTRIBUTE",
+    "JOB_ID_PARAMETER",
+    "JOB_NAME_PARAMETER",
     "OTLP_DROP_REASONS",
+    "TRACES_CONFIG_PARAMETER",
     "EventReporter",
     "EventReporterFactory",
     "InMemoryEventReporter",
@@ -100,6 +116,7 @@ __all__ = [
     "OtelTraceReporter",
     "OtelTraceReporterFactory",
     "OtlpReporterStats",
+    "PyFlinkSpanCounts",
     "RecordingSpan",
     "ReporterKeys",
     "ReporterRegistry",
@@ -113,5 +130,10 @@ __all__ = [
     "TraceReporterFactory",
     "close_on_exit",
     "flatten_config",
+    "flush_pyflink_reporters",
     "load_config",
+    "pyflink_environment",
+    "pyflink_job_configuration",
+    "pyflink_metric_group",
+    "pyflink_span_counts",
 ]

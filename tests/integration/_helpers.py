@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
@@ -58,3 +59,38 @@ def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 180.0) -> list[
         return sorted(records, key=lambda m: (m.partition(), m.offset()))
     finally:
         consumer.close()
+
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def pyflink_python() -> str:
+    """The python of the PyFlink environment (``.venv-pyflink``), made by ``./run`` if missing.
+
+    ``./run pyflink-env`` installs nothing when the environment is current (a stamp file), so
+    calling this in every PyFlink test costs a few milliseconds.
+    """
+    subprocess.run([str(REPOSITORY / "run"), "pyflink-env"], check=True, timeout=1800)
+    return str(REPOSITORY / ".venv-pyflink" / "bin" / "python")
+
+
+def run_pyflink(
+    script: str | Path,
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout_s: float = 280.0,
+) -> subprocess.CompletedProcess[str]:
+    """Run a PyFlink job script with the PyFlink environment's python; fail with its output."""
+    result = subprocess.run(
+        [pyflink_python(), str(script), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=timeout_s,
+        check=False,
+    )
+    output = f"{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
+    assert result.returncode == 0, f"{script} failed:\n{output}"
+    return result

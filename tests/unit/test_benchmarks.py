@@ -22,6 +22,7 @@ MODULES = [
     "bench_latency",
     "bench_rss",
     "profile_paths",
+    "pyflink_add_span",
 ]
 
 
