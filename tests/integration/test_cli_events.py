@@ -103,7 +103,8 @@ def test_tail_prints_events_of_an_events_only_topic(kafka_bootstrap, events_topi
     assert len(lines) == 5
     assert lines[0].startswith("2023-11-14T22:13:21.000Z  etl  CheckpointEvent  ")
     assert "checkpointId=7 checkpointStatus=FAILED" in lines[0]
-    assert "JobStatusChangeEvent" in lines[1] and "newJobStatus=RESTARTING" in lines[1]
+    assert "JobStatusChangeEvent" in lines[1]
+    assert "newJobStatus=RESTARTING" in lines[1]
     assert "canRestart=true" in lines[2]
     assert "status=ALL_RUNNING_OR_FINISHED" in lines[3]
     assert "  Loaded  WARN  rows=3" in lines[4]
@@ -139,11 +140,14 @@ def test_tail_long_shows_every_event_attribute_escaped(kafka_bootstrap, mixed_to
 def test_tail_filters_apply_to_events(kafka_bootstrap, mixed_topic):
     """--attr, --scope and --trace-id select events as they select spans."""
     failed = _tail(kafka_bootstrap, mixed_topic, "--attr", "checkpointStatus=FAILED")
-    assert len(failed) == 1 and "CheckpointEvent" in failed[0]
+    assert len(failed) == 1
+    assert "CheckpointEvent" in failed[0]
     traced = _tail(kafka_bootstrap, mixed_topic, "--trace-id", "abab")
-    assert len(traced) == 1 and "Loaded" in traced[0]
+    assert len(traced) == 1
+    assert "Loaded" in traced[0]
     scoped = _tail(kafka_bootstrap, mixed_topic, "--scope", "Loader")
-    assert len(scoped) == 1 and "Loaded" in scoped[0]
+    assert len(scoped) == 1
+    assert "Loaded" in scoped[0]
 
 
 def test_tail_kind_selects_spans_or_events(kafka_bootstrap, mixed_topic):
