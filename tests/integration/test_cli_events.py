@@ -158,6 +158,16 @@ def test_tail_kind_selects_spans_or_events(kafka_bootstrap, mixed_topic):
     assert [json.loads(line)["kind"] for line in events] == ["event"] * 5
 
 
+def test_tail_kind_span_does_not_count_events_as_bad(kafka_bootstrap, mixed_topic):
+    """--kind span leaves the events out quietly: no 'skipped' note about bad records."""
+    done = run_cli(
+        "tail", mixed_topic, "--from-beginning", "-e", "--kind", "span", bootstrap=kafka_bootstrap
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 3
+    assert "skipped" not in done.stderr
+
+
 def test_tail_format_fills_event_fields(kafka_bootstrap, mixed_topic):
     """--format: {kind}, {severity} and attributes for events; '-' for a span's severity."""
     lines = _tail(kafka_bootstrap, mixed_topic, "--format", "{kind} {name} {severity} {rows}")
