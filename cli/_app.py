@@ -33,7 +33,7 @@ from spanstream.cli._forward import ForwardOptions, run_forward
 from spanstream.cli._kafka import default_broker_address, parse_properties
 from spanstream.cli._spans import FORMAT_FIELDS, SpanFilter, check_template
 from spanstream.cli._stats import run_stats
-from spanstream.cli._tail import TailFormat, TailOptions, run_tail
+from spanstream.cli._tail import TailFormat, TailOptions, check_kind, run_tail
 from spanstream.cli._timerange import TIME_HELP, TimeRange, parse_duration_s, parse_instant
 from spanstream.consumer import BadRecordPolicy
 
@@ -129,6 +129,12 @@ Since = Annotated[
 ]
 Until = Annotated[
     str | None, typer.Option("--until", help=f"Records before this time: {TIME_HELP}.")
+]
+Kind = Annotated[
+    str,
+    typer.Option(
+        "--kind", metavar="[span|event|all]", help="Spans, events (Flink 2.1+), or all (both)."
+    ),
 ]
 Properties = Annotated[
     list[str] | None,
@@ -294,15 +300,20 @@ def _start_position(from_beginning: bool, since: str | None) -> Literal["earlies
         "spanstream tail flink-traces --since 10m --exit-at-end --attr 'cacheHit=true'",
         "spanstream tail flink-traces --from-beginning -e --format '{time} {job} {checkpointId}'",
         "spanstream tail flink-traces --since 10m --json --max 100 --timeout 30s",
-        note="Lines: start time, job, name, duration and the span's key attributes; --long "
-        "shows every attribute, --format a template with {field} placeholders ("
+        "spanstream tail flink-events --from-beginning -e --name JobStatusChangeEvent",
+        note="Span lines: start time, job, name, duration and the span's key attributes; event "
+        "lines: observed time, job, name, severity and key attributes. --long "
+        'shows every attribute, --json marks each object "kind": "span" or "event", '
+        "--format a template with {field} placeholders ("
         + ", ".join(FORMAT_FIELDS)
         + ", or an attribute key). Values are escaped onto one line. Reads by partition "
         "assignment: no consumer group is created or needed.",
     ),
 )
 def tail(
-    topic: Annotated[str, typer.Argument(help="The span topic, e.g. flink-traces.")],
+    topic: Annotated[
+        str, typer.Argument(help="The topic of spans and/or events, e.g. flink-traces.")
+    ],
     bootstrap_servers: BootstrapServers = None,
     from_beginning: Annotated[
         bool,
@@ -324,28 +335,33 @@ def tail(
     ] = False,
     name: Annotated[
         list[str] | None,
-        typer.Option("--name", help="Only spans whose name matches this glob (repeatable)."),
+        typer.Option("--name", help="Only spans/events whose name matches this glob (repeatable)."),
     ] = None,
     scope: Annotated[
         list[str] | None,
         typer.Option(
             "--scope",
-            help="Only spans whose scope, or its last part as the line shows it, matches this "
-            "glob (repeatable).",
+            help="Only spans/events whose scope, or its last part as the line shows it, matches "
+            "this glob (repeatable).",
         ),
     ] = None,
     attr: Annotated[
         list[str] | None,
         typer.Option(
             "--attr",
-            help="Only spans with an attribute key=value, globs on both sides; true/false and "
-            "numbers match typed values (e.g. '<job_name>=etl', 'cacheHit=true'; repeatable).",
+            help="Only spans/events with an attribute key=value, globs on both sides; "
+            "true/false and numbers match typed values (e.g. '<job_name>=etl', "
+            "'cacheHit=true'; repeatable).",
         ),
     ] = None,
     trace_id: Annotated[
         list[str] | None,
-        typer.Option("--trace-id", help="Only spans of this trace id (hex; a prefix matches)."),
+        typer.Option(
+            "--trace-id",
+            help="Only spans (and events) of this trace id (hex; a prefix matches).",
+        ),
     ] = None,
+    kind: Kind = "all",
     long: Annotated[
         bool, typer.Option("--long", metavar=_FLAG, help="Every attribute on the line.")
     ] = False,
@@ -362,7 +378,8 @@ def tail(
         ),
     ] = False,
     max_spans: Annotated[
-        int | None, typer.Option("--max", min=1, help="Stop after printing this many spans.")
+        int | None,
+        typer.Option("--max", min=1, help="Stop after printing this many spans and events."),
     ] = None,
     timeout: Annotated[
         str | None,
@@ -370,26 +387,14 @@ def tail(
     ] = None,
     properties: Properties = None,
 ) -> None:
-    """Follow a topic and print each rebuilt span on one line (or as JSON).
+    """Follow a topic and print each rebuilt span and event on one line (or as JSON).
 
-    New spans only by default; --from-beginning or --since to read older ones. Filters apply
-    to top-level spans; a span's children are counted on its line (and nested in --json).
+    New records only by default; --from-beginning or --since to read older ones. Filters apply
+    to top-level spans and to events; a span's children are counted on its line (and nested
+    in --json). --kind span or --kind event prints only those.
     """
     with exit_on_error():
-        chosen = [flag for flag, on in (("--long", long), ("--json", as_json)) if on]
-        if line_format is not None:
-            chosen.append("--format")
-        if len(chosen) > 1:
-            raise UsageError(f"{' and '.join(chosen)} are exclusive; give one of them")
-        output = (
-            TailFormat.JSON
-            if as_json
-            else TailFormat.LONG
-            if long
-            else TailFormat.TEMPLATE
-            if line_format is not None
-            else TailFormat.LINE
-        )
+        output = TailFormat.choose(long=long, as_json=as_json, template=line_format)
         start = _start_position(from_beginning, since)
         until_millis = None if until is None else parse_instant(until, option="--until")
         if until_millis is not None and isinstance(start, int) and start >= until_millis:
@@ -402,6 +407,7 @@ def tail(
             span_filter=SpanFilter.parse(
                 names=name or (), scopes=scope or (), attrs=attr or (), trace_ids=trace_id or ()
             ),
+            kind=check_kind(kind),
             output=output,
             template=check_template(line_format) if line_format is not None else "",
             max_spans=max_spans,
@@ -468,10 +474,16 @@ def stats(
         "spanstream export flink-traces --out spans.parquet --since 1h",
         "spanstream export flink-traces --out spans.csv --since 2026-11-25T16:00Z --until 30m",
         "spanstream export flink-traces --out spans.parquet --attributes columns",
+        "spanstream export flink-events --out events.csv --kind event",
+        note="A topic's events (Flink 2.1+) go beside --out: spans.parquet gets the spans and "
+        "spans.events.parquet the events (only when there are events); --kind event writes "
+        "only the events, to --out, and --kind span only the spans.",
     ),
 )
 def export(
-    topic: Annotated[str, typer.Argument(help="The span topic, e.g. flink-traces.")],
+    topic: Annotated[
+        str, typer.Argument(help="The topic of spans and/or events, e.g. flink-traces.")
+    ],
     out: Annotated[
         Path,
         typer.Option("--out", "-o", help="The file to write: .parquet or .csv.", dir_okay=False),
@@ -487,13 +499,15 @@ def export(
             "(one typed attr.<key> column per key). CSV always has columns.",
         ),
     ] = None,
+    kind: Kind = "all",
     properties: Properties = None,
 ) -> None:
-    """Write a topic's spans over a time range to Parquet or CSV, one row per span.
+    """Write a topic's spans (and events) over a time range to Parquet or CSV, a row each.
 
     Nested spans get rows of their own (parent_span_id, depth). Parquet keeps attributes in
     one map column (or typed columns with --attributes columns); CSV gets a column per
-    attribute key (attr.<key>). Needs the 'analytics' extra (pyarrow).
+    attribute key (attr.<key>). Events get their own file beside --out, <stem>.events.<ext>
+    (see --kind). Needs the 'analytics' extra (pyarrow).
     """
     with exit_on_error():
         time_range = TimeRange.parse(since, until)
@@ -504,6 +518,7 @@ def export(
             out=out,
             console=_out,
             attributes=attributes,
+            kind=check_kind(kind),
             properties=parse_properties(properties or ()),
         )
     raise typer.Exit(int(code))

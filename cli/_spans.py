@@ -1,7 +1,8 @@
 """Spans on the command line: filters and renderings.
 
-Filters: ``--name``, ``--scope``, ``--attr``, ``--trace-id``. Renderings: the compact line,
-``--long``, ``--format`` templates, ``--json``.
+Filters: ``--name``, ``--scope``, ``--attr``, ``--trace-id`` (for events too). Renderings: the
+compact line, ``--long``, ``--format`` templates (spans and events), ``--json``; the event
+lines are in ``_event_lines``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from typing import Any, Final
 
 from spanstream.cli._exit import UsageError
 from spanstream.cli._timerange import format_ts_millis
-from spanstream.consumer import SpanRecord
-from spanstream.schemas import AttributeValue, Span
+from spanstream.consumer import EventRecord, SpanRecord
+from spanstream.schemas import AttributeValue, Event, Span
 
 __all__ = [
     "FORMAT_FIELDS",
@@ -26,8 +27,11 @@ __all__ = [
     "attribute_text",
     "check_template",
     "escape_text",
+    "json_bytes",
+    "ordered_attributes",
     "render_template",
     "short_scope",
+    "shown_value",
     "span_json",
     "span_line",
     "span_line_long",
@@ -167,27 +171,40 @@ class SpanFilter:
 
     def matches(self, span: Span) -> bool:
         """Whether ``span`` passes every criterion."""
-        if self.names and not any(fnmatch.fnmatchcase(span.name, p) for p in self.names):
+        return self._matches(span.name, span.scope, span.trace_id, span.attributes)
+
+    def matches_event(self, event: Event) -> bool:
+        """Whether ``event`` passes every criterion (an event without a trace id has none)."""
+        return self._matches(event.name, event.scope, event.trace_id, event.attributes)
+
+    def _matches(
+        self,
+        name: str,
+        scope: str,
+        trace_id: bytes | None,
+        attributes: Mapping[str, AttributeValue],
+    ) -> bool:
+        if self.names and not any(fnmatch.fnmatchcase(name, p) for p in self.names):
             return False
         if self.scopes:
-            short = short_scope(span.scope)
+            short = short_scope(scope)
             if not any(
-                fnmatch.fnmatchcase(span.scope, p) or fnmatch.fnmatchcase(short, p)
-                for p in self.scopes
+                fnmatch.fnmatchcase(scope, p) or fnmatch.fnmatchcase(short, p) for p in self.scopes
             ):
                 return False
         if self.trace_ids:
-            trace = span.trace_id.hex()
+            if trace_id is None:
+                return False
+            trace = trace_id.hex()
             if not any(trace.startswith(prefix) for prefix in self.trace_ids):
                 return False
-        attributes = span.attributes
         return all(
             _AttributeMatch(key, value).matches(attributes) for key, value in self.attributes
         )
 
 
-def _ordered_attributes(attributes: Mapping[str, AttributeValue]) -> Iterable[tuple[str, Any]]:
-    # Scope variables (<job_name>, <host>, ...) first: they say where the span came from.
+def ordered_attributes(attributes: Mapping[str, AttributeValue]) -> Iterable[tuple[str, Any]]:
+    """Attributes in the order ``--long`` shows them: scope variables (``<job_name>``) first."""
     keys = sorted(attributes, key=lambda k: (not k.startswith("<"), k))
     return ((key, attributes[key]) for key in keys)
 
@@ -208,7 +225,8 @@ _MAX_VALUE_CHARS: Final = 40
 _MAX_ATTRIBUTES_CHARS: Final = 100
 
 
-def _shown(value: AttributeValue) -> str:
+def shown_value(value: AttributeValue) -> str:
+    """A value as the compact line shows it: escaped, and cut at 40 characters."""
     text = escape_text(attribute_text(value))
     if len(text) > _MAX_VALUE_CHARS:
         return text[: _MAX_VALUE_CHARS - 1] + "…"
@@ -237,11 +255,11 @@ def span_line(span: Span) -> str:
     job = span.attributes.get("<job_name>")
     parts = [
         format_ts_millis(span.start_ts_millis),
-        "-" if job is None else _shown(job),
+        "-" if job is None else shown_value(job),
         escape_text(span.name),
         f"{span.duration_millis} ms",
     ]
-    attributes = " ".join(f"{escape_text(k)}={_shown(v)}" for k, v in _key_attributes(span))
+    attributes = " ".join(f"{escape_text(k)}={shown_value(v)}" for k, v in _key_attributes(span))
     if len(attributes) > _MAX_ATTRIBUTES_CHARS:
         attributes = attributes[: _MAX_ATTRIBUTES_CHARS - 1] + "…"
     if attributes:
@@ -267,7 +285,7 @@ def span_line_long(span: Span) -> str:
     ]
     attributes = " ".join(
         f"{escape_text(k)}={escape_text(attribute_text(v))}"
-        for k, v in _ordered_attributes(span.attributes)
+        for k, v in ordered_attributes(span.attributes)
     )
     if attributes:
         parts.append(attributes)
@@ -278,15 +296,19 @@ def span_line_long(span: Span) -> str:
 
 
 FORMAT_FIELDS: Final = {
-    "time": "start time (ISO 8601 UTC)",
+    "kind": "span or event",
+    "time": "start time (an event's observed time; ISO 8601 UTC)",
     "end": "end time",
     "duration": "duration in ms",
-    "name": "span name",
+    "name": "span or event name",
     "scope": "full scope",
     "short_scope": "last part of the scope",
     "job": "<job_name>",
     "trace_id": "trace id (hex)",
     "span_id": "span id (hex)",
+    "event_id": "event id (hex)",
+    "severity": "event severity",
+    "body": "event body",
     "nested": "number of nested spans",
     "topic": "Kafka topic",
     "partition": "partition",
@@ -294,7 +316,8 @@ FORMAT_FIELDS: Final = {
     "key": "record key",
     "timestamp": "record time",
 }
-"""``--format`` placeholders; any other ``{name}`` is the attribute of that key (``-`` if none)."""
+"""``--format`` placeholders (``-`` where one does not apply: a span has no severity, an event
+no duration); any other ``{name}`` is the attribute of that key (``-`` if none)."""
 
 _PLACEHOLDER: Final = re.compile(r"\{([^{}]+)\}")
 
@@ -316,10 +339,38 @@ def check_template(template: str) -> str:
     return template
 
 
-def _record_fields(record: SpanRecord) -> dict[str, str]:
+def _record_fields(record: SpanRecord | EventRecord) -> dict[str, str]:
+    where = {
+        "topic": record.topic,
+        "partition": str(record.partition),
+        "offset": str(record.offset),
+        "key": "-" if record.key is None else _bytes_text(record.key),
+        "timestamp": "-" if record.timestamp_ms is None else format_ts_millis(record.timestamp_ms),
+    }
+    if isinstance(record, EventRecord):
+        event = record.event
+        job = event.attributes.get("<job_name>")
+        return {
+            "kind": "event",
+            "time": format_ts_millis(event.observed_ts_millis),
+            "end": "-",
+            "duration": "-",
+            "name": event.name,
+            "scope": event.scope,
+            "short_scope": short_scope(event.scope),
+            "job": "-" if job is None else attribute_text(job),
+            "trace_id": "-" if event.trace_id is None else event.trace_id.hex(),
+            "span_id": "-" if event.span_id is None else event.span_id.hex(),
+            "event_id": event.event_id.hex(),
+            "severity": event.severity,
+            "body": event.body,
+            "nested": "-",
+            **where,
+        }
     span = record.span
     job = span.attributes.get("<job_name>")
     return {
+        "kind": "span",
         "time": format_ts_millis(span.start_ts_millis),
         "end": format_ts_millis(span.end_ts_millis),
         "duration": str(span.duration_millis),
@@ -329,19 +380,20 @@ def _record_fields(record: SpanRecord) -> dict[str, str]:
         "job": "-" if job is None else attribute_text(job),
         "trace_id": span.trace_id.hex(),
         "span_id": span.span_id.hex(),
+        "event_id": "-",
+        "severity": "-",
+        "body": "-",
         "nested": str(_descendants(span)),
-        "topic": record.topic,
-        "partition": str(record.partition),
-        "offset": str(record.offset),
-        "key": "-" if record.key is None else _bytes_text(record.key),
-        "timestamp": "-" if record.timestamp_ms is None else format_ts_millis(record.timestamp_ms),
+        **where,
     }
 
 
-def render_template(template: str, record: SpanRecord) -> str:
-    """Fill a ``--format`` template for one record (values escaped onto one line)."""
+def render_template(template: str, record: SpanRecord | EventRecord) -> str:
+    """Fill a ``--format`` template for one span or event record (values escaped onto one line)."""
     fields = _record_fields(record)
-    attributes = record.span.attributes
+    attributes = (
+        record.event.attributes if isinstance(record, EventRecord) else record.span.attributes
+    )
 
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -372,7 +424,7 @@ def _bytes_text(value: bytes) -> str:
     return value.decode("utf-8", errors="backslashreplace")
 
 
-def _json_bytes(value: bytes | None) -> str | None:
+def json_bytes(value: bytes | None) -> str | None:
     """Bytes for JSON: UTF-8 text when they are, else ``base64:...``."""
     if value is None:
         return None
@@ -390,17 +442,20 @@ def span_json(span: Span, **record: object) -> str:
 
 
 def record_json(record: SpanRecord) -> str:
-    """``tail --json``: the span plus its record's topic, partition, offset, key, headers, time.
+    """``tail --json``: the span plus ``"kind": "span"`` and its record's place and headers.
+
+    The record's fields are topic, partition, offset, timestamp_ms, key and headers.
 
     ``key`` and header values are text when they are UTF-8 and ``base64:...`` otherwise;
     ``headers`` is a list of ``[name, value]`` pairs (a name may repeat; a value may be null).
     """
     return span_json(
         record.span,
+        kind="span",
         topic=record.topic,
         partition=record.partition,
         offset=record.offset,
         timestamp_ms=record.timestamp_ms,
-        key=_json_bytes(record.key),
-        headers=[[name, _json_bytes(value)] for name, value in record.headers],
+        key=json_bytes(record.key),
+        headers=[[name, json_bytes(value)] for name, value in record.headers],
     )
