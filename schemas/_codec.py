@@ -70,7 +70,7 @@ def _load_speedups() -> ModuleType | None:
         _decoder._EMPTY,
         MAX_SPAN_DEPTH,
     )
-    _span.install_fast_build(_speedups.build_span)
+    _span.install_fast_build(_speedups.build_tree)
     return _speedups
 
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Final, Self
+from typing import Final, Self
 
 from spanstream.schemas._accelerator import load_accelerator
 from spanstream.schemas._errors import EncodeError
@@ -41,18 +41,20 @@ with :class:`SpanTooDeepError` instead of exhausting the interpreter's recursion
 
 _EMPTY_ATTRIBUTES: Final[Mapping[str, AttributeValue]] = MappingProxyType({})
 
-# SpanBuilder.build() of a root without children or given ids, in C (the accelerator's
-# ``build_span``): what every ``add_span`` of a builder does. Installed by the codec once it has
-# configured the accelerator; ``None`` leaves the Python code below (the reference) in charge.
+# SpanBuilder.build() without given ids, in C (the accelerator's ``build_tree``): what every
+# ``add_span`` of a builder does, a checkpoint tree (a root and its builder children) included.
+# It returns None for anything unusual (a finished Span as a child, a tree too deep, a mapping
+# that is not a dict), which the Python code below (the reference) then builds. Installed by the
+# codec once it has configured the accelerator; ``None`` leaves the Python code in charge.
 _FastBuild = Callable[
-    [str, str, "int | None", "int | None", "dict[str, AttributeValue]", "dict[str, Any] | None"],
-    "Span",
+    ["SpanBuilder", "Mapping[str, AttributeValue] | None", "Mapping[str, AttributeValue] | None"],
+    "Span | None",
 ]
 _fast_build: _FastBuild | None = None
 
 
 def install_fast_build(fast_build: _FastBuild | None) -> _FastBuild | None:
-    """Route childless builds through ``fast_build`` (None: the Python path); return the old."""
+    """Route builds without given ids through ``fast_build`` (None: Python); return the old."""
     global _fast_build
     previous, _fast_build = _fast_build, fast_build
     return previous
@@ -436,16 +438,10 @@ class SpanBuilder:
         Raises:
             SpanTooDeepError: the tree nests deeper than :data:`MAX_SPAN_DEPTH`.
         """
-        if (
-            _fast_build is not None
-            and not self._children
-            and trace_id is None
-            and span_id is None
-            and (extra_attributes is None or type(extra_attributes) is dict)
-        ):
-            return _fast_build(
-                self._scope, self._name, self._start, self._end, self._attributes, extra_attributes
-            )
+        if _fast_build is not None and trace_id is None and span_id is None:
+            span = _fast_build(self, extra_attributes, children_extra_attributes)
+            if span is not None:
+                return span
         if trace_id is None:
             trace_id = new_trace_id()
         else:

@@ -16,9 +16,9 @@
  *
  * The caller's side of add_span lives here too: Span.builder, SpanBuilder.set_attribute (a
  * method descriptor of the Python class, writing its slots; configure_builder() hands them
- * over), build_span (a childless build with scope variables merged) and the id generator. Each
- * takes the plain case and hands anything else to the Python reference in _span.py / _ids.py,
- * so errors are the reference's own (tests/unit/test_builder_speedups.py).
+ * over), build_tree (a builder and its builder children, scope variables merged) and the id
+ * generator. Each takes the plain case and hands anything else to the Python reference in
+ * _span.py / _ids.py, so errors are the reference's own (tests/unit/test_builder_speedups.py).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1178,87 +1178,6 @@ is_zero(PyObject *value)
            overflow == 0;
 }
 
-PyDoc_STRVAR(build_span_doc,
-"build_span(scope, name, start, end, attributes, extra)\n--\n\n"
-"SpanBuilder.build() for a builder without children and without given ids: the values were\n"
-"checked as they were set. start and end are int or None (None or 0: now, and the start);\n"
-"attributes is the builder's dict, extra None or a dict of scope variables put over the\n"
-"span's own attributes (Flink's order: a variable wins). Fresh random ids.");
-
-static PyObject *
-build_span(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (check_configured() < 0) {
-        return NULL;
-    }
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "build_span() takes 6 arguments");
-        return NULL;
-    }
-    PyObject *attributes = args[4], *extra = args[5];
-    if (!PyUnicode_CheckExact(args[0]) || !PyUnicode_CheckExact(args[1]) ||
-        !PyDict_CheckExact(attributes) || (extra != Py_None && !PyDict_CheckExact(extra))) {
-        PyErr_SetString(PyExc_TypeError, "build_span(): str, str, int|None, int|None, dict, "
-                                         "dict|None expected");
-        return NULL;
-    }
-    PyObject *values[N_FIELDS] = {NULL};
-    PyObject *span = NULL;
-    values[F_SCOPE] = Py_NewRef(args[0]);
-    values[F_NAME] = Py_NewRef(args[1]);
-    /* 0 means unset, as in Flink's SpanBuilder: the start becomes now, the end the start. */
-    if (args[2] == Py_None || is_zero(args[2])) {
-        struct timespec now;
-        if (timespec_get(&now, TIME_UTC) != TIME_UTC) {
-            PyErr_SetString(PyExc_OSError, "timespec_get() failed");
-            goto done;
-        }
-        values[F_START] =
-            PyLong_FromLongLong((long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
-        if (values[F_START] == NULL) {
-            goto done;
-        }
-    }
-    else {
-        values[F_START] = Py_NewRef(args[2]);
-    }
-    values[F_END] =
-        Py_NewRef(args[3] == Py_None || is_zero(args[3]) ? values[F_START] : args[3]);
-    int has_extra = extra != Py_None && PyDict_GET_SIZE(extra) > 0;
-    if (!has_extra && PyDict_GET_SIZE(attributes) == 0) {
-        values[F_ATTRIBUTES] = Py_NewRef(empty_attributes);
-    }
-    else {
-        /* Flink's order: the scope variables are put after the span's own attributes, so a
-           variable overwrites an attribute of the same key. */
-        PyObject *merged = PyDict_Copy(attributes);
-        if (merged == NULL) {
-            goto done;
-        }
-        if (has_extra && PyDict_Update(merged, extra) < 0) {
-            Py_DECREF(merged);
-            goto done;
-        }
-        values[F_ATTRIBUTES] = PyDictProxy_New(merged);
-        Py_DECREF(merged);
-        if (values[F_ATTRIBUTES] == NULL) {
-            goto done;
-        }
-    }
-    values[F_CHILDREN] = PyTuple_New(0);
-    if (values[F_CHILDREN] == NULL || (values[F_TRACE] = random_id(16)) == NULL ||
-        (values[F_SPAN] = random_id(8)) == NULL) {
-        goto done;
-    }
-    span = new_span(values);
-done:
-    for (int i = 0; i < N_FIELDS; i++) {
-        Py_XDECREF(values[i]);
-    }
-    return span;
-}
-
-
 /* ------------------------------------------------------------------------------------------ */
 /* SpanBuilder's hot methods                                                                  */
 
@@ -1315,6 +1234,161 @@ new_builder(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     *builder_slot(builder, B_ATTRIBUTES) = attributes;
     *builder_slot(builder, B_CHILDREN) = children;
     return builder;
+}
+
+/* The time of a build in epoch milliseconds, as _span._now_millis(). */
+static PyObject *
+now_millis(void)
+{
+    struct timespec now;
+    if (timespec_get(&now, TIME_UTC) != TIME_UTC) {
+        PyErr_SetString(PyExc_OSError, "timespec_get() failed");
+        return NULL;
+    }
+    return PyLong_FromLongLong((long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+}
+
+/* The span's own attributes with the scope variables put over them (Flink's order: a
+ * variable overwrites an attribute of the same key); the shared empty view when both are
+ * empty. ``extra`` is NULL or an exact dict. */
+static PyObject *
+merged_attributes(PyObject *attributes, PyObject *extra)
+{
+    int has_extra = extra != NULL && PyDict_GET_SIZE(extra) > 0;
+    if (!has_extra && PyDict_GET_SIZE(attributes) == 0) {
+        return Py_NewRef(empty_attributes);
+    }
+    PyObject *merged = PyDict_Copy(attributes);
+    if (merged == NULL) {
+        return NULL;
+    }
+    if (has_extra && PyDict_Update(merged, extra) < 0) {
+        Py_DECREF(merged);
+        return NULL;
+    }
+    PyObject *view = PyDictProxy_New(merged);
+    Py_DECREF(merged);
+    return view;
+}
+
+/* Build one SpanBuilder (and its builder children, recursively) as SpanBuilder._build_at does.
+ * Returns a new Span, NULL with an exception set, or a new reference to Py_None: something
+ * unusual (a finished Span as a child, a subclass, a slot of an odd type, a tree too deep or a
+ * builder containing itself) that the Python reference must do, so its errors stay its own.
+ * ``extra`` and ``children_extra`` are NULL or exact dicts. */
+static PyObject *
+build_node(PyObject *builder, PyObject *extra, PyObject *children_extra, PyObject *trace_id,
+           PyObject *span_id, int depth)
+{
+    PyObject *scope = *builder_slot(builder, B_SCOPE), *name = *builder_slot(builder, B_NAME);
+    PyObject *start = *builder_slot(builder, B_START), *end = *builder_slot(builder, B_END);
+    PyObject *attributes = *builder_slot(builder, B_ATTRIBUTES);
+    PyObject *children = *builder_slot(builder, B_CHILDREN);
+    if (scope == NULL || !PyUnicode_CheckExact(scope) || name == NULL ||
+        !PyUnicode_CheckExact(name) || start == NULL ||
+        (start != Py_None && !PyLong_CheckExact(start)) || end == NULL ||
+        (end != Py_None && !PyLong_CheckExact(end)) || attributes == NULL ||
+        !PyDict_CheckExact(attributes) || children == NULL || !PyList_CheckExact(children)) {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t n_children = PyList_GET_SIZE(children);
+    if (n_children > 0 && depth + 1 > max_depth) {
+        Py_RETURN_NONE; /* the reference raises SpanTooDeepError */
+    }
+    PyObject *values[N_FIELDS] = {NULL};
+    PyObject *span = NULL;
+    values[F_SCOPE] = Py_NewRef(scope);
+    values[F_NAME] = Py_NewRef(name);
+    /* 0 means unset, as in Flink's SpanBuilder: the start becomes now, the end the start. */
+    values[F_START] = start == Py_None || is_zero(start) ? now_millis() : Py_NewRef(start);
+    if (values[F_START] == NULL) {
+        goto done;
+    }
+    values[F_END] = Py_NewRef(end == Py_None || is_zero(end) ? values[F_START] : end);
+    values[F_ATTRIBUTES] = merged_attributes(attributes, extra);
+    if (values[F_ATTRIBUTES] == NULL) {
+        goto done;
+    }
+    values[F_CHILDREN] = PyTuple_New(n_children);
+    if (values[F_CHILDREN] == NULL) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n_children; i++) {
+        /* Nothing here runs Python code, but hold the child anyway. */
+        if (i >= PyList_GET_SIZE(children)) {
+            span = Py_NewRef(Py_None);
+            goto done;
+        }
+        PyObject *child_builder = Py_NewRef(PyList_GET_ITEM(children, i));
+        PyObject *child = NULL;
+        if (Py_IS_TYPE(child_builder, builder_type)) {
+            PyObject *child_id = random_id(8);
+            if (child_id != NULL) {
+                child = build_node(child_builder, children_extra, children_extra, trace_id,
+                                   child_id, depth + 1);
+                Py_DECREF(child_id);
+            }
+        }
+        else {
+            child = Py_NewRef(Py_None); /* a finished Span (restamped), or anything else */
+        }
+        Py_DECREF(child_builder);
+        if (child == NULL || child == Py_None) {
+            span = child;
+            goto done;
+        }
+        PyTuple_SET_ITEM(values[F_CHILDREN], i, child);
+    }
+    values[F_TRACE] = Py_NewRef(trace_id);
+    values[F_SPAN] = Py_NewRef(span_id);
+    span = new_span(values);
+done:
+    for (int i = 0; i < N_FIELDS; i++) {
+        Py_XDECREF(values[i]);
+    }
+    return span;
+}
+
+PyDoc_STRVAR(build_tree_doc,
+"build_tree(builder, extra, children_extra)\n--\n\n"
+"SpanBuilder.build(extra_attributes=extra, children_extra_attributes=children_extra) without\n"
+"given ids, for a builder whose children are builders (recursively): fresh random ids, one\n"
+"trace id for the tree, the values checked as they were set. extra and children_extra are\n"
+"None or dicts put over each span's own attributes (a variable wins; the children get\n"
+"children_extra, by default extra). Returns None for anything else (a finished Span as a\n"
+"child, a tree too deep, other mappings): the Python reference builds it.");
+
+static PyObject *
+build_tree(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (check_configured() < 0) {
+        return NULL;
+    }
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "build_tree() takes 3 arguments");
+        return NULL;
+    }
+    PyObject *builder = args[0];
+    PyObject *extra = args[1] == Py_None ? NULL : args[1];
+    PyObject *children_extra = args[2] == Py_None ? extra : args[2];
+    if (builder_type == NULL || !Py_IS_TYPE(builder, builder_type) ||
+        (extra != NULL && !PyDict_CheckExact(extra)) ||
+        (children_extra != NULL && !PyDict_CheckExact(children_extra))) {
+        Py_RETURN_NONE;
+    }
+    PyObject *trace_id = random_id(16);
+    if (trace_id == NULL) {
+        return NULL;
+    }
+    PyObject *span_id = random_id(8);
+    if (span_id == NULL) {
+        Py_DECREF(trace_id);
+        return NULL;
+    }
+    PyObject *span = build_node(builder, extra, children_extra, trace_id, span_id, 0);
+    Py_DECREF(trace_id);
+    Py_DECREF(span_id);
+    return span;
 }
 
 PyDoc_STRVAR(set_attribute_doc,
@@ -1420,7 +1494,7 @@ static PyMethodDef methods[] = {
     {"decode_body", (PyCFunction)(void (*)(void))decode_body, METH_FASTCALL, decode_body_doc},
     {"encode_framed", (PyCFunction)(void (*)(void))encode_framed, METH_FASTCALL,
      encode_framed_doc},
-    {"build_span", (PyCFunction)(void (*)(void))build_span, METH_FASTCALL, build_span_doc},
+    {"build_tree", (PyCFunction)(void (*)(void))build_tree, METH_FASTCALL, build_tree_doc},
     {"configure_builder", (PyCFunction)(void (*)(void))configure_builder, METH_FASTCALL,
      configure_builder_doc},
     {"new_builder", (PyCFunction)(void (*)(void))new_builder, METH_FASTCALL, new_builder_doc},

@@ -1,6 +1,6 @@
 """Type stub of the optional C accelerator (``schemas/_speedups.c``)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -25,16 +25,13 @@ def decode_body(data: bytes, offset: int, /) -> Span:
 def encode_framed(span: Span, header: bytes, /) -> bytes:
     """Return ``header`` and the Avro body of ``span`` (C port of the Python one)."""
 
-def build_span(
-    scope: str,
-    name: str,
-    start: int | None,
-    end: int | None,
-    attributes: dict[str, AttributeValue],
-    extra: dict[str, Any] | None,
+def build_tree(
+    builder: SpanBuilder,
+    extra: Mapping[str, AttributeValue] | None,
+    children_extra: Mapping[str, AttributeValue] | None,
     /,
-) -> Span:
-    """``SpanBuilder.build()`` of a childless builder, with fresh ids (see _span.py)."""
+) -> Span | None:
+    """``SpanBuilder.build()`` without given ids, children included; None: Python builds it."""
 
 def configure_builder(
     builder_type: type,

@@ -300,3 +300,119 @@ def test_spans_from_the_c_paths_are_left_out_of_the_cyclic_gc() -> None:
     assert not gc.is_tracked(built)
     assert not gc.is_tracked(decoded)
     assert decoded == built
+
+
+# Trees: a root and its builder children, as Flink 2.2+'s checkpoint spans (one child per task).
+
+_Tree = tuple[dict[str, Any], int, int, list[Any]]
+_TREES: st.SearchStrategy[_Tree] = st.recursive(
+    st.tuples(_ATTRIBUTES, st.integers(1, 2**41), st.integers(0, 2**41), st.just([])),
+    lambda children: st.tuples(
+        _ATTRIBUTES, st.integers(1, 2**41), st.integers(0, 2**41), st.lists(children, max_size=4)
+    ),
+    max_leaves=12,
+)
+_VARIABLES = st.one_of(st.none(), st.dictionaries(st.text(max_size=6), st.text(max_size=6)))
+
+
+def _builder_of(tree: _Tree, name: str = "root") -> SpanBuilder:
+    attributes, start, end, children = tree
+    builder = Span.builder("app.Job", name).set_start_ts_millis(start).set_end_ts_millis(end)
+    builder.set_attributes(attributes)
+    for i, child in enumerate(children):
+        builder.add_child(_builder_of(child, f"{name}.{i}"))
+    return builder
+
+
+def _tree_fields(span: Span) -> tuple[object, ...]:
+    """Everything but the random ids, the children's included."""
+    return (*_fields(span)[:5], tuple(_tree_fields(child) for child in span.children))
+
+
+def _python_built(builder: SpanBuilder, **kwargs: Any) -> Span:
+    previous = _span.install_fast_build(None)
+    try:
+        return builder.build(**kwargs)
+    finally:
+        _span.install_fast_build(previous)
+
+
+@given(_TREES, _VARIABLES, _VARIABLES)
+def test_a_built_tree_has_the_same_fields_on_both_paths(
+    tree: _Tree, extra: dict[str, Any] | None, children_extra: dict[str, Any] | None
+) -> None:
+    """Variables over every span's attributes (root-only ones on the root), times, nesting."""
+    builder = _builder_of(tree)
+    kwargs = {"extra_attributes": extra, "children_extra_attributes": children_extra}
+    fast, reference = builder.build(**kwargs), _python_built(builder, **kwargs)
+    assert _tree_fields(fast) == _tree_fields(reference)
+
+
+@needs_c
+def test_a_tree_built_in_c_shares_one_trace_id_and_has_distinct_span_ids() -> None:
+    """Every span of the tree carries the root's trace id and a span id of its own."""
+    root = Span.builder("app.Job", "Checkpoint")
+    for task in range(8):
+        root.add_child(Span.builder("app.Job", "Checkpoint_Task").set_attribute("task", task))
+    span = root.build(extra_attributes={"<host>": "h", "jobId": "j"})
+    spans = [s for s, _, _ in span.walk()]
+    assert {s.trace_id for s in spans} == {span.trace_id}
+    assert len({s.span_id for s in spans}) == len(spans) == 9
+    assert not gc.is_tracked(span.children[0])
+
+
+def test_a_finished_span_among_the_children_is_built_as_in_python() -> None:
+    """The C path hands a tree with a finished Span child to the reference: restamped, merged."""
+    done = Span.builder("app.Job", "Done").set_start_ts_millis(3).set_attribute("a", 1).build()
+    builder = Span.builder("app.Job", "Root").set_start_ts_millis(2)
+    builder.add_child(Span.builder("app.Job", "Task").set_start_ts_millis(4)).add_child(done)
+    kwargs = {
+        "extra_attributes": {"jobId": "j", "<h>": "w"},
+        "children_extra_attributes": {"<h>": "w"},
+    }
+    fast, reference = builder.build(**kwargs), _python_built(builder, **kwargs)
+    assert _tree_fields(fast) == _tree_fields(reference)
+    assert fast.children[1].span_id == done.span_id
+    assert fast.children[1].trace_id == fast.trace_id
+
+
+def test_a_builder_that_contains_itself_is_the_same_error_on_both_paths() -> None:
+    """Too deep a tree (here endless) is the reference's SpanTooDeepError, message and all."""
+    builder = Span.builder("app.Job", "Loop")
+    builder.add_child(builder)
+    with pytest.raises(_span.SpanTooDeepError) as fast:
+        builder.build()
+    with pytest.raises(_span.SpanTooDeepError) as reference:
+        _python_built(builder)
+    assert str(fast.value) == str(reference.value)
+
+
+@needs_c
+def test_add_span_of_a_checkpoint_tree_runs_no_python_call_per_child() -> None:
+    """A root with 8 task children: the same four Python calls as a childless span."""
+    registry = ReporterRegistry.from_config({"traces.reporter.mem.factory.class": "in_memory"})
+    group = registry.root_group(variables={"host": "worker-1", "job_id": "j1"})
+    builder_of = Span.builder
+    group.add_span(builder_of("app.Job", "Checkpoint"))  # the route cache for the name
+    root = builder_of("app.Job", "Checkpoint").set_attribute("checkpointId", 1)
+    for task in range(8):
+        child = builder_of("app.Job", "Checkpoint_Task")
+        for i in range(14):
+            child.set_attribute(f"attribute{i}", task * 100 + i)
+        root.add_child(child)
+    calls: list[str] = []
+
+    def profile(frame: Any, event: str, arg: object) -> None:
+        if event == "call":
+            calls.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        group.add_span(root)
+    finally:
+        sys.setprofile(None)
+    assert calls == ["add_span", "name", "build", "notify_of_added_span"]
+    span = registry.reporter("mem").spans[-1]
+    assert len(span.children) == 8
+    assert span.children[7].attributes["<host>"] == "worker-1"
+    registry.close()
