@@ -4,11 +4,20 @@ Each ``bench_*.py`` module is a script with a ``main(argv)``; ``run_all.py`` run
 subprocesses (so RSS is per process) and reads the one JSON object each writes to
 ``--json-out`` (or prints on stdout when that is not given).
 
-The workload is one span shape, used by every row so that the rows compare like with like:
-the 7 scalar attributes of Flink 2.3's ``Checkpoint`` span, as a real JobManager sends them
-(4 long, 3 string: ``isUnaligned`` is the string ``"false"``; see :func:`checkpoint_attributes`),
-reported through a metric group with Flink-like scope variables. A real root span also carries
-``jobId`` and the 14 ``max*``/``sum*`` aggregates, which the workload leaves out.
+The workload comes in three shapes (``--shape``), each used alike by a row and its reference:
+
+- ``flat``: the 7 scalar attributes of Flink 2.3's ``Checkpoint`` span, as a real JobManager
+  sends them (4 long, 3 string: ``isUnaligned`` is the string ``"false"``; see
+  :func:`checkpoint_attributes`). A real root span also carries ``jobId`` and the 14
+  ``max*``/``sum*`` aggregates, which the workload leaves out.
+- ``wide``: an application's span with 20 string attributes (:func:`wide_attributes`).
+- ``tree``: Flink 2.2+'s ``CHILDREN_SPANS_PER_TASK`` checkpoint: the flat root and 8
+  ``Checkpoint_Task`` children of 14 attributes each (``checkpointId``, ``jobVertexId`` and
+  ``max``/``sum`` of 6 task metrics; :func:`task_attributes`). Since Flink 2.2 the children carry
+  the root's scope variables too. For OpenTelemetry a tree is a parent span and 8 child spans.
+
+Every shape is reported through a metric group with Flink-like scope variables. Figures count
+root spans (one Kafka record each for spanstream): "per span" means per root span.
 """
 
 from __future__ import annotations
@@ -59,6 +68,63 @@ def checkpoint_attributes(i: int) -> dict[str, str | int | float | bool]:
     }
 
 
+SHAPES: tuple[str, ...] = ("flat", "wide", "tree")
+"""The workload shapes, as ``--shape`` takes them."""
+
+TASK_SPAN_NAME = "Checkpoint_Task"
+TREE_CHILDREN = 8
+WIDE_SPAN_NAME = "HandleRequest"
+WIDE_SCOPE = "com.example.shop.OrderService"
+_TASK_METRICS = (
+    "StateSizeBytes",
+    "CheckpointedSizeBytes",
+    "CheckpointStartDelayMs",
+    "AlignmentDurationMs",
+    "SyncCheckpointDurationMs",
+    "AsyncCheckpointDurationMs",
+)
+# Flink's job vertex ids: 32 hex digits each, one per task.
+VERTEX_IDS: tuple[str, ...] = tuple(f"{task:02d}" + "c0ffee" * 5 for task in range(TREE_CHILDREN))
+
+
+def spans_per_root(shape: str) -> int:
+    """How many spans one root of ``shape`` stands for (OpenTelemetry exports each alone)."""
+    return 1 + TREE_CHILDREN if shape == "tree" else 1
+
+
+def wide_attributes(i: int) -> dict[str, str | int | float | bool]:
+    """The 20 string attributes of the wide shape (the first varies with ``i``)."""
+    attributes: dict[str, str | int | float | bool] = {"request.id": f"req-{i:012d}"}
+    attributes.update(WIDE_FIXED_ATTRIBUTES)
+    return attributes
+
+
+WIDE_FIXED_ATTRIBUTES: tuple[tuple[str, str], ...] = tuple(
+    (f"shop.attribute{k:02d}", f"value {k:02d} of a typical application attribute")
+    for k in range(1, 20)
+)
+
+
+def task_attributes(i: int, task: int) -> dict[str, str | int | float | bool]:
+    """The 14 attributes of task ``task``'s ``Checkpoint_Task`` child of checkpoint ``i``."""
+    attributes: dict[str, str | int | float | bool] = {
+        "checkpointId": i,
+        "jobVertexId": VERTEX_IDS[task],
+    }
+    attributes.update(TASK_FIXED_ATTRIBUTES[task])
+    return attributes
+
+
+TASK_FIXED_ATTRIBUTES: tuple[tuple[tuple[str, int], ...], ...] = tuple(
+    tuple(
+        (prefix + metric, 1_000 * (task + 1) + m * 10 + (prefix == "sum"))
+        for m, metric in enumerate(_TASK_METRICS)
+        for prefix in ("max", "sum")
+    )
+    for task in range(TREE_CHILDREN)
+)
+
+
 # The attribute pairs, pre-built so the measured loops do not time building a dict.
 FIXED_ATTRIBUTES: tuple[tuple[str, str | int | float | bool], ...] = tuple(
     (k, v) for k, v in checkpoint_attributes(0).items() if k != "checkpointId"
@@ -75,6 +141,9 @@ def parser(description: str) -> argparse.ArgumentParser:
     )
     p.add_argument("--json-out", type=Path, default=None, help="write the result JSON here")
     p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test, not a figure")
+    p.add_argument(
+        "--shape", choices=SHAPES, default="flat", help="the workload's span shape (see above)"
+    )
     return p
 
 

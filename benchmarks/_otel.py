@@ -16,7 +16,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from _harness import SCOPE, SCOPE_VARIABLES
+from _harness import (
+    SCOPE,
+    SCOPE_VARIABLES,
+    TASK_FIXED_ATTRIBUTES,
+    TASK_SPAN_NAME,
+    VERTEX_IDS,
+    WIDE_FIXED_ATTRIBUTES,
+    WIDE_SPAN_NAME,
+)
 from confluent_kafka import KafkaError, Message, Producer
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
@@ -156,8 +164,54 @@ def otel_pipeline(
     return OtelPipeline(provider, processor, exporter, tracer)
 
 
-def start_spans(tracer: Any, start: int, count: int) -> None:
-    """The measured caller loop: start a span, set the same 7 attributes, end it."""
+def start_spans(tracer: Any, start: int, count: int, shape: str = "flat") -> None:
+    """The measured caller loop: the same shape as spanstream's, ``count`` root spans."""
+    if shape == "wide":
+        _start_wide(tracer, start, count)
+    elif shape == "tree":
+        _start_tree(tracer, start, count)
+    else:
+        _start_flat(tracer, start, count)
+
+
+def _start_wide(tracer: Any, start: int, count: int) -> None:
+    start_span = tracer.start_span
+    fixed = WIDE_FIXED_ATTRIBUTES
+    for i in range(start, start + count):
+        span = start_span(WIDE_SPAN_NAME)
+        span.set_attribute("request.id", f"req-{i:012d}")
+        for key, value in fixed:
+            span.set_attribute(key, value)
+        span.end()
+
+
+def _start_tree(tracer: Any, start: int, count: int) -> None:
+    """A parent span and 8 child spans in its context (OTel's shape of a checkpoint tree)."""
+    from opentelemetry.trace import set_span_in_context
+
+    start_span = tracer.start_span
+    tasks = tuple(zip(VERTEX_IDS, TASK_FIXED_ATTRIBUTES, strict=True))
+    for i in range(start, start + count):
+        span = start_span("Checkpoint")
+        span.set_attribute("checkpointId", i)
+        span.set_attribute("fullSize", 123_456_789)
+        span.set_attribute("checkpointedSize", 4_567_890)
+        span.set_attribute("checkpointStatus", "COMPLETED")
+        span.set_attribute("checkpointType", "Checkpoint")
+        span.set_attribute("isUnaligned", "false")
+        span.set_attribute("metadataSize", 2_731)
+        context = set_span_in_context(span)
+        for vertex_id, fixed in tasks:
+            child = start_span(TASK_SPAN_NAME, context=context)
+            child.set_attribute("checkpointId", i)
+            child.set_attribute("jobVertexId", vertex_id)
+            for key, value in fixed:
+                child.set_attribute(key, value)
+            child.end()
+        span.end()
+
+
+def _start_flat(tracer: Any, start: int, count: int) -> None:
     start_span = tracer.start_span
     for i in range(start, start + count):
         span = start_span("Checkpoint")

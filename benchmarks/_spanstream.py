@@ -8,20 +8,44 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from _harness import SCOPE, SCOPE_VARIABLES, SPAN_NAME, checkpoint_attributes
+from _harness import (
+    SCOPE,
+    SCOPE_VARIABLES,
+    SPAN_NAME,
+    TASK_FIXED_ATTRIBUTES,
+    TASK_SPAN_NAME,
+    TREE_CHILDREN,
+    VERTEX_IDS,
+    WIDE_FIXED_ATTRIBUTES,
+    WIDE_SCOPE,
+    WIDE_SPAN_NAME,
+    checkpoint_attributes,
+    task_attributes,
+    wide_attributes,
+)
 
-from spanstream.schemas import Span, encode_span
+from spanstream.schemas import Span, SpanBuilder, encode_span
 
 
-def built_span(i: int) -> Span:
-    """The span ``add_span`` would build for index ``i`` (scope variables merged)."""
+def _builder(i: int, shape: str) -> SpanBuilder:
+    if shape == "wide":
+        return Span.builder(WIDE_SCOPE, WIDE_SPAN_NAME).set_attributes(wide_attributes(i))
     builder = Span.builder(SCOPE, SPAN_NAME).set_attributes(checkpoint_attributes(i))
-    return builder.build(extra_attributes=SCOPE_VARIABLES)
+    if shape == "tree":
+        for task in range(TREE_CHILDREN):
+            child = Span.builder(SCOPE, TASK_SPAN_NAME).set_attributes(task_attributes(i, task))
+            builder.add_child(child)
+    return builder
 
 
-def encoded_spans(count: int) -> list[bytes]:
+def built_span(i: int, shape: str = "flat") -> Span:
+    """The span ``add_span`` would build for index ``i`` (scope variables merged everywhere)."""
+    return _builder(i, shape).build(extra_attributes=SCOPE_VARIABLES)
+
+
+def encoded_spans(count: int, shape: str = "flat") -> list[bytes]:
     """``count`` distinct encoded span messages, as the reporter would put on the wire."""
-    return [encode_span(built_span(i)) for i in range(count)]
+    return [encode_span(built_span(i, shape)) for i in range(count)]
 
 
 def message_key() -> bytes:
@@ -102,8 +126,55 @@ class Pipeline:
         self.registry.close()
 
 
-def add_spans(group: Any, start: int, count: int) -> None:
-    """The measured caller loop: build a span with the 7 attributes and hand it over."""
+def add_spans(group: Any, start: int, count: int, shape: str = "flat") -> None:
+    """The measured caller loop: build a span of ``shape`` and hand it over, ``count`` times."""
+    if shape == "wide":
+        _add_wide(group, start, count)
+    elif shape == "tree":
+        _add_tree(group, start, count)
+    else:
+        _add_flat(group, start, count)
+
+
+def _add_wide(group: Any, start: int, count: int) -> None:
+    add_span = group.add_span
+    builder = Span.builder
+    fixed = WIDE_FIXED_ATTRIBUTES
+    for i in range(start, start + count):
+        span = builder(WIDE_SCOPE, WIDE_SPAN_NAME).set_attribute("request.id", f"req-{i:012d}")
+        for key, value in fixed:
+            span.set_attribute(key, value)
+        add_span(span)
+
+
+def _add_tree(group: Any, start: int, count: int) -> None:
+    add_span = group.add_span
+    builder = Span.builder
+    tasks = tuple(zip(VERTEX_IDS, TASK_FIXED_ATTRIBUTES, strict=True))
+    for i in range(start, start + count):
+        root = (
+            builder(SCOPE, SPAN_NAME)
+            .set_attribute("checkpointId", i)
+            .set_attribute("fullSize", 123_456_789)
+            .set_attribute("checkpointedSize", 4_567_890)
+            .set_attribute("checkpointStatus", "COMPLETED")
+            .set_attribute("checkpointType", "Checkpoint")
+            .set_attribute("isUnaligned", "false")
+            .set_attribute("metadataSize", 2_731)
+        )
+        for vertex_id, fixed in tasks:
+            child = (
+                builder(SCOPE, TASK_SPAN_NAME)
+                .set_attribute("checkpointId", i)
+                .set_attribute("jobVertexId", vertex_id)
+            )
+            for key, value in fixed:
+                child.set_attribute(key, value)
+            root.add_child(child)
+        add_span(root)
+
+
+def _add_flat(group: Any, start: int, count: int) -> None:
     add_span = group.add_span
     builder = Span.builder
     for i in range(start, start + count):

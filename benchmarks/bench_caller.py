@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,14 @@ def run(args: Any) -> dict[str, Any]:
     impl = args.impl
     spans = 200 if args.quick else args.spans
     repeats = 3 if args.quick else args.repeats
-    result: dict[str, Any] = {"bench": "caller", "impl": impl, "spans": spans, "repeats": repeats}
+    shape = args.shape
+    result: dict[str, Any] = {
+        "bench": "caller",
+        "impl": impl,
+        "shape": shape,
+        "spans": spans,
+        "repeats": repeats,
+    }
     if impl in ("otel", "otel-noop"):
         from _otel import otel_pipeline, start_spans
         from _spanstream import reporter_producer_settings
@@ -70,15 +78,21 @@ def run(args: Any) -> dict[str, Any]:
             bootstrap=bootstrap,
             topic=topic,
             per_span=per_span,
-            max_queue_size=max(2048, spans),  # a repeat never overflows (nor drops) either way
+            max_queue_size=max(
+                2048, spans * h.spans_per_root(shape)
+            ),  # a repeat never overflows (nor drops) either way
             producer_settings=reporter_producer_settings(),
         )
         try:
             samples, cpu_samples = _measure(
-                start_spans, pipeline.tracer, pipeline.drain, spans=spans, repeats=repeats
+                partial(start_spans, shape=shape),
+                pipeline.tracer,
+                pipeline.drain,
+                spans=spans,
+                repeats=repeats,
             )
             exporter = pipeline.exporter
-            offered = spans * (repeats + 1)
+            offered = spans * (repeats + 1) * h.spans_per_root(shape)
             result.update(
                 offered=offered,
                 delivered=exporter.delivered_spans,
@@ -96,7 +110,7 @@ def run(args: Any) -> dict[str, Any]:
             pipeline = Pipeline(bootstrap=bootstrap, topic=topic, settings={})
             try:
                 samples, cpu_samples = _measure(
-                    add_spans,
+                    partial(add_spans, shape=shape),
                     pipeline.group,
                     lambda: pipeline.flush(60.0),
                     spans=spans,

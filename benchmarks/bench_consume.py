@@ -1,7 +1,7 @@
 """Consume-and-decode throughput: SpanConsumer against raw consumption of the same messages.
 
-One topic is filled once with ``--spans`` encoded span messages (the reporter's bytes), then
-read from the beginning several times, alternating:
+One topic is filled once with ``--spans`` encoded span messages of ``--shape`` (the reporter's
+bytes; a tree is one message), then read from the beginning several times, alternating:
 
 - ``raw``: confluent-kafka ``Consumer.consume(num_messages=...)``, each message's value taken,
   nothing decoded: the client's own limit (with the librdkafka settings SpanConsumer uses,
@@ -30,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _harness as h
 
 
-def _fill(bootstrap: str, topic: str, spans: int) -> float:
+def _fill(bootstrap: str, topic: str, spans: int, shape: str) -> float:
     from _spanstream import encoded_spans, message_key
     from confluent_kafka import Producer
 
-    messages = encoded_spans(spans)
+    messages = encoded_spans(spans, shape)
     key = message_key()
     producer = Producer(h.producer_config(bootstrap, **{"linger.ms": 20}))
     for value in messages:
@@ -115,9 +115,14 @@ def run(args: Any) -> dict[str, Any]:
     repeats = 1 if args.quick else args.repeats
     impls = args.impl or ["raw", "raw-decode", "spanstream"]
     batch = 500 if args.quick else args.batch_size
-    result: dict[str, Any] = {"bench": "consume", "spans": spans, "repeats": repeats}
+    result: dict[str, Any] = {
+        "bench": "consume",
+        "shape": args.shape,
+        "spans": spans,
+        "repeats": repeats,
+    }
     with h.fresh_topic(bootstrap, "consume") as topic:
-        result["message_bytes"] = round(_fill(bootstrap, topic, spans), 1)
+        result["message_bytes"] = round(_fill(bootstrap, topic, spans, args.shape), 1)
         samples: dict[str, list[float]] = {impl: [] for impl in impls}
         cpu: dict[str, list[float]] = {impl: [] for impl in impls}
         for _ in range(repeats):

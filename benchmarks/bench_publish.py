@@ -11,6 +11,8 @@ limit.
 ``--impl spanstream``: ``add_span`` of freshly built spans through the Kafka reporter, then
 ``flush``; the figure counts only the spans the reporter's counters say were delivered.
 
+``--shape`` picks the workload (flat, wide, tree; see ``_harness``); rates count root spans.
+
 ``--impl otel``: the OpenTelemetry SDK path (start, 7 attributes, end, BatchSpanProcessor,
 OTLP protobuf, confluent-kafka produce with the same settings), then force-flush and producer
 flush; one record per span (``--otel-message per-span``, the shape of the other rows) or one per
@@ -34,11 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _harness as h
 
 
-def _raw(bootstrap: str, topic: str, spans: int, repeats: int) -> dict[str, Any]:
+def _raw(bootstrap: str, topic: str, spans: int, repeats: int, shape: str) -> dict[str, Any]:
     from _spanstream import encoded_spans, message_key, record_headers, reporter_producer_settings
     from confluent_kafka import KafkaError, Message, Producer
 
-    messages = encoded_spans(spans)
+    messages = encoded_spans(spans, shape)
     key = message_key()
     headers = record_headers()
     failed = 0
@@ -82,7 +84,7 @@ def _raw(bootstrap: str, topic: str, spans: int, repeats: int) -> dict[str, Any]
 
 
 def _otel(
-    bootstrap: str, topic: str, spans: int, repeats: int, *, per_span: bool
+    bootstrap: str, topic: str, spans: int, repeats: int, *, per_span: bool, shape: str
 ) -> dict[str, Any]:
     from _otel import KafkaOtlpSpanExporter, otel_pipeline, start_spans
     from _spanstream import reporter_producer_settings
@@ -91,25 +93,27 @@ def _otel(
         bootstrap=bootstrap,
         topic=topic,
         per_span=per_span,
-        max_queue_size=max(spans, 2048),
+        max_queue_size=max(spans * h.spans_per_root(shape), 2048),
         producer_settings=reporter_producer_settings(),
     )
     exporter = pipeline.exporter
     assert isinstance(exporter, KafkaOtlpSpanExporter)
     try:
-        start_spans(pipeline.tracer, 0, 1000)
+        start_spans(pipeline.tracer, 0, 1000, shape)
         pipeline.drain()
+        # Root spans per second, as the other rows count: a tree's children come with it.
+        per_root = h.spans_per_root(shape)
         rates: list[float] = []
         dropped = 0
         for r in range(repeats):
             delivered_before = exporter.delivered_spans
             exported_before = exporter.exported_spans
             start = time.perf_counter()
-            start_spans(pipeline.tracer, (r + 1) * spans, spans)
+            start_spans(pipeline.tracer, (r + 1) * spans, spans, shape)
             pipeline.drain()
             elapsed = time.perf_counter() - start
-            rates.append((exporter.delivered_spans - delivered_before) / elapsed)
-            dropped += spans - (exporter.exported_spans - exported_before)
+            rates.append((exporter.delivered_spans - delivered_before) / per_root / elapsed)
+            dropped += spans * per_root - (exporter.exported_spans - exported_before)
         return {
             "spans_per_s": h.median(rates),
             "samples": [round(r) for r in rates],
@@ -123,7 +127,7 @@ def _otel(
 
 
 def _spanstream(
-    bootstrap: str, topic: str, spans: int, repeats: int, settings: dict[str, str]
+    bootstrap: str, topic: str, spans: int, repeats: int, settings: dict[str, str], shape: str
 ) -> dict[str, Any]:
     from _spanstream import Pipeline, add_spans
 
@@ -131,13 +135,13 @@ def _spanstream(
     settings = {"queue.max.spans": str(max(100_000, spans)), **settings}
     pipeline = Pipeline(bootstrap=bootstrap, topic=topic, settings=settings)
     try:
-        add_spans(pipeline.group, 0, 1000)
+        add_spans(pipeline.group, 0, 1000, shape)
         pipeline.flush(60)
         rates: list[float] = []
         for r in range(repeats):
             delivered_before = pipeline.counters()["delivered"]
             start = time.perf_counter()
-            add_spans(pipeline.group, (r + 1) * spans, spans)
+            add_spans(pipeline.group, (r + 1) * spans, spans, shape)
             pending = pipeline.flush(120)
             elapsed = time.perf_counter() - start
             if pending:
@@ -162,18 +166,21 @@ def run(args: Any) -> dict[str, Any]:
     result: dict[str, Any] = {
         "bench": "publish",
         "impl": args.impl,
+        "shape": args.shape,
         "spans": spans,
         "repeats": repeats,
     }
     with h.fresh_topic(bootstrap, f"publish-{args.impl}") as topic:
         if args.impl == "raw":
-            result.update(_raw(bootstrap, topic, spans, repeats))
+            result.update(_raw(bootstrap, topic, spans, repeats, args.shape))
         elif args.impl == "otel":
             result["otel_message"] = args.otel_message
             per_span = args.otel_message == "per-span"
-            result.update(_otel(bootstrap, topic, spans, repeats, per_span=per_span))
+            result.update(
+                _otel(bootstrap, topic, spans, repeats, per_span=per_span, shape=args.shape)
+            )
         else:
-            result.update(_spanstream(bootstrap, topic, spans, repeats, settings))
+            result.update(_spanstream(bootstrap, topic, spans, repeats, settings, args.shape))
     return result
 
 

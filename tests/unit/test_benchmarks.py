@@ -70,6 +70,18 @@ def _full_results() -> dict[str, object]:
         "publish_otel_batch": {"spans_per_s": 20_000.0},
         "publish_spanstream": {"spans_per_s": 90_000.0},
         "consume": {"raw": {"spans_per_s": 1e6}, "spanstream": {"spans_per_s": 2e5}},
+        **{
+            f"{base}_{shape}": value
+            for shape in ("wide", "tree")
+            for base, value in (
+                ("caller_otel_batch", {"us_per_span": 200.0}),
+                ("caller_spanstream", {"us_per_span": 10.0}),
+                ("publish_raw", {"spans_per_s": 50_000.0}),
+                ("publish_otel_batch", {"spans_per_s": 1_000.0}),
+                ("publish_spanstream", {"spans_per_s": 30_000.0}),
+                ("consume", {"raw": {"spans_per_s": 1e5}, "spanstream": {"spans_per_s": 7e4}}),
+            )
+        },
         "latency": {"rate_per_s": 10_000, "p50_ms": 5.0, "p99_ms": 20.0},
         "rss_up": {
             "spans": 1_000_000,
@@ -99,22 +111,47 @@ def test_table_has_a_ratio_and_a_verdict_for_every_target(bench):
     def row(measure: str, reference: str):
         return next(r for r in rows if r.measure.startswith(measure) and reference in r.reference)
 
-    assert (row("caller cost", "per span").ratio, row("caller cost", "per span").met) == (
+    assert (
+        row("flat: caller cost", "per span").ratio,
+        row("flat: caller cost", "per span").met,
+    ) == (
         "0.075",
         "yes",
     )
-    assert (row("caller cost", "per batch").ratio, row("caller cost", "per batch").met) == (
+    assert (
+        row("flat: caller cost", "per batch").ratio,
+        row("flat: caller cost", "per batch").met,
+    ) == (
         "0.120",
         "NO",
     )
-    assert (row("consume", "raw").ratio, row("consume", "raw").met) == ("0.200", "NO")
-    assert (row("publish", "per batch").ratio, row("publish", "per batch").met) == (
+    assert (row("flat: consume", "raw").ratio, row("flat: consume", "raw").met) == ("0.200", "NO")
+    assert (row("flat: publish", "per batch").ratio, row("flat: publish", "per batch").met) == (
         "4.500",
         "NO",
     )
     verdicts = [r.met for r in rows if r.target]
-    assert len(verdicts) == 9
+    assert len(verdicts) == 17
     assert all(v in ("yes", "NO") for v in verdicts)
+
+
+def test_the_table_has_each_shape_s_rows_beside_their_references(bench):
+    """Flat, wide and tree each get caller, publish and consume rows with ratio and target."""
+    run_all = bench("run_all")
+    rows = run_all.build_rows(_full_results())
+    for shape in ("wide", "tree"):
+        mine = {
+            (r.measure.split(",")[0], r.reference): r
+            for r in rows
+            if r.measure.startswith(f"{shape}:")
+        }
+        assert (
+            mine[(f"{shape}: caller cost per root span", run_all.OTEL_PER_BATCH)].ratio == "0.050"
+        )
+        assert mine[(f"{shape}: publish", run_all.RAW_PRODUCE)].met == "yes"
+        assert mine[(f"{shape}: publish", run_all.OTEL_PER_BATCH)].ratio == "30.0"
+        assert mine[(f"{shape}: consume + decode", "raw consume(), no decode")].ratio == "0.700"
+        assert len(mine) == 4
 
 
 def test_a_missing_result_shows_as_not_measured_with_its_reason(bench):
@@ -123,7 +160,7 @@ def test_a_missing_result_shows_as_not_measured_with_its_reason(bench):
     results = _full_results()
     results["caller_spanstream"] = {"error": "ImportError: no KafkaTraceReporter"}
     rows = run_all.build_rows(results)
-    caller = next(r for r in rows if r.measure.startswith("caller cost"))
+    caller = next(r for r in rows if r.measure.startswith("flat: caller cost"))
     assert "ImportError" in caller.value
     assert caller.met == "no (not measured)"
 
