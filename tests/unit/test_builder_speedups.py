@@ -1,5 +1,6 @@
-"""The builder's C fast path: ``Span.builder``, ``SpanBuilder.set_attribute``, the childless build
-and the id generator behave exactly as the Python reference, and the caller's path stays in C.
+"""The builder's C fast path: ``Span.builder``, ``SpanBuilder.set_attribute``, the build (of a
+builder and its builder children) and the id generator behave exactly as the Python reference,
+and the caller's path stays in C.
 
 The Python code in ``schemas/_span.py`` and ``schemas/_ids.py`` is the reference
 (``_py_builder``, ``_py_set_attribute``, ``install_fast_build(None)``, ``_new_trace_id``); the
