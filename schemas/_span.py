@@ -503,11 +503,13 @@ class SpanBuilder:
 
 
 # The builder's hot methods in C (the optional accelerator), the Python above staying the
-# reference: ``Span.builder`` and ``SpanBuilder.set_attribute`` take the C path for plain
-# values and hand anything unusual (a class as scope, a bad value, keywords) to the Python code,
-# so both raise the same errors. tests/unit/test_builder_speedups.py holds them to that.
+# reference: ``Span.builder``, ``SpanBuilder.set_attribute`` and ``add_child`` (a tree's one
+# call per child) take the C path for plain values and hand anything unusual (a class as
+# scope, a bad value, keywords, a subclass) to the Python code, so both raise the same errors.
+# tests/unit/test_builder_speedups.py holds them to that.
 _py_builder = SpanBuilder
 _py_set_attribute = SpanBuilder.set_attribute
+_py_add_child = SpanBuilder.add_child
 _accelerator = load_accelerator()
 if _accelerator is not None:
     SpanBuilder.set_attribute = _accelerator.configure_builder(  # type: ignore[method-assign]
@@ -520,3 +522,6 @@ if _accelerator is not None:
         _py_set_attribute,
     )
     Span.builder = staticmethod(_accelerator.new_builder)  # type: ignore[method-assign]
+    SpanBuilder.add_child = _accelerator.configure_add_child(  # type: ignore[method-assign]
+        _py_add_child
+    )

@@ -1445,6 +1445,64 @@ static PyMethodDef set_attribute_def = {
     "set_attribute", (PyCFunction)(void (*)(void))builder_set_attribute,
     METH_FASTCALL | METH_KEYWORDS, set_attribute_doc};
 
+static PyObject *py_add_child = NULL; /* SpanBuilder.add_child in Python: the reference */
+
+PyDoc_STRVAR(add_child_doc,
+"add_child($self, child, /)\n--\n\n"
+"Nest a child span (a builder, built with this one, or a finished span).");
+
+static PyObject *
+builder_add_child(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (nargs == 1 && kwnames == NULL && Py_IS_TYPE(self, builder_type) &&
+        (Py_IS_TYPE(args[0], builder_type) ||
+         (span_type != NULL && Py_IS_TYPE(args[0], span_type)))) {
+        PyObject *children = *builder_slot(self, B_CHILDREN);
+        if (children != NULL && PyList_CheckExact(children)) {
+            if (PyList_Append(children, args[0]) < 0) {
+                return NULL;
+            }
+            return Py_NewRef(self);
+        }
+    }
+    /* Anything else (a subclass, a wrong type, keywords): the reference does it or raises. */
+    if (kwnames == NULL && nargs <= 2) {
+        PyObject *stack[3] = {self, nargs > 0 ? args[0] : NULL, nargs > 1 ? args[1] : NULL};
+        return PyObject_Vectorcall(py_add_child, stack, nargs + 1, NULL);
+    }
+    PyObject *bound = PyMethod_New(py_add_child, self);
+    if (bound == NULL) {
+        return NULL;
+    }
+    PyObject *result = PyObject_Vectorcall(bound, args, nargs, kwnames);
+    Py_DECREF(bound);
+    return result;
+}
+
+static PyMethodDef add_child_def = {
+    "add_child", (PyCFunction)(void (*)(void))builder_add_child, METH_FASTCALL | METH_KEYWORDS,
+    add_child_doc};
+
+PyDoc_STRVAR(configure_add_child_doc,
+"configure_add_child(add_child)\n--\n\n"
+"Hand over SpanBuilder.add_child (the reference, for anything unusual) once configure_builder()\n"
+"ran; return the C add_child as a method descriptor of SpanBuilder.");
+
+static PyObject *
+configure_add_child(PyObject *module, PyObject *add_child)
+{
+    if (builder_type == NULL || !PyCallable_Check(add_child)) {
+        PyErr_SetString(PyExc_TypeError, "configure_builder() first, then a callable");
+        return NULL;
+    }
+    PyObject *descriptor = PyDescr_NewMethod(builder_type, &add_child_def);
+    if (descriptor == NULL) {
+        return NULL;
+    }
+    Py_XSETREF(py_add_child, Py_NewRef(add_child));
+    return descriptor;
+}
+
 PyDoc_STRVAR(configure_builder_doc,
 "configure_builder(builder_type, slot_descriptors, new_builder, set_attribute)\n--\n\n"
 "Hand over SpanBuilder, the member descriptors of its slots (_scope, _name, _start, _end,\n"
@@ -1497,6 +1555,7 @@ static PyMethodDef methods[] = {
     {"build_tree", (PyCFunction)(void (*)(void))build_tree, METH_FASTCALL, build_tree_doc},
     {"configure_builder", (PyCFunction)(void (*)(void))configure_builder, METH_FASTCALL,
      configure_builder_doc},
+    {"configure_add_child", configure_add_child, METH_O, configure_add_child_doc},
     {"new_builder", (PyCFunction)(void (*)(void))new_builder, METH_FASTCALL, new_builder_doc},
     {"new_span_id", new_span_id, METH_NOARGS, new_span_id_doc},
     {"new_trace_id", new_trace_id, METH_NOARGS, new_trace_id_doc},

@@ -42,6 +42,9 @@ def configure_builder(
 ) -> object:
     """Hand over SpanBuilder's slots and reference methods; return the C ``set_attribute``."""
 
+def configure_add_child(add_child: Callable[..., Any], /) -> object:
+    """Hand over ``SpanBuilder.add_child``; return the C ``add_child``."""
+
 def new_builder(scope: type | str, name: str, /) -> SpanBuilder:
     """``Span.builder(scope, name)``: a SpanBuilder."""
 

@@ -93,6 +93,7 @@ def _reference_span(
 def test_the_builder_methods_are_the_c_ones_when_the_accelerator_is_built() -> None:
     assert type(Span.builder).__name__ == "builtin_function_or_method"
     assert type(SpanBuilder.__dict__["set_attribute"]).__name__ == "method_descriptor"
+    assert type(SpanBuilder.__dict__["add_child"]).__name__ == "method_descriptor"
     assert _span._fast_build is not None
     assert new_trace_id is not _ids._new_trace_id
 
@@ -390,17 +391,12 @@ def test_a_builder_that_contains_itself_is_the_same_error_on_both_paths() -> Non
 
 @needs_c
 def test_add_span_of_a_checkpoint_tree_runs_no_python_call_per_child() -> None:
-    """A root with 8 task children: the same four Python calls as a childless span."""
+    """Describing and adding a root with 8 task children: the four Python calls of a flat span."""
     registry = ReporterRegistry.from_config({"traces.reporter.mem.factory.class": "in_memory"})
     group = registry.root_group(variables={"host": "worker-1", "job_id": "j1"})
     builder_of = Span.builder
     group.add_span(builder_of("app.Job", "Checkpoint"))  # the route cache for the name
-    root = builder_of("app.Job", "Checkpoint").set_attribute("checkpointId", 1)
-    for task in range(8):
-        child = builder_of("app.Job", "Checkpoint_Task")
-        for i in range(14):
-            child.set_attribute(f"attribute{i}", task * 100 + i)
-        root.add_child(child)
+    keys = [f"attribute{i}" for i in range(14)]
     calls: list[str] = []
 
     def profile(frame: Any, event: str, arg: object) -> None:
@@ -409,6 +405,12 @@ def test_add_span_of_a_checkpoint_tree_runs_no_python_call_per_child() -> None:
 
     sys.setprofile(profile)
     try:
+        root = builder_of("app.Job", "Checkpoint").set_attribute("checkpointId", 1)
+        for task in range(8):
+            child = builder_of("app.Job", "Checkpoint_Task")
+            for i, key in enumerate(keys):
+                child.set_attribute(key, task * 100 + i)
+            root.add_child(child)
         group.add_span(root)
     finally:
         sys.setprofile(None)
@@ -417,3 +419,30 @@ def test_add_span_of_a_checkpoint_tree_runs_no_python_call_per_child() -> None:
     assert len(span.children) == 8
     assert span.children[7].attributes["<host>"] == "worker-1"
     registry.close()
+
+
+class _SubBuilder(SpanBuilder):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [((3,), {}), ((None,), {}), (("Span",), {}), ((), {"child": 3}), ((), {}), ((1, 2), {})],
+)
+def test_a_bad_child_is_the_same_error_on_both_paths(args: Any, kwargs: Any) -> None:
+    """``add_child`` of anything but a builder or a span raises the reference's TypeError."""
+    with pytest.raises(TypeError) as fast:
+        Span.builder("app.Job", "Root").add_child(*args, **kwargs)
+    with pytest.raises(TypeError) as reference:
+        _span._py_add_child(_python_builder("app.Job", "Root"), *args, **kwargs)
+    assert str(fast.value) == str(reference.value)
+
+
+def test_add_child_keeps_every_kind_of_child_in_order_on_both_paths() -> None:
+    """A builder, a finished span and a builder subclass nest alike on the C and Python paths."""
+    done = Span.builder("app.Job", "Done").set_start_ts_millis(3).build()
+    fast, reference = Span.builder("app.Job", "Root"), _python_builder("app.Job", "Root")
+    for child in (Span.builder("app.Job", "Task"), done, _SubBuilder("app.Job", "Sub")):
+        assert fast.add_child(child) is fast
+        assert _span._py_add_child(reference, child) is reference
+    assert fast._children == reference._children
