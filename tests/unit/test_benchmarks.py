@@ -59,6 +59,35 @@ def test_caller_benchmark_runs_in_quick_mode_without_a_broker(tmp_path):
     assert len(result["us_per_span_samples"]) == result["repeats"]
 
 
+def test_the_tree_shape_offers_a_parent_and_eight_children_per_root_to_opentelemetry(tmp_path):
+    """--shape tree: each root the caller loop reports is 9 OpenTelemetry spans, none dropped."""
+    out = tmp_path / "caller.json"
+    script = str(BENCHMARKS / "bench_caller.py")
+    command = [sys.executable, script, "--impl", "otel-noop", "--quick", "--shape", "tree"]
+    subprocess.run(
+        [*command, "--json-out", str(out)], check=True, timeout=120, env={"PATH": "/usr/bin:/bin"}
+    )
+    result = json.loads(out.read_text())
+    assert result["shape"] == "tree"
+    assert result["offered"] == result["spans"] * (result["repeats"] + 1) * 9
+    assert result["dropped"] == 0
+
+
+def test_each_shape_s_span_is_the_workload_it_names(bench):
+    """flat: 7 attributes; wide: 20 strings; tree: 8 Checkpoint_Task children x 14, variables."""
+    spanstream = bench("_spanstream")
+    harness = bench("_harness")
+    flat, wide, tree = (spanstream.built_span(1, shape) for shape in harness.SHAPES)
+    variables = len(harness.SCOPE_VARIABLES)
+    assert (len(flat.attributes), flat.children) == (7 + variables, ())
+    own = {k: v for k, v in wide.attributes.items() if k not in harness.SCOPE_VARIABLES}
+    assert len(own) == 20
+    assert all(type(v) is str for v in own.values())
+    assert [c.name for c in tree.children] == ["Checkpoint_Task"] * 8
+    assert {len(c.attributes) for c in tree.children} == {14 + variables}
+    assert {c.trace_id for c in tree.children} == {tree.trace_id}
+
+
 def _full_results() -> dict[str, object]:
     return {
         "caller_otel_noop": {"us_per_span": 20.0},
