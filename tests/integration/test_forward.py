@@ -18,21 +18,39 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from spanstream.consumer import ForwardError, ForwardStats, forward_spans
 from spanstream.otel import OtlpSettings
-from spanstream.schemas import Event, Span, decode_span, encode_event, encode_span
+from spanstream.schemas import (
+    EVENT_SCHEMA_FINGERPRINT,
+    SINGLE_OBJECT_MARKER,
+    Event,
+    Span,
+    decode_event,
+    decode_span,
+    encode_event,
+    encode_span,
+)
 
 
 def _demo_config(tmp_path: Path, topic: str) -> Path:
+    """The shape of cli/demo.yaml: spans and Flink's system events on one topic."""
     path = tmp_path / "traces.yaml"
     path.write_text(
         "traces.reporter.kafka.factory.class: kafka\n"
         f"traces.reporter.kafka.topic: {topic}\n"
         "traces.reporter.kafka.scope.variables.additional: region:test\n"
+        "events.reporter.kafka.factory.class: kafka\n"
+        f"events.reporter.kafka.topic: {topic}\n"
     )
     return path
 
 
-def _topic_spans(bootstrap: str, topic: str) -> list[Span]:
-    return [decode_span(message.value()) for message in read_topic(bootstrap, topic)]
+def _topic_records(bootstrap: str, topic: str) -> tuple[list[Span], list[Event]]:
+    spans, events = [], []
+    for message in read_topic(bootstrap, topic):
+        if message.value().startswith(SINGLE_OBJECT_MARKER + EVENT_SCHEMA_FINGERPRINT):
+            events.append(decode_event(message.value()))
+        else:
+            spans.append(decode_span(message.value()))
+    return spans, events
 
 
 def _produce(bootstrap: str, topic: str, spans: list[Span]) -> None:
@@ -67,7 +85,7 @@ def _spans(count: int, tag: str) -> list[Span]:
 def test_the_demo_topic_arrives_complete_with_checkpoint_trees_intact(
     kafka_bootstrap, new_topic, tmp_path, otlp_backend
 ):
-    """Every span of a demo run arrives once, with its ids, parents and resource."""
+    """Every span of a demo run arrives once, with its ids, parents and resource; its events too."""
     topic = new_topic()
     demo = run_cli(
         "demo",
@@ -80,8 +98,10 @@ def test_the_demo_topic_arrives_complete_with_checkpoint_trees_intact(
         bootstrap=kafka_bootstrap,
     )
     assert demo.returncode == 0, demo.stdout + demo.stderr
+    roots, events = _topic_records(kafka_bootstrap, topic)
+    assert events, "the demo reports Flink's system events beside its spans"
     expected = {}
-    for root in _topic_spans(kafka_bootstrap, topic):
+    for root in roots:
         for span, parent, _depth in root.walk():
             expected[span.span_id.hex()] = (span, parent, root)
 
@@ -113,7 +133,11 @@ def test_the_demo_topic_arrives_complete_with_checkpoint_trees_intact(
         if parent is not None and parent.name == "Checkpoint":
             checkpoint_children += 1
     assert checkpoint_children > 0, "the demo reported Checkpoint spans with task children"
-    assert f"forwarded {len(_topic_spans(kafka_bootstrap, topic)):,} records" in (forwarded.stdout)
+    assert f"forwarded {len(roots) + len(events):,} records" in forwarded.stdout
+    logs = otlp_backend.wait_for_logs(len(events))
+    assert Counter(log.attributes["spanstream.event_id"] for log in logs) == Counter(
+        event.event_id.hex() for event in events
+    )
 
 
 def test_nothing_is_committed_before_it_is_exported_and_nothing_is_lost(
