@@ -1,0 +1,272 @@
+"""The Java plugin in a real Flink 2.3 job: what a JobManager sends, read by spanstream.
+
+One streaming job runs on a local MiniCluster (checkpoints every 200 ms,
+``traces.checkpoint.span-detail-level: CHILDREN_SPANS_PER_TASK``, one deliberate task failure,
+then a restore from a checkpoint) with the plugin loaded from Flink's plugins directory and
+configured only by ``traces.reporter.kafka.*`` and ``events.reporter.kafka.*``. The tests read
+its two topics from the session broker.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tomllib
+import uuid
+import xml.etree.ElementTree as ET
+import zipfile
+from collections.abc import Iterator
+
+import pytest
+from _flink_run import ROOT, FlinkRun, build, event_fingerprint, run_proof_job
+from _helpers import read_topic, run_cli
+from confluent_kafka.admin import AdminClient
+from conftest import create_topic, delete_topics
+
+from spanstream.consumer import SpanConsumer
+from spanstream.schemas import SCHEMA_FINGERPRINT, Span
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+VARIABLES = ("<job_id>", "<job_name>", "<host>", "jobId")
+SYSTEM_EVENTS = ("JobFailureEvent", "CheckpointEvent", "JobStatusChangeEvent")
+
+
+@pytest.fixture(scope="module")
+def flink_run(
+    kafka_bootstrap: str, kafka_admin: AdminClient, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FlinkRun]:
+    """The proof job, run once for this module; its topics are deleted afterwards."""
+    created: list[str] = []
+
+    def make_topic(kind: str) -> str:
+        created.append(create_topic(kafka_admin, f"test-flink-{kind}-{uuid.uuid4().hex[:8]}"))
+        return created[-1]
+
+    try:
+        yield run_proof_job(
+            kafka_bootstrap, make_topic, read_topic, tmp_path_factory.mktemp("flink")
+        )
+    finally:
+        delete_topics(kafka_admin, created)
+
+
+def _roots(run: FlinkRun, name: str) -> list[Span]:
+    return [span for span in run.spans if span.name == name]
+
+
+def _counter_line(run: FlinkRun, kind: str) -> dict[str, str]:
+    """The counters a reporter logged when the JVM shut down."""
+    match = re.search(
+        rf"Kafka {kind} reporter \(topic [^)]+\) closed: notified=(\d+) accepted=(\d+) "
+        r"delivered=(\d+) failed=(\{[^}]*\}) dropped=(\{[^}]*\})",
+        run.output,
+    )
+    assert match, run.output[-3000:]
+    keys = ("notified", "accepted", "delivered", "failed", "dropped")
+    return dict(zip(keys, match.groups(), strict=True))
+
+
+def test_the_plugins_java_tests_pass():
+    """mvn package ran the plugin's JUnit tests (Surefire) and none failed."""
+    reports = list((build("plugin").parent / "surefire-reports").glob("TEST-*.xml"))
+    assert reports
+    suites = [ET.parse(report).getroot() for report in reports]
+    assert sum(int(s.get("tests", "0")) for s in suites) >= 20
+    assert sum(int(s.get("failures", "0")) + int(s.get("errors", "0")) for s in suites) == 0
+
+
+def test_java_fingerprints_equal_pythons():
+    """The jar's span and event schemas have Python's fingerprints: one contract, no copy."""
+    # Flink provides slf4j to plugins; outside Flink the proof's copy stands in.
+    proof_classpath = (build("proof") / "classpath.txt").read_text("utf-8").strip().split(":")
+    slf4j = next(jar for jar in proof_classpath if "/slf4j-api-" in jar)
+    done = subprocess.run(
+        ["java", "-cp", f"{build('plugin')}:{slf4j}", "io.spanstream.flink.Contract"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    printed = dict(line.split() for line in done.stdout.splitlines())
+    assert printed == {
+        "span.avsc": SCHEMA_FINGERPRINT.hex(),
+        "event.avsc": event_fingerprint().hex(),
+    }
+
+
+def test_the_plugin_has_the_python_packages_version():
+    """pom.xml's version is pyproject.toml's: the producer header names the same version."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    assert build("plugin").name == f"spanstream-flink-kafka-{pyproject['project']['version']}.jar"
+
+
+def test_the_job_ran_with_the_plugin_from_the_plugins_directory(flink_run):
+    """The job finished after its failure and restore; the plugin was in plugins/, not on -cp."""
+    assert flink_run.returncode == 0, flink_run.output[-3000:]
+    assert "deliberate failure of the spanstream proof job" in flink_run.output
+    assert "proof job finished" in flink_run.output
+    assert flink_run.span_messages
+    assert flink_run.event_messages
+
+
+def test_checkpoint_spans_have_task_children(flink_run):
+    """Checkpoint spans arrive with their Checkpoint_Task children nested in the record."""
+    checkpoints = _roots(flink_run, "Checkpoint")
+    completed = [c for c in checkpoints if c.attributes["checkpointStatus"] == "COMPLETED"]
+    assert len(completed) >= 3
+    for checkpoint in completed:
+        assert checkpoint.scope == "org.apache.flink.runtime.checkpoint.CheckpointStatsTracker"
+        assert [child.name for child in checkpoint.children] == ["Checkpoint_Task"] * len(
+            checkpoint.children
+        )
+        assert len(checkpoint.children) == 2  # the source, and the map with its sink
+        for child in checkpoint.children:
+            assert child.attributes["checkpointId"] == checkpoint.attributes["checkpointId"]
+            assert child.trace_id == checkpoint.trace_id
+    span_ids = [s.span_id for c in checkpoints for s in (c, *c.children)]
+    assert len(set(span_ids)) == len(span_ids)
+    assert len({c.trace_id for c in checkpoints}) == len(checkpoints)
+
+
+def test_job_initialization_names_the_restored_checkpoint(flink_run):
+    """After the failure, a JobInitialization span names the completed checkpoint it restored."""
+    completed = {
+        c.attributes["checkpointId"]
+        for c in _roots(flink_run, "Checkpoint")
+        if c.attributes["checkpointStatus"] == "COMPLETED"
+    }
+    restored = [
+        s.attributes["checkpointId"]
+        for s in _roots(flink_run, "JobInitialization")
+        if "checkpointId" in s.attributes
+    ]
+    assert restored
+    assert set(restored) <= completed
+    assert all(
+        s.attributes["initializationStatus"] == "COMPLETED"
+        for s in _roots(flink_run, "JobInitialization")
+    )
+
+
+def test_system_events_arrive(flink_run):
+    """JobFailureEvent, CheckpointEvent and JobStatusChangeEvent arrive on the event topic."""
+    events = flink_run.events
+    names = {event.name for event in events}
+    assert set(SYSTEM_EVENTS) <= names
+    statuses = [e.attributes["newJobStatus"] for e in events if e.name == "JobStatusChangeEvent"]
+    assert statuses[0] == "RUNNING"
+    assert "RESTARTING" in statuses
+    assert statuses[-1] == "FINISHED"
+    failure = next(e for e in events if e.name == "JobFailureEvent")
+    assert failure.attributes["canRestart"] == "true"
+    checkpoints = {e.attributes["checkpointId"] for e in events if e.name == "CheckpointEvent"}
+    assert checkpoints == {c.attributes["checkpointId"] for c in _roots(flink_run, "Checkpoint")}
+    for event in events:
+        assert (event.severity, event.body) == ("INFO", "")
+        assert (event.trace_id, event.span_id) == (None, None)
+        assert len(event.event_id) == 16
+    assert len({event.event_id for event in events}) == len(events)
+
+
+def test_every_record_carries_the_job_variables(flink_run):
+    """Every span tree and event carries <job_id>, <job_name>, <host> and jobId."""
+    records = [*(s.attributes for s in flink_run.spans), *(e.attributes for e in flink_run.events)]
+    job_ids = set()
+    for attributes in records:
+        assert set(VARIABLES) <= set(attributes), sorted(attributes)
+        assert attributes["<job_name>"] == flink_run.job_name
+        assert attributes["<job_id>"] == attributes["jobId"]
+        job_ids.add(attributes["jobId"])
+    assert len(job_ids) == 1
+    assert re.fullmatch(r"[0-9a-f]{32}", job_ids.pop())
+
+
+def test_records_have_the_python_reporters_headers_and_key(flink_run):
+    """Headers, fingerprints and the record key are the Python reporter's."""
+    for messages, fingerprint in (
+        (flink_run.span_messages, SCHEMA_FINGERPRINT),
+        (flink_run.event_messages, event_fingerprint()),
+    ):
+        for message in messages:
+            assert dict(message.headers() or []) == {
+                "content-type": b"application/vnd.apache.avro+binary; framing=single-object",
+                "spanstream-schema-fingerprint": fingerprint.hex().encode(),
+                "spanstream-producer": b"spanstream/0.1.0",
+            }
+    job_id = flink_run.spans[0].attributes["<job_id>"]
+    keys = {m.key() for m in (*flink_run.span_messages, *flink_run.event_messages)}
+    assert keys == {str(job_id).encode()}
+
+
+def test_span_consumer_reads_the_trace_topic(flink_run, kafka_bootstrap):
+    """SpanConsumer reads every span record the JobManager sent, with no bad record."""
+    with SpanConsumer(
+        flink_run.traces_topic,
+        bootstrap_servers=kafka_bootstrap,
+        group_id=f"g-{uuid.uuid4().hex[:10]}",
+        start="earliest",
+    ) as consumer:
+        records = []
+        while len(records) < len(flink_run.span_messages):
+            batch = consumer.poll_batch(max_spans=1000, timeout_s=30)
+            assert batch, f"read {len(records)} of {len(flink_run.span_messages)}"
+            records.extend(batch)
+        stats = consumer.stats()
+    assert sorted(r.span.name for r in records) == sorted(s.name for s in flink_run.spans)
+    assert stats.bad_records == 0
+
+
+def test_stats_shows_the_real_jobs_checkpoint_health(flink_run, kafka_bootstrap):
+    """`spanstream stats` on the topic summarises the real job's checkpoints and restore."""
+    done = run_cli("stats", flink_run.traces_topic, "--json", bootstrap=kafka_bootstrap)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["bad_records"] == 0
+    (job,) = document["jobs"]
+    completed = [
+        c
+        for c in _roots(flink_run, "Checkpoint")
+        if c.attributes["checkpointStatus"] == "COMPLETED"
+    ]
+    assert job["checkpoints"]["completed"] == len(completed)
+    assert job["checkpoints"]["last_checkpoint_id"] == max(
+        c.attributes["checkpointId"] for c in completed
+    )
+    assert job["initializations"]["restored_from_checkpoints"]
+
+
+def test_every_record_given_to_the_plugin_was_delivered(flink_run):
+    """At shutdown each reporter logged its counters: all delivered, none failed or dropped."""
+    for kind, messages in (
+        ("trace", flink_run.span_messages),
+        ("event", flink_run.event_messages),
+    ):
+        counters = _counter_line(flink_run, kind)
+        assert counters["failed"] == "{}"
+        assert counters["dropped"] == "{}"
+        assert int(counters["notified"]) == int(counters["delivered"]) == len(messages)
+
+
+def test_the_plugin_jar_is_what_the_readme_says():
+    """The jar holds both service files and relocates Kafka and Avro."""
+    with zipfile.ZipFile(build("plugin")) as jar:
+        names = set(jar.namelist())
+        assert (
+            jar.read(
+                "META-INF/services/org.apache.flink.traces.reporter.TraceReporterFactory"
+            ).strip()
+            == b"io.spanstream.flink.KafkaTraceReporterFactory"
+        )
+        assert (
+            jar.read(
+                "META-INF/services/org.apache.flink.events.reporter.EventReporterFactory"
+            ).strip()
+            == b"io.spanstream.flink.KafkaEventReporterFactory"
+        )
+    assert not any(n.startswith(("org/apache/kafka/", "org/apache/avro/")) for n in names)
+    shaded = "io/spanstream/flink/shaded/org/apache/"
+    assert f"{shaded}kafka/clients/producer/KafkaProducer.class" in names
+    assert f"{shaded}avro/message/BinaryMessageEncoder.class" in names
+    assert "io/spanstream/flink/schema/span.avsc" in names
