@@ -45,9 +45,11 @@ def flink_run(
         return created[-1]
 
     try:
-        yield run_proof_job(
+        run = run_proof_job(
             kafka_bootstrap, make_topic, read_topic, tmp_path_factory.mktemp("flink")
         )
+        created.append(f"{run.traces_topic}-small")  # the "small" reporter created it
+        yield run
     finally:
         delete_topics(kafka_admin, created)
 
@@ -56,11 +58,11 @@ def _roots(run: FlinkRun, name: str) -> list[Span]:
     return [span for span in run.spans if span.name == name]
 
 
-def _counter_line(run: FlinkRun, kind: str) -> dict[str, str]:
+def _counter_line(run: FlinkRun, kind: str, topic: str) -> dict[str, str]:
     """The counters a reporter logged when the JVM shut down."""
     match = re.search(
-        rf"Kafka {kind} reporter \(topic [^)]+\) closed: notified=(\d+) accepted=(\d+) "
-        r"delivered=(\d+) failed=(\{[^}]*\}) dropped=(\{[^}]*\})",
+        rf"Kafka {kind} reporter \(topic {re.escape(topic)}\) closed: "
+        r"notified=(\d+) accepted=(\d+) delivered=(\d+) failed=(\{[^}]*\}) dropped=(\{[^}]*\})",
         run.output,
     )
     assert match, run.output[-3000:]
@@ -239,11 +241,11 @@ def test_stats_shows_the_real_jobs_checkpoint_health(flink_run, kafka_bootstrap)
 
 def test_every_record_given_to_the_plugin_was_delivered(flink_run):
     """At shutdown each reporter logged its counters: all delivered, none failed or dropped."""
-    for kind, messages in (
-        ("trace", flink_run.span_messages),
-        ("event", flink_run.event_messages),
+    for kind, topic, messages in (
+        ("trace", flink_run.traces_topic, flink_run.span_messages),
+        ("event", flink_run.events_topic, flink_run.event_messages),
     ):
-        counters = _counter_line(flink_run, kind)
+        counters = _counter_line(flink_run, kind, topic)
         assert counters["failed"] == "{}"
         assert counters["dropped"] == "{}"
         assert int(counters["notified"]) == int(counters["delivered"]) == len(messages)
@@ -270,3 +272,25 @@ def test_the_plugin_jar_is_what_the_readme_says():
     assert f"{shaded}kafka/clients/producer/KafkaProducer.class" in names
     assert f"{shaded}avro/message/BinaryMessageEncoder.class" in names
     assert "io/spanstream/flink/schema/span.avsc" in names
+
+
+def test_a_broker_down_and_bad_keys_do_not_hurt_the_job(flink_run):
+    """A reporter with no broker, a bad value and an unknown key: WARNs and drops, no harm."""
+    assert flink_run.returncode == 0
+    prefix = "traces.reporter.<name>."
+    assert f"{prefix}no.such.key is ignored" in flink_run.output
+    assert f"{prefix}queue.max.spans=lots is not accepted: an integer from 1" in flink_run.output
+    counters = _counter_line(flink_run, "trace", f"{flink_run.traces_topic}-down")
+    assert counters["delivered"] == "0"
+    assert int(counters["notified"]) == len(flink_run.span_messages)
+    assert counters["dropped"] == f"{{closed={counters['notified']}}}"
+
+
+def test_spans_over_the_record_limit_are_dropped_and_counted(flink_run, kafka_bootstrap):
+    """record.max.bytes 1024: checkpoint trees are dropped too-large; the rest is delivered."""
+    counters = _counter_line(flink_run, "trace", f"{flink_run.traces_topic}-small")
+    dropped = int(re.fullmatch(r"\{too-large=(\d+)\}", counters["dropped"]).group(1))
+    delivered = read_topic(kafka_bootstrap, f"{flink_run.traces_topic}-small")
+    assert dropped >= len(_roots(flink_run, "Checkpoint"))
+    assert dropped + len(delivered) == int(counters["notified"]) == len(flink_run.span_messages)
+    assert all(len(m.value()) + len(m.key() or b"") < 1024 for m in delivered)

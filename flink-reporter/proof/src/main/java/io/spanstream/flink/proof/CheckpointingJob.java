@@ -30,6 +30,11 @@ import org.slf4j.LoggerFactory;
  * map fails once after the first completed checkpoint, and the job restores from a checkpoint
  * and runs to the end.
  *
+ * <p>Two more trace reporters of the same plugin must not hurt the job: {@code down} points at a
+ * loopback port where no broker listens, with a bad value and an unknown key; {@code small}
+ * writes to {@code <traces topic>-small} with a 1 KiB record limit, so checkpoint spans are too
+ * large for it.
+ *
  * <p>Arguments: {@code <bootstrap.servers> <traces topic> <events topic> <job name>}.
  */
 public final class CheckpointingJob {
@@ -60,6 +65,18 @@ public final class CheckpointingJob {
         "io.spanstream.flink.KafkaEventReporterFactory");
     config.setString("events.reporter.kafka.bootstrap.servers", args[0]);
     config.setString("events.reporter.kafka.topic", args[2]);
+    config.setString("traces.reporter.down.factory.class",
+        "io.spanstream.flink.KafkaTraceReporterFactory");
+    config.setString("traces.reporter.down.bootstrap.servers", "127.0.0.1:1");
+    config.setString("traces.reporter.down.queue.max.spans", "lots");
+    config.setString("traces.reporter.down.no.such.key", "x");
+    config.setString("traces.reporter.down.topic", args[1] + "-down");
+    config.setString("traces.reporter.down.close.timeout.s", "1");
+    config.setString("traces.reporter.small.factory.class",
+        "io.spanstream.flink.KafkaTraceReporterFactory");
+    config.setString("traces.reporter.small.bootstrap.servers", args[0]);
+    config.setString("traces.reporter.small.topic", args[1] + "-small");
+    config.setString("traces.reporter.small.record.max.bytes", "1024");
     config.setString("traces.checkpoint.span-detail-level", "CHILDREN_SPANS_PER_TASK");
     config.setString("execution.checkpointing.interval", "200 ms");
     config.setString("restart-strategy.type", "fixed-delay");
