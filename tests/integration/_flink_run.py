@@ -13,8 +13,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
+import textwrap
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ from spanstream.schemas._schema_history import SchemaVersion
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "flink-reporter" / "build.sh"
 EVENT_SCHEMA_TEXT = (ROOT / "schemas" / "event.avsc").read_text("utf-8")
+README_SECTION = "Send a Flink cluster's traces to Kafka"
 JOB_TIMEOUT_S = 600.0
 
 
@@ -42,6 +45,15 @@ def build(what: str) -> Path:
     )
     assert done.returncode == 0, done.stderr[-4000:]
     return Path(done.stdout.strip().splitlines()[-1])
+
+
+def readme_flink_config() -> str:
+    """The ``config.yaml`` example of the README's section on the plugin, as written."""
+    text = (ROOT / "README.md").read_text("utf-8")
+    start = text.index(f"## {README_SECTION}\n")
+    end = text.find("\n## ", start + 1)
+    (block,) = re.findall(r"```yaml\n(.*?)```", text[start:end], flags=re.DOTALL)
+    return textwrap.dedent(block)
 
 
 def event_fingerprint() -> bytes:
@@ -126,6 +138,18 @@ def run_proof_job(
     traces_topic = make_topic("traces")
     events_topic = make_topic("events")
     job_name = f"proof-{uuid.uuid4().hex[:8]}"
+    # The README's config.yaml, with this broker and these topics: what a cluster would read.
+    config = readme_flink_config()
+    for written in ("127.0.0.1:39092", "flink-traces", "flink-events"):
+        assert written in config, written
+    conf = work_dir / "conf"
+    conf.mkdir()
+    (conf / "config.yaml").write_text(
+        config.replace("127.0.0.1:39092", bootstrap)
+        .replace("flink-traces", traces_topic)
+        .replace("flink-events", events_topic),
+        "utf-8",
+    )
     classpath = f"{proof / 'classes'}:{(proof / 'classpath.txt').read_text('utf-8').strip()}"
     done = subprocess.run(
         [
@@ -134,9 +158,7 @@ def run_proof_job(
             "-cp",
             classpath,
             "io.spanstream.flink.proof.CheckpointingJob",
-            bootstrap,
-            traces_topic,
-            events_topic,
+            str(conf),
             job_name,
         ],
         env={**os.environ, "FLINK_PLUGINS_DIR": str(plugins)},

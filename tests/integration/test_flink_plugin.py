@@ -3,8 +3,9 @@
 One streaming job runs on a local MiniCluster (checkpoints every 200 ms,
 ``traces.checkpoint.span-detail-level: CHILDREN_SPANS_PER_TASK``, one deliberate task failure,
 then a restore from a checkpoint) with the plugin loaded from Flink's plugins directory and
-configured only by ``traces.reporter.kafka.*`` and ``events.reporter.kafka.*``. The tests read
-its two topics from the session broker.
+configured only by the README's ``config.yaml`` example (``traces.reporter.kafka.*`` and
+``events.reporter.kafka.*``, with this session's broker and topics). The tests read its two
+topics from the session broker.
 """
 
 from __future__ import annotations

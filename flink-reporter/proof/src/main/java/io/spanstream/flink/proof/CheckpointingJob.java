@@ -9,6 +9,7 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.GlobalConfiguration;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.core.plugin.PluginManager;
 import org.apache.flink.core.plugin.PluginUtils;
@@ -24,7 +25,7 @@ import org.slf4j.LoggerFactory;
 /**
  * A real Flink 2.3 streaming job on a local MiniCluster whose trace and event reporters are
  * spanstream's plugin, loaded the way a Flink cluster loads it: from the plugins directory
- * ({@code FLINK_PLUGINS_DIR}), configured only by Flink keys.
+ * ({@code FLINK_PLUGINS_DIR}), configured only by Flink keys in {@code config.yaml}.
  *
  * <p>A bounded, rate-limited source feeds a keyed, stateful map; checkpoints every 200 ms; the
  * map fails once after the first completed checkpoint, and the job restores from a checkpoint
@@ -35,7 +36,9 @@ import org.slf4j.LoggerFactory;
  * writes to {@code <traces topic>-small} with a 1 KiB record limit, so checkpoint spans are too
  * large for it.
  *
- * <p>Arguments: {@code <bootstrap.servers> <traces topic> <events topic> <job name>}.
+ * <p>Arguments: {@code <conf dir> <job name>}: the directory's {@code config.yaml} configures
+ * the {@code kafka} trace and event reporters (the README's example, with the test's address and
+ * topics), and {@code traces.checkpoint.span-detail-level}.
  */
 public final class CheckpointingJob {
   private static final Logger LOG = LoggerFactory.getLogger(CheckpointingJob.class);
@@ -46,9 +49,8 @@ public final class CheckpointingJob {
   private CheckpointingJob() {}
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 4) {
-      System.err.println("usage: CheckpointingJob <bootstrap.servers> <traces topic>"
-          + " <events topic> <job name>");
+    if (args.length != 2) {
+      System.err.println("usage: CheckpointingJob <conf dir with config.yaml> <job name>");
       System.exit(2);
     }
     if (CheckpointingJob.class.getClassLoader()
@@ -56,28 +58,22 @@ public final class CheckpointingJob {
       System.err.println("the plugin is on the job's classpath: the proof needs it in plugins/");
       System.exit(3);
     }
-    Configuration config = new Configuration();
-    config.setString("traces.reporter.kafka.factory.class",
-        "io.spanstream.flink.KafkaTraceReporterFactory");
-    config.setString("traces.reporter.kafka.bootstrap.servers", args[0]);
-    config.setString("traces.reporter.kafka.topic", args[1]);
-    config.setString("events.reporter.kafka.factory.class",
-        "io.spanstream.flink.KafkaEventReporterFactory");
-    config.setString("events.reporter.kafka.bootstrap.servers", args[0]);
-    config.setString("events.reporter.kafka.topic", args[2]);
+    // The reporters' keys come from config.yaml, as in a Flink cluster's conf/ directory.
+    Configuration config = GlobalConfiguration.loadConfiguration(args[0]);
+    String bootstrap = config.getString("traces.reporter.kafka.bootstrap.servers", "");
+    String tracesTopic = config.getString("traces.reporter.kafka.topic", "flink-traces");
     config.setString("traces.reporter.down.factory.class",
         "io.spanstream.flink.KafkaTraceReporterFactory");
     config.setString("traces.reporter.down.bootstrap.servers", "127.0.0.1:1");
     config.setString("traces.reporter.down.queue.max.spans", "lots");
     config.setString("traces.reporter.down.no.such.key", "x");
-    config.setString("traces.reporter.down.topic", args[1] + "-down");
+    config.setString("traces.reporter.down.topic", tracesTopic + "-down");
     config.setString("traces.reporter.down.close.timeout.s", "1");
     config.setString("traces.reporter.small.factory.class",
         "io.spanstream.flink.KafkaTraceReporterFactory");
-    config.setString("traces.reporter.small.bootstrap.servers", args[0]);
-    config.setString("traces.reporter.small.topic", args[1] + "-small");
+    config.setString("traces.reporter.small.bootstrap.servers", bootstrap);
+    config.setString("traces.reporter.small.topic", tracesTopic + "-small");
     config.setString("traces.reporter.small.record.max.bytes", "1024");
-    config.setString("traces.checkpoint.span-detail-level", "CHILDREN_SPANS_PER_TASK");
     config.setString("execution.checkpointing.interval", "200 ms");
     config.setString("restart-strategy.type", "fixed-delay");
     config.setString("restart-strategy.fixed-delay.attempts", "3");
@@ -111,7 +107,7 @@ public final class CheckpointingJob {
           .keyBy(n -> n % 8)
           .map(new FailOnceAfterACheckpoint())
           .sinkTo(new DiscardingSink<>());
-      env.execute(args[3]);
+      env.execute(args[1]);
       LOG.info("proof job finished");
     }
   }
