@@ -19,7 +19,10 @@ class ReporterQueueTest {
   void aFullQueueDropsTheNewestAndCountsIt() {
     KafkaTraceReporter reporter = new KafkaTraceReporter();
     // Port 9 (discard) on loopback: the sender waits for the topic, the queue fills.
-    reporter.open(config(Map.of("bootstrap.servers", "127.0.0.1:9", "queue.max.spans", "2")));
+    reporter.open(
+        config(
+            Map.of(
+                "bootstrap.servers", "127.0.0.1:9", "queue.max.spans", "2", "close.timeout.s", "0")));
     for (int i = 0; i < 5; i++) {
       reporter.notifyOfAddedSpan(Span.builder(ReporterQueueTest.class, "S" + i).build());
     }
@@ -52,6 +55,26 @@ class ReporterQueueTest {
     reporter.open(config(Map.of()));
     reporter.notifyOfAddedSpan(Span.builder(ReporterQueueTest.class, "S").build());
     assertEquals(Map.of("not-configured", 1L), reporter.snapshot().dropped());
+    reporter.close();
+  }
+
+  @Test
+  void dropOldestMakesRoomAndCountsTheEvictedSpan() {
+    KafkaTraceReporter reporter = new KafkaTraceReporter();
+    reporter.open(
+        config(
+            Map.of(
+                "bootstrap.servers", "127.0.0.1:9",
+                "queue.max.spans", "2",
+                "queue.overflow.policy", "drop-oldest",
+                "close.timeout.s", "0")));
+    for (int i = 0; i < 5; i++) {
+      reporter.notifyOfAddedSpan(Span.builder(ReporterQueueTest.class, "S" + i).build());
+    }
+    ReporterStats stats = reporter.snapshot();
+    assertEquals(5, stats.accepted());
+    assertEquals(Map.of("queue-full", 3L), stats.dropped());
+    assertEquals(2, stats.pending());
     reporter.close();
   }
 }
