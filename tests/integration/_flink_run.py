@@ -10,8 +10,6 @@ on it).
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import re
 import shutil
@@ -23,15 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import fastavro
 from confluent_kafka import Message
 
-from spanstream.schemas import Span, decode_span
-from spanstream.schemas._schema_history import SchemaVersion
+from spanstream.schemas import EVENT_SCHEMA_FINGERPRINT, Span, decode_span
+from spanstream.schemas import decode_event as spanstream_decode_event
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "flink-reporter" / "build.sh"
-EVENT_SCHEMA_TEXT = (ROOT / "schemas" / "event.avsc").read_text("utf-8")
 README_SECTION = "Send a Flink cluster's traces to Kafka"
 JOB_TIMEOUT_S = 600.0
 
@@ -57,12 +53,8 @@ def readme_flink_config() -> str:
 
 
 def event_fingerprint() -> bytes:
-    """The 8-byte fingerprint of ``schemas/event.avsc`` as Python computes it."""
-    try:
-        from spanstream.schemas import EVENT_SCHEMA_FINGERPRINT  # type: ignore[attr-defined]
-    except ImportError:  # the event codec is not on this branch: the same rule, by hand
-        return SchemaVersion.from_text(EVENT_SCHEMA_TEXT, version=1).fingerprint
-    return bytes(EVENT_SCHEMA_FINGERPRINT)
+    """The 8-byte fingerprint of ``schemas/event.avsc`` (``EVENT_SCHEMA_FINGERPRINT``)."""
+    return EVENT_SCHEMA_FINGERPRINT
 
 
 @dataclass(frozen=True)
@@ -81,22 +73,18 @@ class FlinkEvent:
 
 
 def decode_event(value: bytes) -> FlinkEvent:
-    """An event message: single-object framing with the event fingerprint, then the body."""
-    assert value[:2] == b"\xc3\x01", value[:10].hex()
-    assert value[2:10] == event_fingerprint(), value[2:10].hex()
-    schema = fastavro.parse_schema(json.loads(EVENT_SCHEMA_TEXT))
-    record = fastavro.schemaless_reader(io.BytesIO(value[10:]), schema, None)
-    assert isinstance(record, dict)
+    """An event message, decoded by spanstream's event codec (by its fingerprint)."""
+    event = spanstream_decode_event(value)
     return FlinkEvent(
-        name=record["name"],
-        scope=record["scope"],
-        observed_ts_millis=record["observed_ts_millis"],
-        body=record["body"],
-        severity=record["severity"],
-        attributes=dict(record["attributes"]),
-        event_id=record["event_id"],
-        trace_id=record["trace_id"],
-        span_id=record["span_id"],
+        name=event.name,
+        scope=event.scope,
+        observed_ts_millis=event.observed_ts_millis,
+        body=event.body,
+        severity=event.severity,
+        attributes=dict(event.attributes),
+        event_id=event.event_id,
+        trace_id=event.trace_id,
+        span_id=event.span_id,
     )
 
 

@@ -221,6 +221,24 @@ def test_span_consumer_reads_the_trace_topic(flink_run, kafka_bootstrap):
     assert stats.bad_records == 0
 
 
+def test_span_consumer_reads_the_event_topic(flink_run, kafka_bootstrap):
+    """SpanConsumer reads every event record the JobManager sent, with no bad record."""
+    with SpanConsumer(
+        flink_run.events_topic,
+        bootstrap_servers=kafka_bootstrap,
+        group_id=f"g-{uuid.uuid4().hex[:10]}",
+        start="earliest",
+    ) as consumer:
+        records = []
+        while len(records) < len(flink_run.event_messages):
+            batch = consumer.poll_batch(max_spans=1000, timeout_s=30)
+            assert batch, f"read {len(records)} of {len(flink_run.event_messages)}"
+            records.extend(batch)
+        stats = consumer.stats()
+    assert [r.event.name for r in records] == [e.name for e in flink_run.events]
+    assert stats.bad_records == 0
+
+
 def test_stats_shows_the_real_jobs_checkpoint_health(flink_run, kafka_bootstrap):
     """`spanstream stats` on the topic summarises the real job's checkpoints and restore."""
     done = run_cli("stats", flink_run.traces_topic, "--json", bootstrap=kafka_bootstrap)
