@@ -17,7 +17,7 @@ import tomllib
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import pytest
 from _flink_run import ROOT, FlinkRun, build, event_fingerprint, run_proof_job
@@ -26,7 +26,12 @@ from confluent_kafka.admin import AdminClient
 from conftest import create_topic, delete_topics
 
 from spanstream.consumer import SpanConsumer
-from spanstream.schemas import SCHEMA_FINGERPRINT, Span
+from spanstream.schemas import (
+    INITIALIZATION_METRICS,
+    RESTORED_STATE_LOCATIONS,
+    SCHEMA_FINGERPRINT,
+    Span,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -313,3 +318,135 @@ def test_spans_over_the_record_limit_are_dropped_and_counted(flink_run, kafka_bo
     assert dropped >= len(_roots(flink_run, "Checkpoint"))
     assert dropped + len(delivered) == int(counters["notified"]) == len(flink_run.span_messages)
     assert all(len(m.value()) + len(m.key() or b"") < 1024 for m in delivered)
+
+
+# -- conformance: real Flink is the oracle for spanstream.schemas' builders -----------------------
+
+_TYPE_NAMES = {str: "string", int: "long", float: "double", bool: "boolean"}
+
+
+def _shape(scope: str, attributes: Mapping[str, object]) -> tuple[str, dict[str, str]]:
+    """A record's scope and its attribute names with value types, scope variables left out.
+
+    Scope variables (``<host>``, ``<job_id>``...) come from the metric group, not the builders.
+    """
+    return scope, {
+        key: _TYPE_NAMES[type(value)]
+        for key, value in sorted(attributes.items())
+        if not key.startswith("<")
+    }
+
+
+def _observed_shapes(run: FlinkRun) -> dict[str, list[tuple[str, dict[str, str]]]]:
+    """Each span and event name with the distinct shapes real Flink wrote for it."""
+    shapes: dict[str, list[tuple[str, dict[str, str]]]] = {}
+
+    def add(name: str, shape: tuple[str, dict[str, str]]) -> None:
+        if shape not in shapes.setdefault(name, []):
+            shapes[name].append(shape)
+
+    def walk(span: Span) -> None:
+        add(span.name, _shape(span.scope, span.attributes))
+        for child in span.children:
+            walk(child)
+
+    for span in run.spans:
+        walk(span)
+    for event in run.events:
+        add(event.name, _shape(event.scope, event.attributes))
+    return shapes
+
+
+def _builder_shapes(
+    initializations: list[tuple[list[str], bool]],
+) -> dict[str, list[tuple[str, dict[str, str]]]]:
+    """The shapes spanstream.schemas' builders give the same names, at CHILDREN_SPANS_PER_TASK.
+
+    ``initializations``: for each JobInitialization Flink sent, the metrics it reported (which
+    depend on the state backend and on whether state was restored) and whether it restored.
+    """
+    # Imported here: a builder missing from spanstream.schemas fails this test only.
+    from spanstream.schemas import (
+        CHECKPOINT_METRICS,
+        CheckpointSubtaskStats,
+        CheckpointTaskStats,
+        all_subtasks_status_change_event,
+        checkpoint_event,
+        checkpoint_span,
+        job_failure_event,
+        job_initialization_span,
+        job_status_change_event,
+    )
+
+    job = "0" * 32
+    task = CheckpointTaskStats(
+        "v", (CheckpointSubtaskStats(0, 2, dict.fromkeys(CHECKPOINT_METRICS, 1)),)
+    )
+    checkpoint = checkpoint_span(
+        checkpoint_id=1,
+        trigger_ts_millis=1,
+        latest_ack_ts_millis=2,
+        full_size_bytes=1,
+        checkpointed_size_bytes=1,
+        metadata_size_bytes=1,
+        tasks=[task],
+        detail_level="CHILDREN_SPANS_PER_TASK",
+        job_id=job,
+    ).build()
+    initialization_spans = [
+        job_initialization_span(
+            start_ts_millis=1,
+            end_ts_millis=2,
+            durations=dict.fromkeys(metrics, (1, 1)),
+            job_id=job,
+            **({"checkpoint_id": 1, "full_size_bytes": 1} if restored else {}),
+        ).build()
+        for metrics, restored in initializations
+    ]
+    events = [
+        checkpoint_event(
+            checkpoint_id=1,
+            latest_ack_ts_millis=2,
+            full_size_bytes=1,
+            checkpointed_size_bytes=1,
+            metadata_size_bytes=1,
+            job_id=job,
+        ),
+        job_status_change_event(new_job_status="RUNNING", job_id=job),
+        job_failure_event(can_restart=True, is_global_failure=False, job_id=job),
+        all_subtasks_status_change_event(status="ALL_RUNNING_OR_FINISHED", job_id=job),
+    ]
+    shapes: dict[str, list[tuple[str, dict[str, str]]]] = {
+        "Checkpoint": [_shape(checkpoint.scope, checkpoint.attributes)],
+        "Checkpoint_Task": [_shape(c.scope, c.attributes) for c in checkpoint.children[:1]],
+        "JobInitialization": [_shape(s.scope, s.attributes) for s in initialization_spans],
+    }
+    for builder in events:
+        event = builder.build()
+        shapes[event.name] = [_shape(event.scope, event.attributes)]
+    return shapes
+
+
+def test_conformance_flinks_attributes_are_the_builders(flink_run, tmp_path):
+    """Each system span and event: real Flink's attribute names and types are the builders'."""
+    observed = _observed_shapes(flink_run)
+    (tmp_path / "observed.json").write_text(json.dumps(observed, indent=1), "utf-8")
+    initializations = [
+        ([key.removeprefix("max") for key in attributes if key.startswith("max")], restored)
+        for _scope, attributes in observed.get("JobInitialization", [])
+        for restored in ["checkpointId" in attributes]
+    ]
+    known = {
+        *INITIALIZATION_METRICS,
+        *(f"RestoredStateSizeBytes.{loc}" for loc in RESTORED_STATE_LOCATIONS),
+    }
+    assert all(set(metrics) <= known for metrics, _ in initializations), initializations
+    expected = _builder_shapes(initializations)
+    for name, shapes in observed.items():
+        assert name in expected, f"Flink sent {name}, which no builder makes"
+        for shape in shapes:
+            assert shape in expected[name], (
+                f"{name}: Flink wrote {json.dumps(shape)}; "
+                f"the builders make {json.dumps(expected[name])}"
+            )
+    assert {"Checkpoint", "Checkpoint_Task", "JobInitialization", *SYSTEM_EVENTS} <= set(observed)
