@@ -10,6 +10,7 @@ topics from the session broker.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -23,7 +24,6 @@ import pytest
 from _flink_run import ROOT, FlinkRun, build, event_fingerprint, run_proof_job
 from _helpers import read_topic, run_cli
 from confluent_kafka.admin import AdminClient
-from conftest import create_topic, delete_topics
 
 from spanstream.consumer import SpanConsumer
 from spanstream.schemas import (
@@ -43,11 +43,14 @@ SYSTEM_EVENTS = ("JobFailureEvent", "CheckpointEvent", "JobStatusChangeEvent")
 def flink_run(
     kafka_bootstrap: str, kafka_admin: AdminClient, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[FlinkRun]:
-    """The proof job, run once for this module; its topics are deleted afterwards."""
+    """The proof job, run once for this module; its topics are deleted afterwards.
+
+    The topics do not exist before the job: the plugin creates them (``topic.create``).
+    """
     created: list[str] = []
 
     def make_topic(kind: str) -> str:
-        created.append(create_topic(kafka_admin, f"test-flink-{kind}-{uuid.uuid4().hex[:8]}"))
+        created.append(f"test-flink-{kind}-{uuid.uuid4().hex[:8]}")
         return created[-1]
 
     try:
@@ -57,7 +60,9 @@ def flink_run(
         created.append(f"{run.traces_topic}-small")  # the "small" reporter created it
         yield run
     finally:
-        delete_topics(kafka_admin, created)
+        for future in kafka_admin.delete_topics(created, operation_timeout=30).values():
+            with contextlib.suppress(Exception):  # one that was never created
+                future.result(timeout=30)
 
 
 def _roots(run: FlinkRun, name: str) -> list[Span]:
@@ -117,6 +122,12 @@ def test_the_job_ran_with_the_plugin_from_the_plugins_directory(flink_run):
     assert "proof job finished" in flink_run.output
     assert flink_run.span_messages
     assert flink_run.event_messages
+
+
+def test_the_plugin_creates_its_topics_as_the_python_reporter_does(flink_run, kafka_admin):
+    """Missing topics are created with topic.partitions (3) partitions."""
+    for topic in (flink_run.traces_topic, flink_run.events_topic):
+        assert len(kafka_admin.list_topics(topic, timeout=30).topics[topic].partitions) == 3
 
 
 def test_checkpoint_spans_have_task_children(flink_run):
