@@ -30,10 +30,8 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
-import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
 from types import MappingProxyType, TracebackType
 from typing import Any, Final, Self
@@ -44,11 +42,10 @@ from confluent_kafka import (
     Consumer,
     KafkaError,
     KafkaException,
-    Message,
     TopicPartition,
 )
 
-from spanstream.consumer._bad_records import BadRecordPolicy, classify_bad_record
+from spanstream.consumer._bad_records import BadRecordPolicy
 from spanstream.consumer._broker_health import (
     BrokerWatch,
     ErrorLog,
@@ -65,30 +62,22 @@ from spanstream.consumer._config_checks import (
     resolve_bootstrap_servers,
     start_position,
 )
-from spanstream.consumer._dead_letter import DeadLetterOutcome, DeadLetterSink
+from spanstream.consumer._dead_letter import DeadLetterSink
 from spanstream.consumer._duplicates import DuplicateWindow
-from spanstream.consumer._errors import CommitError, ConsumerClosedError, DeadLetterError
-from spanstream.consumer._event_records import (
-    EventRecord,
-    decode_event_record,
-    is_event_message,
-)
+from spanstream.consumer._errors import CommitError, ConsumerClosedError
+from spanstream.consumer._event_records import EventRecord
 from spanstream.consumer._offsets import OffsetTracker, PendingMark, TopicPartitionKey
 from spanstream.consumer._positions import StartPosition, to_epoch_ms
-from spanstream.consumer._records import RECORD_FIELDS, RECORD_SETTERS, SpanBatch, SpanRecord
+from spanstream.consumer._record_conversion import RecordConverter
+from spanstream.consumer._record_queue import RecordQueue
+from spanstream.consumer._records import SpanBatch, SpanRecord
 from spanstream.consumer._stats import ConsumerCounters, ConsumerStats
-from spanstream.kafka import LOG_INTERVAL_S, LibrdkafkaLog
+from spanstream.kafka import LibrdkafkaLog
 from spanstream.schemas import (
-    IMPLEMENTATIONS,
-    SCHEMA_FINGERPRINT,
-    SINGLE_OBJECT_MARKER,
     BrokerError,
     ConfigError,
-    DecodeError,
     SchemaRegistry,
-    Span,
     SpanCodec,
-    decode_span,
 )
 
 __all__ = ["MANAGED_CONSUMER_KEYS", "SpanConsumer"]
@@ -97,32 +86,6 @@ _LOG = logging.getLogger("spanstream.consumer")
 _LIBRDKAFKA_LOG = logging.getLogger("spanstream.consumer.librdkafka")
 _DEFAULT_BROKER_TIMEOUT_S: Final = 60.0
 
-
-def _load_fast_convert() -> (
-    Callable[[list[Message], int, list[Any], set[bytes], set[bytes], int], int] | None
-):
-    """The C conversion loop (``spanstream.consumer._convert``), configured; None without it.
-
-    It needs the schemas' C decoder too, so it is off whenever that is (not built, or
-    ``SPANSTREAM_NO_SPEEDUPS=1``).
-    """
-    if "c" not in IMPLEMENTATIONS:
-        return None
-    try:
-        from spanstream.consumer import _convert
-    except ImportError:
-        return None
-    _convert.configure(
-        SpanRecord,
-        tuple(SpanRecord.__dict__[name] for name in RECORD_FIELDS),
-        Message,
-        IMPLEMENTATIONS["c"][0],
-        SINGLE_OBJECT_MARKER + SCHEMA_FINGERPRINT,
-    )
-    return _convert.convert
-
-
-_FAST_CONVERT: Final = _load_fast_convert()
 
 MANAGED_CONSUMER_KEYS: Final = frozenset(
     {
@@ -152,41 +115,11 @@ to 418,514 spans/s (``benchmarks/bench_consume.py --repeats 3``, its ``raw-decod
 and after, on the benchmark machine)."""
 _COMMIT_TIMEOUT_S: Final = 30.0
 _METADATA_TIMEOUT_S: Final = 10.0
-_NO_LIMIT: Final = 1 << 62
 _NONE: Final[frozenset[str]] = frozenset()
 _CONVERT_CHUNK: Final = 64
 
 ConfigValue = str | int | float | bool | Callable[..., Any]
 """A librdkafka property value (callables for ``error_cb``, ``stats_cb``, ``logger``...)."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Handled:
-    """A record the consumer handled itself: skipped, dead-lettered, or a dropped duplicate."""
-
-    topic: str
-    partition: int
-    offset: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Raise:
-    """A bad record under the ``raise`` policy, raised at its place in the stream."""
-
-    topic: str
-    partition: int
-    offset: int
-    error: DecodeError
-
-
-@dataclass(frozen=True, slots=True)
-class _Retry:
-    """Dead-lettering the next raw message failed: raise this, then convert it again."""
-
-    error: DeadLetterError
-
-
-_Item = SpanRecord | EventRecord | _Handled | _Raise | _Retry
 
 
 class SpanConsumer:
@@ -332,31 +265,27 @@ class SpanConsumer:
             except ConfigError:
                 self._consumer.close()
                 raise
-        self._confluent = (
-            None
-            if schema_registry is None
-            else SpanCodec(framing="confluent", registry=schema_registry)
+        self._converter = RecordConverter(
+            counters=self._counters,
+            errors=self._errors,
+            policy=self._policy,
+            dead_letters=self._dead_letters,
+            confluent=(
+                None
+                if schema_registry is None
+                else SpanCodec(framing="confluent", registry=schema_registry)
+            ),
+            window=DuplicateWindow(size=duplicate_window),
+            drop_duplicates=drop_duplicates,
         )
-
         self._group_id = group_id
         self._fetch_batch_size = fetch_batch_size
         self._poll_interval_s = float(poll_interval_s)
-        self._drop_duplicates = drop_duplicates
-        self._window = DuplicateWindow(size=duplicate_window)
         self._tracker = OffsetTracker()
         self._assigned: set[TopicPartitionKey] = set()
-        # Consumed messages not converted yet (only after a failed dead-letter write).
-        self._raw: list[Message] = []
-        # The converted messages: records, and markers for the others (see _convert_raw).
-        self._items: list[_Item] = []
-        self._item_pos = 0  # the next item to hand out
-        self._done_upto = 0  # items before this index are processed
-        self._settled = 0  # items before this index were reported to the offset tracker
-        self._chunk_markers = 0  # how many of the items are markers
+        self._queue = RecordQueue(self._assigned, self._processed_all)
         self._delivered = 0
         self._closed = False
-        self._bad_logged: dict[str, float] = {}
-        self._decode = decode_span
         self._consumer.subscribe(
             list(self._topics),
             on_assign=self._on_assign,
@@ -412,7 +341,7 @@ class SpanConsumer:
         """
         self._check_open()
         self._watch.check()
-        if not self._assigned or self._item_pos < len(self._items) or self._raw:
+        if not self._assigned or self._queue.pending():
             return False
         if self._errors.down_since is not None:
             return False
@@ -430,16 +359,6 @@ class SpanConsumer:
             BrokerError: no broker has answered for ``broker_timeout_s``.
             StopIteration: the consumer was closed.
         """
-        # The hot path: the next converted item is a record.
-        items = self._items
-        pos = self._item_pos
-        if pos < len(items):
-            item = items[pos]
-            if type(item) is SpanRecord:
-                self._done_upto = pos  # the record handed out before is processed now
-                self._item_pos = pos + 1
-                self._delivered += 1
-                return item
         record = self._next_record(None)
         if record is None:
             raise StopIteration
@@ -449,19 +368,9 @@ class SpanConsumer:
         self, *, idle_timeout_s: float | None = None
     ) -> Iterator[SpanRecord | EventRecord]:
         """Iterate records, stopping once none arrived for ``idle_timeout_s`` (never if None)."""
+        next_record = self._next_record
         while True:
-            items = self._items
-            pos = self._item_pos
-            if pos < len(items):
-                item = items[pos]
-                if type(item) is SpanRecord:  # the hot path, as in __next__
-                    self._done_upto = pos
-                    self._item_pos = pos + 1
-                    self._delivered += 1
-                    yield item
-                    continue
-            deadline = None if idle_timeout_s is None else time.monotonic() + idle_timeout_s
-            record = self._next_record(deadline)
+            record = next_record(idle_timeout_s)
             if record is None:
                 return
             yield record
@@ -490,16 +399,17 @@ class SpanConsumer:
         if max_spans < 1:
             raise ValueError(f"max_spans must be >= 1, got {max_spans}")
         self._check_open()
-        self._release()
-        self._settle()
+        self._queue.release()
+        self._queue.settle()
         deadline = time.monotonic() + timeout_s
         records: list[SpanRecord | EventRecord] = []
         last: dict[TopicPartitionKey, int] = {}
-        # The batch's records live on together; collected as they are built, they would be
-        # traversed by every young collection and promoted to the oldest generation, whose full
-        # collections then cost more than decoding (about 2 us a span). So the cyclic GC waits
-        # while the batch is gathered from what librdkafka already holds, and runs during the
-        # blocking waits and after: one young collection for the batch, which dies young.
+        # Why the GC pauses: the batch's records live on together; collected as they are built,
+        # they would be traversed by every young collection and promoted to the oldest
+        # generation, whose full collections then cost more than decoding (about 2 us a span).
+        # So the cyclic GC waits while the batch is gathered from what librdkafka already holds,
+        # and runs during the blocking waits and after: one young collection for the batch,
+        # which dies young. (Iteration instead converts a few messages at a time: _convert_raw.)
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
@@ -532,21 +442,20 @@ class SpanConsumer:
 
         Called with the cyclic GC disabled; it is enabled (if it was) for blocking waits only.
         """
+        queue = self._queue
         while len(records) < max_spans:
-            items = self._items
-            pos = self._item_pos
-            if pos >= len(items):
-                if self._is_closed():
+            if queue.pos >= len(queue.items):
+                if self._closed:
                     break
-                if self._raw:
-                    self._convert_raw(len(self._raw))
+                if queue.raw:
+                    self._convert_raw(len(queue.raw))
                     continue
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 # First what librdkafka already holds, without waiting.
                 self._fill(0.0, chunk=self._fetch_batch_size)
-                if self._item_pos < len(self._items) or self._raw:
+                if queue.pending():
                     continue
                 if gc_was_enabled:
                     gc.enable()
@@ -555,59 +464,8 @@ class SpanConsumer:
                 finally:
                     gc.disable()
                 continue
-            end = min(len(items), pos + max_spans - len(records))
-            if not self._chunk_markers:  # the common case: records only
-                run: list[Any] = items[pos:end]
-                records.extend(run)
-                last.update(self._last_offsets(run))
-                self._item_pos = self._done_upto = self._settled = end
-                continue
-            if self._take_with_markers(items, pos, end, records, last):
+            if queue.take_batch(max_spans - len(records), records, last):
                 break
-
-    def _take_with_markers(
-        self,
-        items: list[_Item],
-        pos: int,
-        end: int,
-        records: list[SpanRecord | EventRecord],
-        last: dict[TopicPartitionKey, int],
-    ) -> bool:
-        """Take items[pos:end] into a batch, handling markers; True when the batch must end."""
-        while pos < end:
-            item = items[pos]
-            if type(item) is SpanRecord or type(item) is EventRecord or type(item) is _Handled:
-                if not isinstance(item, _Handled):
-                    records.append(item)
-                last[(item.topic, item.partition)] = item.offset
-                pos += 1
-                continue
-            self._item_pos = self._done_upto = self._settled = pos
-            if records:
-                return True  # the batch ends before a record to raise; the next call raises
-            self._processed_all(last)
-            last.clear()
-            if type(item) is _Raise:
-                # Raised now; processed once the application moves on (like iteration).
-                self._item_pos = pos + 1
-                raise item.error
-            assert type(item) is _Retry
-            items.pop()  # the record it stands for is converted (and dead-lettered) again
-            raise item.error
-        self._item_pos = self._done_upto = self._settled = pos
-        return False
-
-    def _last_offsets(self, run: list[SpanRecord]) -> dict[TopicPartitionKey, int]:
-        """The last offset of each partition in ``run`` (records only, in offset order)."""
-        found: dict[TopicPartitionKey, int] = {}
-        partitions = len(self._assigned) or _NO_LIMIT
-        for record in reversed(run):
-            key = (record.topic, record.partition)
-            if key not in found:
-                found[key] = record.offset
-                if len(found) >= partitions:
-                    break
-        return found
 
     def commit(self) -> dict[TopicPartitionKey, int]:
         """Mark everything delivered so far processed, and commit it synchronously.
@@ -619,8 +477,8 @@ class SpanConsumer:
             CommitError: the commit failed; the offsets stay stored and are retried.
         """
         self._check_open()
-        self._release()
-        self._settle()
+        self._queue.release()
+        self._queue.settle()
         self._tracker.ack_all()
         return self._commit_stored()
 
@@ -654,9 +512,9 @@ class SpanConsumer:
         Records fetched meanwhile are kept and delivered as usual.
         """
         self._check_open()
-        self._release()
+        self._queue.release()
         deadline = time.monotonic() + timeout_s
-        while not self._assigned and self._item_pos >= len(self._items) and not self._raw:
+        while not self._assigned and not self._queue.pending():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -689,222 +547,53 @@ class SpanConsumer:
 
     # -- the record path ----------------------------------------------------------------------
 
-    def _next_record(self, deadline: float | None) -> SpanRecord | EventRecord | None:
-        """Hand out the next record (the previous one counts as processed from now on)."""
+    def _next_record(self, idle_timeout_s: float | None) -> SpanRecord | EventRecord | None:
+        """Hand out the next record, waiting up to ``idle_timeout_s`` (None: until close).
+
+        The one hand-out path of iteration: the record handed out before counts as processed
+        from now on.
+        """
+        queue = self._queue
+        deadline: float | None = None
         while True:
-            if self._is_closed():  # close() may have run in a callback or another thread
+            if self._closed:  # close() may have run in a callback or another thread
                 return None
-            items = self._items
-            pos = self._item_pos
-            while pos < len(items):
-                item = items[pos]
-                if type(item) is SpanRecord or type(item) is EventRecord:
-                    self._done_upto = pos
-                    self._item_pos = pos + 1
-                    self._delivered += 1
-                    return item
-                if type(item) is _Handled:
-                    pos += 1
-                    continue
-                if type(item) is _Raise:
-                    self._done_upto = pos  # processed once the application moves past it
-                    self._item_pos = pos + 1
-                    raise item.error
-                assert type(item) is _Retry
-                items.pop()  # the record it stands for is converted (and dead-lettered) again
-                self._done_upto = self._item_pos = pos
-                raise item.error
-            # Everything handed out so far has been moved past.
-            self._item_pos = self._done_upto = pos
-            if self._raw:
+            record = queue.take_one()
+            if record is not None:
+                self._delivered += 1
+                return record
+            if queue.raw:
                 self._convert_raw()
                 continue
-            if deadline is None:
+            if idle_timeout_s is None:
                 self._fill(self._poll_interval_s)
-            else:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                self._fill(remaining)
-
-    def _convert_raw(self, chunk: int = _CONVERT_CHUNK) -> None:  # noqa: PLR0915 - one tight loop on purpose: a call per message costs
-        """Turn the consumed messages into the next items: records, or markers for the others.
-
-        Kafka error events are counted and dropped; a bad record becomes a marker per the policy
-        (and is dead-lettered here); a dropped duplicate becomes a marker. If dead-lettering
-        fails, conversion stops there: a ``_Retry`` marker ends the items and the messages from
-        the failed one on wait in ``_raw`` to be converted again.
-        """
-        self._settle()
-        # A few messages at a time: records alive only briefly are reclaimed by reference
-        # counting before the cyclic GC sees them, while a thousand alive at once would be
-        # promoted through its generations and make it scan the whole heap far more often.
-        # (poll_batch converts everything consumed at once, with the GC paused: see there.)
-        raw = self._raw[:chunk]
-        self._raw = self._raw[chunk:]
-        items: list[_Item] = []
-        append = items.append
-        decode = self._decode
-        window = self._window
-        current, previous, size = window.current, window.previous, window.size
-        drop_duplicates = self._drop_duplicates
-        new_record = object.__new__
-        (
-            set_span,
-            set_topic,
-            set_partition,
-            set_offset,
-            set_key,
-            set_headers,
-            set_ts,
-            set_message,
-        ) = RECORD_SETTERS
-        # The C loop converts the plain messages and stops at any other; the loop below (the
-        # reference) handles that one and hands back. See consumer/_convert.c.
-        fast = _FAST_CONVERT if decode is decode_span else None
-        consumed = duplicates = dropped = markers = 0
-        index, count = 0, len(raw)
-        while index < count:
-            if fast is not None:
-                converted_upto = fast(raw, index, items, current, previous, size)
-                consumed += converted_upto - index
-                index = converted_upto
-                if index >= count:
-                    break
-            message = raw[index]
-            index += 1
-            error = message.error()
-            if error is not None:
-                self._on_message_error(error)
                 continue
-            consumed += 1
-            value = message.value()
-            try:
-                span: Span = decode(value)  # type: ignore[arg-type]  # None: a tombstone
-            except DecodeError as exc:
-                decoded = self._decode_other(value, exc)
-                if isinstance(decoded, DecodeError):
-                    markers += 1  # event records take the item loops' general path too
-                    try:
-                        append(self._not_a_span_item(decoded, value, message))
-                    except DeadLetterError as failure:
-                        consumed -= 1  # it is read again
-                        append(_Retry(failure))
-                        self._raw = raw[index - 1 :] + self._raw
-                        break
-                    continue
-                span = decoded
-            span_id = span.span_id
-            if span_id in current or span_id in previous:
-                duplicates += 1
-                if drop_duplicates:
-                    dropped += 1
-                    markers += 1
-                    append(_Handled(message.topic(), message.partition(), message.offset()))  # type: ignore[arg-type]
-                    continue
-            elif size:
-                if len(current) >= size:
-                    window.remember(span_id)  # rotates the generations
-                    current, previous = window.current, window.previous
-                else:
-                    current.add(span_id)
-            timestamp_type, timestamp_ms = message.timestamp()
-            # SpanRecord(span, topic, ...) slot by slot: see RECORD_SETTERS.
-            record = new_record(SpanRecord)
-            set_span(record, span)
-            set_topic(record, message.topic())
-            set_partition(record, message.partition())
-            set_offset(record, message.offset())
-            set_key(record, message.key())
-            set_headers(record, None)  # read from the message when first asked for
-            set_ts(record, timestamp_ms if timestamp_type else None)
-            set_message(record, message)
-            append(record)
-        counters = self._counters
-        counters.records_consumed += consumed
-        counters.duplicate_spans += duplicates
-        counters.duplicates_dropped += dropped
-        self._items = items
-        self._item_pos = self._done_upto = self._settled = 0
-        self._chunk_markers = markers
+            if deadline is None:
+                deadline = time.monotonic() + idle_timeout_s
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            self._fill(remaining)
 
-    def _not_a_span_item(
-        self, exc: DecodeError, value: bytes | None, message: Message
-    ) -> EventRecord | _Handled | _Raise:
-        """An event record when the message is one (dispatched by fingerprint), else a marker.
+    def _convert_raw(self, chunk: int = _CONVERT_CHUNK) -> None:
+        """Convert the next ``chunk`` consumed messages into the queue's items.
 
-        Raises:
-            DeadLetterError: as :meth:`_bad_record_item`.
+        A few messages at a time: records alive only briefly are reclaimed by reference
+        counting before the cyclic GC sees them (poll_batch converts all at once, with the GC
+        paused instead: see there).
         """
-        if value is not None and is_event_message(value):
-            try:
-                return decode_event_record(value, message)
-            except DecodeError as event_error:
-                return self._bad_record_item(event_error, message)
-        return self._bad_record_item(exc, message)
-
-    def _decode_other(self, value: bytes | None, error: DecodeError) -> Span | DecodeError:
-        """A Confluent-framed span (with a schema registry), or the bad record's error.
-
-        The error's reason is told apart: tombstone, empty, confluent-framed, or the codec's.
-        """
-        confluent = self._confluent
-        if confluent is not None and value and value[0] == 0:
-            try:
-                return confluent.decode(value)
-            except DecodeError as framed:
-                return framed
-        return classify_bad_record(value, error)
-
-    def _bad_record_item(self, exc: DecodeError, message: Message) -> _Handled | _Raise:
-        """Apply the bad-record policy to one message; the marker that stands for it.
-
-        Raises:
-            DeadLetterError: the dead-letter write failed (nothing was counted as handled).
-        """
-        topic = str(message.topic())
-        partition = int(message.partition() or 0)
-        offset = int(message.offset() or 0)
-        error = exc.with_origin(topic=topic, partition=partition, offset=offset)
-        error.__cause__ = exc
-        counters = self._counters
-        if self._policy is BadRecordPolicy.DEAD_LETTER:
-            assert self._dead_letters is not None
-            try:
-                outcome = self._dead_letters.send(error, message)
-            except DeadLetterError:
-                counters.dead_letter_failures += 1
-                raise
-            if outcome == DeadLetterOutcome.WRITTEN:
-                counters.dead_lettered += 1
-            elif outcome == DeadLetterOutcome.METADATA_ONLY:
-                counters.dead_lettered += 1
-                counters.dead_letter_metadata_only += 1
-            else:
-                counters.dead_letter_dropped += 1
-        counters.bad_records_by_reason[error.reason] += 1
-        now = time.monotonic()
-        if now - self._bad_logged.get(error.reason, -math.inf) >= LOG_INTERVAL_S:
-            # A flood of poison is counted in full and logged once a minute per reason.
-            self._bad_logged[error.reason] = now
-            _LOG.warning(
-                "bad record (%s policy; %d so far): %s",
-                self._policy.value,
-                counters.bad_records_by_reason[error.reason],
-                error,
-            )
-        if self._policy is BadRecordPolicy.RAISE:
-            return _Raise(topic, partition, offset, error)
-        return _Handled(topic, partition, offset)
-
-    def _on_message_error(self, error: KafkaError) -> None:
-        if error.fatal():
-            raise BrokerError(f"the consumer hit a fatal Kafka error: {error}")
-        self._errors.record(error)  # counted, and logged once a minute per kind
+        queue = self._queue
+        queue.settle()
+        raw = queue.raw
+        queue.raw = raw[chunk:]
+        items, markers, left = self._converter.convert(raw[:chunk])
+        if left:  # dead-lettering failed: those are converted again
+            queue.raw = left + queue.raw
+        queue.load(items, markers)
 
     def _fill(self, timeout_s: float, *, chunk: int = _CONVERT_CHUNK) -> None:
         """Store processed offsets, take the next messages from librdkafka, convert them."""
-        self._settle()
+        self._queue.settle()
         self._store_ready()
         consume = self._consumer.consume
         batch_size = self._fetch_batch_size
@@ -926,32 +615,10 @@ class SpanConsumer:
             self._errors.answered()
         else:
             self._watch.check()
-        self._raw = messages
+        self._queue.raw = messages
         self._convert_raw(chunk)
 
     # -- offsets ------------------------------------------------------------------------------
-
-    def _release(self) -> None:
-        """Count everything handed out so far as processed (the application moved on)."""
-        self._done_upto = self._item_pos
-
-    def _settle(self) -> None:
-        """Tell the tracker the last processed offset of each partition among settled items."""
-        start, end = self._settled, self._done_upto
-        if end <= start:
-            return
-        self._settled = end
-        processed: dict[TopicPartitionKey, int] = {}
-        partitions = len(self._assigned) or _NO_LIMIT
-        for item in reversed(self._items[start:end]):
-            if isinstance(item, _Retry):
-                continue
-            key = (item.topic, item.partition)
-            if key not in processed:
-                processed[key] = item.offset
-                if len(processed) >= partitions:
-                    break
-        self._processed_all(processed)
 
     def _processed_all(self, last: Mapping[TopicPartitionKey, int]) -> None:
         for key, offset in last.items():
@@ -1093,29 +760,15 @@ class SpanConsumer:
 
     def _drop_partitions(self, keys: set[TopicPartitionKey]) -> None:
         self._assigned.difference_update(keys)
-        self._drop_pending(keys)
+        self._queue.drop(keys)
         self._tracker.forget(keys)
-
-    def _drop_pending(self, keys: set[TopicPartitionKey]) -> None:
-        """Forget converted and raw messages of these partitions that were not handed out."""
-        self._settle()
-        rest: list[_Item] = [
-            item
-            for item in self._items[self._item_pos :]
-            # A retry marker goes too: the raw message it stands for is filtered below.
-            if not isinstance(item, _Retry) and (item.topic, item.partition) not in keys
-        ]
-        self._items = rest
-        self._item_pos = self._done_upto = self._settled = 0
-        self._chunk_markers = sum(1 for item in rest if type(item) is not SpanRecord)
-        self._raw = [m for m in self._raw if (m.topic(), m.partition()) not in keys]
 
     # -- replay -------------------------------------------------------------------------------
 
     def _seek(self, positions: dict[TopicPartitionKey, int]) -> dict[TopicPartitionKey, int]:
         self._check_open()
-        self._release()
-        self._settle()
+        self._queue.release()
+        self._queue.settle()
         self._store_ready()
         keys = set(positions)
         for (topic, partition), offset in positions.items():
@@ -1125,16 +778,13 @@ class SpanConsumer:
                 raise BrokerError(
                     f"seek of {topic}[{partition}] to {offset} failed: {exc}"
                 ) from exc
-        self._drop_pending(keys)
+        self._queue.drop(keys)
         self._tracker.forget(keys)
         # Reading again on purpose is not redelivery.
-        self._window.clear()
+        self._converter.window.clear()
         return positions
 
     # -- closing ------------------------------------------------------------------------------
-
-    def _is_closed(self) -> bool:
-        return self._closed
 
     def _check_open(self) -> None:
         if self._closed:
@@ -1146,10 +796,9 @@ class SpanConsumer:
         self._closed = True
         try:
             if release_in_flight:
-                self._release()
-            self._settle()
-            self._items = []
-            self._item_pos = self._done_upto = self._settled = 0
+                self._queue.release()
+            self._queue.settle()
+            self._queue.clear()
             try:
                 self._commit_stored()
             except CommitError:

@@ -16,7 +16,7 @@ import pytest
 from confluent_kafka import KafkaError, Message
 
 from spanstream.consumer import SpanConsumer, SpanRecord
-from spanstream.consumer import _consumer as consumer_module
+from spanstream.consumer import _record_conversion as consumer_module
 from spanstream.schemas import Span, encode_span
 
 needs_c = pytest.mark.skipif(
@@ -95,11 +95,11 @@ def _convert(consumer: SpanConsumer, messages: list[Any], fast: bool) -> tuple[o
     previous = consumer_module._FAST_CONVERT
     consumer_module._FAST_CONVERT = _counting(previous) if fast else None  # type: ignore[misc]
     try:
-        consumer._raw = list(messages)
+        consumer._queue.raw = list(messages)
         items: list[object] = []
-        while consumer._raw:
+        while consumer._queue.raw:
             consumer._convert_raw(chunk=7)  # chunks end in the middle of the special cases
-            items.extend(consumer._items)
+            items.extend(consumer._queue.items)
     finally:
         consumer_module._FAST_CONVERT = previous  # type: ignore[misc]
     counters = consumer._counters
@@ -110,8 +110,8 @@ def _convert(consumer: SpanConsumer, messages: list[Any], fast: bool) -> tuple[o
         counters.duplicates_dropped,
         dict(counters.bad_records_by_reason),
         counters.kafka_errors,
-        sorted(consumer._window.current),
-        sorted(consumer._window.previous),
+        sorted(consumer._converter.window.current),
+        sorted(consumer._converter.window.previous),
     )
 
 
