@@ -12,15 +12,10 @@ Example:
     >>> broker.stop()                     # doctest: +SKIP
 """
 
+from spanstream.broker._cluster_status import ClusterStatus, NodeStatus
 from spanstream.broker._docker import COMPOSE_BOOTSTRAP_SERVERS, docker_answers
-from spanstream.broker._local import (
-    DEFAULT_CLUSTER_BASE_PORT,
-    DEFAULT_SINGLE_NODE_PORT,
-    ClusterStatus,
-    LocalKafka,
-    NodeStatus,
-    new_cluster_id,
-)
+from spanstream.broker._jvm import new_cluster_id
+from spanstream.broker._local import DEFAULT_CLUSTER_BASE_PORT, DEFAULT_SINGLE_NODE_PORT, LocalKafka
 from spanstream.broker._maven import KAFKA_VERSION, MAVEN_REPO_ENV, resolve_kafka_libs
 from spanstream.broker._obtain import (
     BOOTSTRAP_ENV,

@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import importlib.resources
 import logging
 import os
 import shutil
 import signal
-import subprocess
 import time
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from confluent_kafka.admin import AdminClient
 
+from spanstream.broker._cluster_status import ClusterStatus, NodeStatus
+from spanstream.broker._jvm import (
+    CHILDREN,
+    admin_client,
+    broker_main,
+    cluster_metadata,
+    exit_status,
+    format_storage,
+    jvm_command,
+    log4j_config,
+    log_tail,
+    new_cluster_id,
+    spawn,
+    storage_tool_main,
+)
 from spanstream.broker._maven import KAFKA_VERSION, resolve_kafka_libs
 from spanstream.broker._paths import default_state_dir
 from spanstream.broker._process import (
@@ -44,14 +54,7 @@ if TYPE_CHECKING:
     # confluent-kafka returns this type from list_topics but does not re-export its name.
     from confluent_kafka.admin._metadata import ClusterMetadata
 
-__all__ = [
-    "DEFAULT_CLUSTER_BASE_PORT",
-    "DEFAULT_SINGLE_NODE_PORT",
-    "ClusterStatus",
-    "LocalKafka",
-    "NodeStatus",
-    "new_cluster_id",
-]
+__all__ = ["DEFAULT_CLUSTER_BASE_PORT", "DEFAULT_SINGLE_NODE_PORT", "LocalKafka"]
 
 DEFAULT_SINGLE_NODE_PORT = 39092
 """The single local broker's client port (its controller listens on the next one)."""
@@ -59,111 +62,7 @@ DEFAULT_SINGLE_NODE_PORT = 39092
 DEFAULT_CLUSTER_BASE_PORT = 39192
 """The first client port of a multi-node local cluster (node ``i`` adds ``10*(i-1)``)."""
 
-_MAIN_CLASS = "kafka.Kafka"
 _log = logging.getLogger("spanstream.broker")
-# librdkafka reports every refused connection while a broker boots; keep that out of stderr.
-_rdkafka_log = logging.getLogger("spanstream.broker.rdkafka")
-_rdkafka_log.addHandler(logging.NullHandler())
-_rdkafka_log.propagate = False
-
-# The JVMs we spawned in this process, kept so that they can be reaped and never trigger
-# Popen's "still running" ResourceWarning when garbage-collected.
-_children: dict[int, subprocess.Popen[bytes]] = {}
-
-
-def new_cluster_id() -> str:
-    """Return a fresh KRaft cluster id: a random UUID as 22 characters of base64url.
-
-    Example:
-        >>> len(new_cluster_id())
-        22
-    """
-    while True:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode("ascii")
-        # One id in 64 starts with "-", which kafka-storage's parser reads as an option (Kafka's
-        # own Uuid.randomUuid() skips those too).
-        if not cluster_id.startswith("-"):
-            return cluster_id
-
-
-@dataclass(frozen=True, slots=True)
-class NodeStatus:
-    """What is known about one node of a local cluster right now.
-
-    Attributes:
-        node_id: the node (and broker) id.
-        pid: the JVM's pid from the pid file, or None.
-        alive: the pid is a running Kafka JVM of this node.
-        bootstrap_server: ``host:port`` of its client listener.
-        log_path: its ``server.log``.
-    """
-
-    node_id: int
-    pid: int | None
-    alive: bool
-    bootstrap_server: str
-    log_path: Path
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterStatus:
-    """The state of a local cluster: its nodes and whether it answers metadata requests.
-
-    Attributes:
-        bootstrap_servers: the comma-separated client listeners of every node.
-        nodes: one :class:`NodeStatus` per node.
-        brokers_in_metadata: the broker ids a metadata request returned (empty if none answered).
-    """
-
-    bootstrap_servers: str
-    nodes: tuple[NodeStatus, ...]
-    brokers_in_metadata: tuple[int, ...]
-
-    @property
-    def running(self) -> bool:
-        """Every node is alive and every broker is in the cluster's metadata."""
-        return all(node.alive for node in self.nodes) and len(self.brokers_in_metadata) == len(
-            self.nodes
-        )
-
-
-def _java() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home and (Path(java_home) / "bin" / "java").is_file():
-        return str(Path(java_home) / "bin" / "java")
-    found = shutil.which("java")
-    if found is None:
-        raise BrokerError(
-            "cannot start a local Kafka broker: no java on PATH (Java 17+ is needed); "
-            "or set KAFKA_BOOTSTRAP_SERVERS, or start a Docker engine"
-        )
-    return found
-
-
-def _tail(path: Path, *, lines: int) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def _admin(bootstrap_servers: str) -> AdminClient:
-    return AdminClient(
-        {
-            "bootstrap.servers": bootstrap_servers,
-            "socket.connection.setup.timeout.ms": 2000,
-            "reconnect.backoff.max.ms": 500,
-        },
-        logger=_rdkafka_log,
-    )
-
-
-def _metadata(admin: AdminClient, *, timeout_s: float) -> ClusterMetadata | None:
-    try:
-        return admin.list_topics(timeout=timeout_s)
-    except Exception:  # noqa: BLE001 - any failure means "not answering yet"
-        return None
 
 
 class LocalKafka:
@@ -273,7 +172,7 @@ class LocalKafka:
         pid = read_pid(node.pid_path)
         if pid is None:
             return None
-        child = _children.get(pid)
+        child = CHILDREN.get(pid)
         if child is not None:  # spawned by this process: its Popen knows best
             return pid if child.poll() is None else None
         return pid if pid_alive(pid, cmdline_marker=str(node.properties_path)) else None
@@ -282,7 +181,7 @@ class LocalKafka:
         """Return the broker ids a metadata request lists (empty when nothing answers)."""
         if not any(port_accepts(n.host, n.broker_port) for n in self.nodes):
             return ()
-        metadata = _metadata(_admin(self.bootstrap_servers), timeout_s=timeout_s)
+        metadata = cluster_metadata(admin_client(self.bootstrap_servers), timeout_s=timeout_s)
         return self._our_brokers(metadata)
 
     def _our_brokers(self, metadata: ClusterMetadata | None) -> tuple[int, ...]:
@@ -324,7 +223,7 @@ class LocalKafka:
         node = self.node(node_id)
         parts = []
         for path in (node.log_dir / "server.log", node.log_dir / "stdout.log"):
-            tail = _tail(path, lines=lines)
+            tail = log_tail(path, lines=lines)
             if tail:
                 parts.append(f"--- {path} ---\n{tail}")
         return "\n".join(parts) or f"(no log under {node.log_dir})"
@@ -384,7 +283,7 @@ class LocalKafka:
                     for pid in started:
                         signal_group(pid, signal.SIGKILL)
                         wait_for_exit(pid, timeout_s=10)
-                        _children.pop(pid, None)
+                        CHILDREN.pop(pid, None)
                     # Lost a race for the ports with another starting broker: move on.
                     if movable and attempt < 2 and self._lost_ports(to_start):
                         _log.warning("%s lost its ports to another broker; retrying", self.name)
@@ -450,31 +349,15 @@ class LocalKafka:
         path.write_text(cluster_id + "\n")
         return cluster_id
 
-    def _log4j_config(self) -> Path:
-        target = self.cluster_dir / "log4j2.xml"
-        source = importlib.resources.files("spanstream.broker").joinpath("log4j2.xml")
-        text = source.read_text()
-        if not target.is_file() or target.read_text() != text:
-            target.write_text(text)
-        return target
-
     def _jvm_command(self, node: NodeLayout, *, libs: Path, main: Sequence[str]) -> list[str]:
-        return [
-            _java(),
-            f"-Xmx{self.heap_mb}m",
-            "-Xms64m",
-            "-XX:+UseSerialGC",
-            # C1 only: starts the broker about twice as fast on a busy 2-core machine; a test
-            # broker never runs long enough to repay C2. `extra_jvm_args` come later and win.
-            "-XX:TieredStopAtLevel=1",
-            "-Djava.awt.headless=true",
-            f"-Dlog4j2.configurationFile={self._log4j_config()}",
-            f"-Dkafka.logs.dir={node.log_dir}",
-            *self.extra_jvm_args,
-            "-cp",
-            f"{libs}/*",
-            *main,
-        ]
+        return jvm_command(
+            node,
+            libs=libs,
+            main=main,
+            heap_mb=self.heap_mb,
+            extra_jvm_args=self.extra_jvm_args,
+            log4j=log4j_config(self.cluster_dir),
+        )
 
     def _prepare_node(self, node: NodeLayout, *, libs: Path, cluster_id: str) -> None:
         node.log_dir.mkdir(parents=True, exist_ok=True)
@@ -486,49 +369,12 @@ class LocalKafka:
         node.properties_path.write_text(render_server_properties(properties))
         if (node.data_dir / "meta.properties").is_file():
             return
-        command = self._jvm_command(
-            node,
-            libs=libs,
-            main=[
-                "kafka.tools.StorageTool",
-                "format",
-                "--ignore-formatted",
-                "--cluster-id",
-                cluster_id,
-                "--config",
-                str(node.properties_path),
-            ],
+        format_storage(
+            node, self._jvm_command(node, libs=libs, main=storage_tool_main(node, cluster_id))
         )
-        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-        if done.returncode != 0:
-            raise BrokerError(
-                f"formatting KRaft storage of node {node.node_id} in {node.data_dir} failed "
-                f"(exit {done.returncode}):\n{(done.stdout + done.stderr).strip()}"
-            )
 
     def _spawn(self, node: NodeLayout, *, libs: Path) -> int:
-        command = self._jvm_command(node, libs=libs, main=[_MAIN_CLASS, str(node.properties_path)])
-        with (node.log_dir / "stdout.log").open("ab") as console:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=console,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # own process group: signals reach the JVM only
-                close_fds=True,
-            )
-        _children[process.pid] = process
-        node.pid_path.write_text(f"{process.pid}\n")
-        _log.info("started Kafka node %d (pid %d) on %s", node.node_id, process.pid, node.host)
-        return process.pid
-
-    def _exit_status(self, node: NodeLayout) -> str:
-        pid = read_pid(node.pid_path)
-        process = _children.get(pid) if pid is not None else None
-        if process is None or process.poll() is None:
-            return "exit status unknown"
-        code = process.returncode
-        return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+        return spawn(node, self._jvm_command(node, libs=libs, main=broker_main(node)))
 
     def _wait_until_ready(self, *, timeout_s: float, started: Iterable[NodeLayout]) -> None:
         """Wait until every node is alive and listed as a broker in the cluster's metadata."""
@@ -542,13 +388,13 @@ class LocalKafka:
             if dead:
                 raise BrokerError(
                     f"Kafka node {dead[0].node_id} of {self.cluster_dir} exited while starting "
-                    f"({self._exit_status(dead[0])}); its log ends with:\n"
+                    f"({exit_status(dead[0])}); its log ends with:\n"
                     f"{self.log_tail(dead[0].node_id)}"
                 )
             if admin is None and any(port_accepts(n.host, n.broker_port) for n in self.nodes):
-                admin = _admin(self.bootstrap_servers)
+                admin = admin_client(self.bootstrap_servers)
             if admin is not None:
-                seen = self._our_brokers(_metadata(admin, timeout_s=2.0))
+                seen = self._our_brokers(cluster_metadata(admin, timeout_s=2.0))
                 if expected.issubset(seen):
                     return
             time.sleep(0.2)
@@ -583,7 +429,7 @@ class LocalKafka:
             return
         signal_group(pid, signal.SIGKILL)
         wait_for_exit(pid, timeout_s=30)
-        _children.pop(pid, None)
+        CHILDREN.pop(pid, None)
         node.pid_path.unlink(missing_ok=True)
 
     def _terminate(self, nodes: Sequence[NodeLayout], *, timeout_s: float) -> None:
@@ -598,7 +444,7 @@ class LocalKafka:
                 )
                 signal_group(pid, signal.SIGKILL)
                 wait_for_exit(pid, timeout_s=30)
-            _children.pop(pid, None)
+            CHILDREN.pop(pid, None)
         for node in nodes:
             if self.node_pid(node.node_id) is None:
                 node.pid_path.unlink(missing_ok=True)
@@ -642,9 +488,9 @@ class LocalKafka:
         does once the controller fences a killed node (``broker.session.timeout.ms``, 4 s).
         """
         deadline = time.monotonic() + timeout_s
-        admin = _admin(self.bootstrap_servers)
+        admin = admin_client(self.bootstrap_servers)
         while True:
-            metadata = _metadata(admin, timeout_s=2.0)
+            metadata = cluster_metadata(admin, timeout_s=2.0)
             if metadata is not None and topic in metadata.topics:
                 partitions = metadata.topics[topic].partitions
                 leader = partitions[partition].leader if partition in partitions else -1
@@ -660,10 +506,10 @@ class LocalKafka:
     def wait_until_fully_replicated(self, *, timeout_s: float = 60.0) -> None:
         """Wait until every partition's in-sync replicas are all of its replicas."""
         deadline = time.monotonic() + timeout_s
-        admin = _admin(self.bootstrap_servers)
+        admin = admin_client(self.bootstrap_servers)
         lagging: list[str] = []
         while time.monotonic() < deadline:
-            metadata = _metadata(admin, timeout_s=2.0)
+            metadata = cluster_metadata(admin, timeout_s=2.0)
             if metadata is not None:
                 lagging = [
                     f"{name}[{pid}]"
