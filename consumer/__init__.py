@@ -40,7 +40,8 @@ from spanstream.consumer._bad_records import (
     DLQ_VALUE_SHA256_HEADER,
     BadRecordPolicy,
 )
-from spanstream.consumer._consumer import LIBRDKAFKA_DEFAULTS, MANAGED_CONSUMER_KEYS, SpanConsumer
+from spanstream.consumer._client_config import LIBRDKAFKA_DEFAULTS, MANAGED_CONSUMER_KEYS
+from spanstream.consumer._consumer import SpanConsumer
 from spanstream.consumer._errors import CommitError, ConsumerClosedError, DeadLetterError
 from spanstream.consumer._event_analytics import events_to_arrow, events_to_pandas
 from spanstream.consumer._event_records import EventRecord

@@ -1,28 +1,8 @@
 """SpanConsumer: Kafka records back into spans, at-least-once, with a bad-record policy.
 
-Delivery guarantee (at-least-once)
-----------------------------------
-librdkafka never stores an offset by itself here (``enable.auto.offset.store=false``). The
-consumer stores a record's offset only once the application is done with it:
-
-* in iteration, when the application asks for the next record (it moved past the previous
-  one), calls :meth:`SpanConsumer.commit`, or closes the consumer normally (a ``with`` block
-  left by an exception does not count the record it was processing);
-* in batches, when the batch is acknowledged (:meth:`SpanBatch.ack` or ``commit()``);
-* a bad record, once it was skipped, dead-lettered (acknowledged by the broker), or raised and
-  moved past.
-
-Stored offsets are committed by librdkafka's auto-commit on an interval
-(``auto.commit.interval.ms``, 1000 ms here unless given), synchronously on every ``commit()``,
-when partitions are revoked in a rebalance, and on ``close()``. Only a partition's highest
-*contiguous* processed position is stored, so acknowledging batch 2 before batch 1 commits
-nothing past batch 1. A crash therefore loses nothing; it redelivers what was processed but not
-yet committed. Redeliveries are counted (``ConsumerStats.duplicate_spans``) against a bounded
-window of recent span ids, and optionally dropped.
-
-Scaling out is Kafka's consumer group with the cooperative-sticky assignor: a member joining or
-leaving moves only the partitions that must move, and the consumer commits what it processed
-from a partition before giving it up.
+The delivery guarantee (at-least-once) and how offsets are stored and committed are written
+once, in ``consumer/_partitions.py``; the record path in ``_record_queue.py`` and
+``_record_conversion.py``.
 """
 
 from __future__ import annotations
@@ -31,18 +11,14 @@ import datetime as dt
 import gc
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
-from types import MappingProxyType, TracebackType
-from typing import Any, Final, Self
+from types import TracebackType
+from typing import Final, Self
 
 from confluent_kafka import (
-    OFFSET_END,
-    OFFSET_INVALID,
     Consumer,
-    KafkaError,
     KafkaException,
-    TopicPartition,
 )
 
 from spanstream.consumer._bad_records import BadRecordPolicy
@@ -51,6 +27,12 @@ from spanstream.consumer._broker_health import (
     ErrorLog,
     metadata_probe,
     partitions_at_end,
+)
+from spanstream.consumer._client_config import (
+    MANAGED_CONSUMER_KEYS,
+    ConfigValue,
+    check_broker_timeout,
+    consumer_client_config,
 )
 from spanstream.consumer._config_checks import (
     check_client_keys,
@@ -66,13 +48,12 @@ from spanstream.consumer._dead_letter import DeadLetterSink
 from spanstream.consumer._duplicates import DuplicateWindow
 from spanstream.consumer._errors import CommitError, ConsumerClosedError
 from spanstream.consumer._event_records import EventRecord
-from spanstream.consumer._offsets import OffsetTracker, PendingMark, TopicPartitionKey
+from spanstream.consumer._offsets import TopicPartitionKey
+from spanstream.consumer._partitions import Partitions
 from spanstream.consumer._positions import StartPosition, to_epoch_ms
 from spanstream.consumer._record_conversion import RecordConverter
-from spanstream.consumer._record_queue import RecordQueue
 from spanstream.consumer._records import SpanBatch, SpanRecord
 from spanstream.consumer._stats import ConsumerCounters, ConsumerStats
-from spanstream.kafka import LibrdkafkaLog
 from spanstream.schemas import (
     BrokerError,
     ConfigError,
@@ -80,46 +61,12 @@ from spanstream.schemas import (
     SpanCodec,
 )
 
-__all__ = ["MANAGED_CONSUMER_KEYS", "SpanConsumer"]
+__all__ = ["SpanConsumer"]
 
 _LOG = logging.getLogger("spanstream.consumer")
-_LIBRDKAFKA_LOG = logging.getLogger("spanstream.consumer.librdkafka")
 _DEFAULT_BROKER_TIMEOUT_S: Final = 60.0
-
-
-MANAGED_CONSUMER_KEYS: Final = frozenset(
-    {
-        "bootstrap.servers",
-        "group.id",
-        "enable.auto.commit",
-        "enable.auto.offset.store",
-        "auto.offset.reset",
-        "partition.assignment.strategy",
-        "enable.partition.eof",
-    }
-)
-"""librdkafka keys the consumer sets itself; passing them in ``config`` raises ConfigError.
-
-They carry its guarantees (offsets stored only after processing, cooperative rebalancing) or
-have their own parameter (``bootstrap_servers``, ``group_id``, ``start``)."""
-
-_DEFAULT_AUTO_COMMIT_INTERVAL_MS: Final = 1000
-LIBRDKAFKA_DEFAULTS: Final = MappingProxyType({"fetch.queue.backoff.ms": 10})
-"""librdkafka settings the consumer changes from librdkafka's defaults (``config`` overrides them).
-
-``fetch.queue.backoff.ms``: once more than ``queued.min.messages`` (100,000) records wait in
-librdkafka's queue, it postpones the next fetch by this long; its default of a second stalls a
-consumer that decodes as it goes (each record costs a microsecond or so), not one that only
-counts them. At 10 ms, raw ``consume()`` plus ``decode_span`` of 200,000 spans went from 151,477
-to 418,514 spans/s (``benchmarks/bench_consume.py --repeats 3``, its ``raw-decode`` row, before
-and after, on the benchmark machine)."""
-_COMMIT_TIMEOUT_S: Final = 30.0
-_METADATA_TIMEOUT_S: Final = 10.0
 _NONE: Final[frozenset[str]] = frozenset()
 _CONVERT_CHUNK: Final = 64
-
-ConfigValue = str | int | float | bool | Callable[..., Any]
-"""A librdkafka property value (callables for ``error_cb``, ``stats_cb``, ``logger``...)."""
 
 
 class SpanConsumer:
@@ -127,7 +74,7 @@ class SpanConsumer:
 
     Iterate it for one :class:`SpanRecord` at a time, or call :meth:`poll_batch` for batches;
     use it as a context manager (or call :meth:`close`) so that what was processed is committed
-    and the group is left cleanly. See the module documentation for the delivery guarantee.
+    and the group is left cleanly. See ``consumer/_partitions.py`` for the delivery guarantee.
     A consumer belongs to one thread: iterate, poll, acknowledge and commit from the same one
     (run one consumer per thread, or per process, to scale out within a group).
 
@@ -197,12 +144,7 @@ class SpanConsumer:
         self._topics = check_topics(topics)
         self._policy = check_policy(bad_records, dead_letter_topic)
         bootstrap_servers = resolve_bootstrap_servers(bootstrap_servers)
-        if broker_timeout_s is not None and (
-            isinstance(broker_timeout_s, bool)
-            or not isinstance(broker_timeout_s, int | float)
-            or not broker_timeout_s > 0
-        ):
-            raise ConfigError("broker_timeout_s", broker_timeout_s, "seconds > 0, or None")
+        check_broker_timeout(broker_timeout_s)
         check_settings(
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
@@ -215,30 +157,20 @@ class SpanConsumer:
         check_client_keys(
             dead_letter_config or {}, name="dead_letter_config", client="producer", managed=_NONE
         )
-        reset, self._start_ms = start_position(start)
+        reset, start_ms = start_position(start)
 
         self._counters = ConsumerCounters()
         user_error_cb = extra.pop("error_cb", None)
         self._errors = ErrorLog(self._counters, user_error_cb, config=extra)
-        consumer_config: dict[str, Any] = {
-            "auto.commit.interval.ms": _DEFAULT_AUTO_COMMIT_INTERVAL_MS,
-            **LIBRDKAFKA_DEFAULTS,
-            **extra,
-            "bootstrap.servers": bootstrap_servers,
-            "group.id": group_id,
-            "enable.auto.commit": True,
-            "enable.auto.offset.store": False,
-            "auto.offset.reset": reset,
-            "error_cb": self._errors,
-        }
-        # librdkafka's own log lines go through Python logging, rate-limited and scrubbed, not
-        # straight to stderr.
-        consumer_config.setdefault("logger", LibrdkafkaLog(_LIBRDKAFKA_LOG, config=extra))
-        if str(extra.get("group.protocol", "classic")) == "classic":
-            consumer_config["partition.assignment.strategy"] = "cooperative-sticky"
         self._consumer = new_client(
             Consumer,
-            consumer_config,
+            consumer_client_config(
+                extra,
+                bootstrap_servers=bootstrap_servers,
+                group_id=group_id,
+                reset=reset,
+                error_cb=self._errors,
+            ),
             client="consumer",
             origin=lambda key: (
                 "bootstrap_servers" if key == "bootstrap.servers" else f"config[{key!r}]"
@@ -281,16 +213,22 @@ class SpanConsumer:
         self._group_id = group_id
         self._fetch_batch_size = fetch_batch_size
         self._poll_interval_s = float(poll_interval_s)
-        self._tracker = OffsetTracker()
-        self._assigned: set[TopicPartitionKey] = set()
-        self._queue = RecordQueue(self._assigned, self._processed_all)
+        self._partitions = Partitions(
+            self._consumer,
+            counters=self._counters,
+            errors=self._errors,
+            start_ms=start_ms,
+            closed=lambda: self._closed,
+        )
+        self._assigned = self._partitions.assigned  # the same set, kept up to date there
+        self._queue = self._partitions.queue
         self._delivered = 0
         self._closed = False
         self._consumer.subscribe(
             list(self._topics),
-            on_assign=self._on_assign,
-            on_revoke=self._on_revoke,
-            on_lost=self._on_lost,
+            on_assign=self._partitions.on_assign,
+            on_revoke=self._partitions.on_revoke,
+            on_lost=self._partitions.on_lost,
         )
 
     # -- public API ---------------------------------------------------------------------------
@@ -418,16 +356,16 @@ class SpanConsumer:
             if gc_was_enabled:
                 gc.enable()
         if not records:
-            self._processed_all(last)
+            self._partitions.processed_all(last)
             return SpanBatch((), _nothing)
         self._delivered += len(records)
         # Partitions revoked while the batch was gathered are someone else's to commit now.
         marks = [
-            (key, self._tracker.deliver(key, offset))
+            (key, self._partitions.tracker.deliver(key, offset))
             for key, offset in last.items()
             if key in self._assigned
         ]
-        return SpanBatch(tuple(records), partial(self._ack_marks, marks))
+        return SpanBatch(tuple(records), partial(self._partitions.ack_marks, marks))
 
     def _gather(
         self,
@@ -479,12 +417,12 @@ class SpanConsumer:
         self._check_open()
         self._queue.release()
         self._queue.settle()
-        self._tracker.ack_all()
-        return self._commit_stored()
+        self._partitions.tracker.ack_all()
+        return self._partitions.commit_stored()
 
     def seek_to_beginning(self) -> dict[TopicPartitionKey, int]:
         """Move every assigned partition to its first record; returns the new offsets."""
-        return self._seek(self._watermarks(low=True))
+        return self._seek(self._partitions.watermarks(low=True))
 
     def seek_to_end(self) -> dict[TopicPartitionKey, int]:
         """Move every assigned partition past its last record; returns the new offsets.
@@ -492,7 +430,7 @@ class SpanConsumer:
         The end is resolved now (the high watermark), so records written after the call are
         read.
         """
-        return self._seek(self._watermarks(low=False))
+        return self._seek(self._partitions.watermarks(low=False))
 
     def seek_to_time(self, when: dt.datetime | int) -> dict[TopicPartitionKey, int]:
         """Move every assigned partition to its first record at or after ``when``.
@@ -504,7 +442,7 @@ class SpanConsumer:
             The new positions by ``(topic, partition)`` (``-1`` meaning the end).
         """
         when_ms = to_epoch_ms(when, key="when")
-        return self._seek(self._offsets_for_time(sorted(self._assigned), when_ms))
+        return self._seek(self._partitions.offsets_for_time(sorted(self._assigned), when_ms))
 
     def wait_for_assignment(self, *, timeout_s: float = 30.0) -> tuple[TopicPartitionKey, ...]:
         """Poll until the group assigned this member a partition (or the timeout); seek needs one.
@@ -594,7 +532,7 @@ class SpanConsumer:
     def _fill(self, timeout_s: float, *, chunk: int = _CONVERT_CHUNK) -> None:
         """Store processed offsets, take the next messages from librdkafka, convert them."""
         self._queue.settle()
-        self._store_ready()
+        self._partitions.store_ready()
         consume = self._consumer.consume
         batch_size = self._fetch_batch_size
         wait_s = max(0.0, min(timeout_s, self._poll_interval_s))
@@ -618,168 +556,11 @@ class SpanConsumer:
         self._queue.raw = messages
         self._convert_raw(chunk)
 
-    # -- offsets ------------------------------------------------------------------------------
-
-    def _processed_all(self, last: Mapping[TopicPartitionKey, int]) -> None:
-        for key, offset in last.items():
-            self._tracker.processed(key, offset)
-
-    def _ack_marks(self, marks: Sequence[tuple[TopicPartitionKey, PendingMark]]) -> None:
-        for key, mark in marks:
-            self._tracker.ack(key, mark)
-        if not self._closed:
-            # Store now, so the next interval commit covers the batch even if polling pauses.
-            self._store_ready()
-
-    def _store_ready(self) -> None:
-        ready = self._tracker.take_ready()
-        if not ready:
-            return
-        assigned = self._assigned
-        offsets = [
-            TopicPartition(topic, partition, offset)
-            for (topic, partition), offset in ready.items()
-            if (topic, partition) in assigned
-        ]
-        if not offsets:
-            return
-        try:
-            self._consumer.store_offsets(offsets=offsets)
-        except KafkaException as exc:
-            # Partitions revoked meanwhile: their records will be redelivered (at-least-once).
-            _LOG.warning("could not store offsets %s: %s", offsets, exc)
-
-    def _commit_stored(self) -> dict[TopicPartitionKey, int]:
-        self._store_ready()
-        try:
-            committed = self._consumer.commit(asynchronous=False)
-        except KafkaException as exc:
-            if exc.args and exc.args[0].code() == KafkaError._NO_OFFSET:
-                return {}
-            self._counters.commit_failures += 1
-            raise CommitError(f"committing offsets failed: {exc}") from exc
-        failed = [tp for tp in committed if tp.error is not None]
-        if failed:
-            self._counters.commit_failures += 1
-            raise CommitError(f"committing offsets failed for {failed}")
-        self._counters.commits += 1
-        return {(tp.topic, tp.partition): tp.offset for tp in committed if tp.offset >= 0}
-
-    # -- rebalances ---------------------------------------------------------------------------
-
-    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # Runs inside consume(); an exception here would surface there, so none escapes.
-        self._errors.answered()
-        self._counters.partitions_assigned += len(partitions)
-        keys = {(tp.topic, tp.partition) for tp in partitions}
-        # A partition coming back starts clean: ranges delivered before it was revoked are moot.
-        self._tracker.forget(keys)
-        self._assigned.update(keys)
-        if self._start_ms is None or not partitions:
-            return  # librdkafka assigns them, starting at the committed offsets or the reset
-        try:
-            self._position_by_time(consumer, partitions, self._start_ms)
-        except Exception:  # noqa: BLE001 - raising here would break consume(); fall back instead
-            _LOG.exception("could not resolve the start time; using committed offsets or latest")
-            for tp in partitions:
-                tp.offset = OFFSET_INVALID
-        try:
-            consumer.incremental_assign(partitions)
-        except KafkaException:
-            # confluent-kafka assigns the partitions itself when the callback did not.
-            _LOG.exception("could not assign %s at the start time", partitions)
-
-    def _position_by_time(
-        self, consumer: Consumer, partitions: list[TopicPartition], when_ms: int
-    ) -> None:
-        committed = consumer.committed(
-            [TopicPartition(tp.topic, tp.partition) for tp in partitions],
-            timeout=_METADATA_TIMEOUT_S,
-        )
-        has_commit = {(tp.topic, tp.partition) for tp in committed if tp.offset >= 0}
-        fresh = [tp for tp in partitions if (tp.topic, tp.partition) not in has_commit]
-        if not fresh:
-            return
-        positions = self._offsets_for_time([(tp.topic, tp.partition) for tp in fresh], when_ms)
-        for tp in fresh:
-            tp.offset = positions[(tp.topic, tp.partition)]
-
-    def _watermarks(self, *, low: bool) -> dict[TopicPartitionKey, int]:
-        positions = {}
-        for topic, partition in sorted(self._assigned):
-            try:
-                low_offset, high_offset = self._consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=_METADATA_TIMEOUT_S
-                )
-            except KafkaException as exc:
-                raise BrokerError(f"watermarks of {topic}[{partition}] failed: {exc}") from exc
-            positions[(topic, partition)] = low_offset if low else high_offset
-        return positions
-
-    def _offsets_for_time(
-        self, keys: Sequence[TopicPartitionKey], when_ms: int
-    ) -> dict[TopicPartitionKey, int]:
-        if not keys:
-            return {}
-        try:
-            found = self._consumer.offsets_for_times(
-                [TopicPartition(topic, partition, when_ms) for topic, partition in keys],
-                timeout=_METADATA_TIMEOUT_S,
-            )
-        except KafkaException as exc:
-            raise BrokerError(f"offsets for time {when_ms} failed: {exc}") from exc
-        positions: dict[TopicPartitionKey, int] = {}
-        for tp in found:
-            if tp.offset >= 0:
-                positions[(tp.topic, tp.partition)] = tp.offset
-            else:  # no record at or after the time: the end, as it is now
-                try:
-                    positions[(tp.topic, tp.partition)] = self._consumer.get_watermark_offsets(
-                        TopicPartition(tp.topic, tp.partition), timeout=_METADATA_TIMEOUT_S
-                    )[1]
-                except KafkaException:
-                    positions[(tp.topic, tp.partition)] = OFFSET_END
-        return positions
-
-    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        keys = {(tp.topic, tp.partition) for tp in partitions}
-        self._counters.partitions_revoked += len(keys)
-        try:
-            # Hand the partitions over with everything processed committed.
-            self._commit_stored()
-        except Exception:  # noqa: BLE001 - raising here would break consume(); duplicates are fine
-            _LOG.exception("commit on revoke failed; the new owner will see duplicates")
-        finally:
-            self._drop_partitions(keys)
-
-    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        keys = {(tp.topic, tp.partition) for tp in partitions}
-        self._counters.partitions_revoked += len(keys)
-        _LOG.warning("partitions lost (not committed; they are redelivered): %s", sorted(keys))
-        self._drop_partitions(keys)
-
-    def _drop_partitions(self, keys: set[TopicPartitionKey]) -> None:
-        self._assigned.difference_update(keys)
-        self._queue.drop(keys)
-        self._tracker.forget(keys)
-
     # -- replay -------------------------------------------------------------------------------
 
     def _seek(self, positions: dict[TopicPartitionKey, int]) -> dict[TopicPartitionKey, int]:
         self._check_open()
-        self._queue.release()
-        self._queue.settle()
-        self._store_ready()
-        keys = set(positions)
-        for (topic, partition), offset in positions.items():
-            try:
-                self._consumer.seek(TopicPartition(topic, partition, offset))
-            except KafkaException as exc:
-                raise BrokerError(
-                    f"seek of {topic}[{partition}] to {offset} failed: {exc}"
-                ) from exc
-        self._queue.drop(keys)
-        self._tracker.forget(keys)
+        self._partitions.seek(positions)
         # Reading again on purpose is not redelivery.
         self._converter.window.clear()
         return positions
@@ -800,7 +581,7 @@ class SpanConsumer:
             self._queue.settle()
             self._queue.clear()
             try:
-                self._commit_stored()
+                self._partitions.commit_stored()
             except CommitError:
                 _LOG.exception("final commit failed; uncommitted records will be redelivered")
             finally:

@@ -75,6 +75,7 @@ def consumer_of() -> Iterator:
         consumer._consumer.close()
         fake = _FakeClient(messages)
         consumer._consumer = fake  # type: ignore[assignment]
+        consumer._partitions.client = fake  # type: ignore[assignment]
         consumer._assigned.update({(TOPIC, 0), (TOPIC, 1)})
         made.append(consumer)
         return consumer, fake
