@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from spanstream.consumer import job_id_of
+from spanstream.consumer import job_id_of, percentile
 from spanstream.schemas import (
     AllSubtasksStatusChangeEventView,
     CheckpointEventView,
@@ -42,23 +42,6 @@ _JOB_NAME: Final = "<job_name>"
 # Job statuses in which the job is not running its tasks (Flink's JobStatus names).
 _RESTARTING_STATUSES: Final = frozenset({"RESTARTING", "FAILING"})
 _TERMINAL_STATUSES: Final = frozenset({"FAILED", "CANCELED", "CANCELLING", "FINISHED", "SUSPENDED"})
-
-
-def percentile(values: Sequence[float], fraction: float) -> float | None:
-    """The ``fraction`` quantile by linear interpolation (``None`` for no values).
-
-    >>> percentile([100, 200, 300, 400], 0.5)
-    250.0
-    """
-    if not values:
-        return None
-    ordered = sorted(values)
-    if len(ordered) == 1:
-        return float(ordered[0])
-    position = fraction * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def job_of(item: Span | Event) -> str:

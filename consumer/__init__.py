@@ -57,6 +57,7 @@ from spanstream.consumer._health import (
     checkpoint_health,
     checkpoint_health_frame,
     job_id_of,
+    percentile,
 )
 from spanstream.consumer._positions import StartPosition
 from spanstream.consumer._pyflink import (
@@ -130,6 +131,7 @@ __all__ = [
     "forward_spans",
     "job_id_of",
     "kafka_connector_jar",
+    "percentile",
     "read_arrow",
     "read_spans",
     "span_kafka_source",

@@ -11,7 +11,7 @@ Pure Python (the summary needs no extra); :func:`checkpoint_health_frame` and
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -40,6 +40,7 @@ __all__ = [
     "checkpoint_health",
     "checkpoint_health_frame",
     "job_id_of",
+    "percentile",
 ]
 
 JOB_ID_ATTRIBUTE = "<job_id>"
@@ -129,11 +130,21 @@ class JobCheckpointHealth:
         return frame
 
 
-def _percentile(ordered: list[int], fraction: float) -> float:
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """The ``fraction`` quantile of ``values`` by linear interpolation (``None`` for no values).
+
+    The one percentile rule of every health summary (this module's and the CLI's).
+
+    >>> percentile([100, 200, 300, 400], 0.5)
+    250.0
+    """
+    if not values:
+        return None
+    ordered = sorted(values)
     rank = fraction * (len(ordered) - 1)
     low = math.floor(rank)
     high = math.ceil(rank)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (rank - low))
 
 
 def _spans(items: Iterable[object]) -> Iterable[Span]:
@@ -205,9 +216,9 @@ def _summarise(
         completed=completed,
         failed=count - completed,
         failure_rate=(count - completed) / count,
-        duration_p50_millis=_percentile(durations, 0.50) if durations else None,
-        duration_p95_millis=_percentile(durations, 0.95) if durations else None,
-        duration_p99_millis=_percentile(durations, 0.99) if durations else None,
+        duration_p50_millis=percentile(durations, 0.50),
+        duration_p95_millis=percentile(durations, 0.95),
+        duration_p99_millis=percentile(durations, 0.99),
         duration_max_millis=durations[-1] if durations else None,
         sizes=tuple(
             CheckpointSizePoint(
