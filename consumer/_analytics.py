@@ -46,7 +46,15 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from spanstream.consumer._event_records import EventRecord
 from spanstream.consumer._reader import SpanReader
 from spanstream.consumer._records import SpanRecord
-from spanstream.schemas import AttributeValue, ConfigError, Event, ExtraMissingError, Span
+from spanstream.schemas import (
+    AttributeValue,
+    ConfigError,
+    Event,
+    ExtraMissingError,
+    Span,
+    SpanTypeError,
+    SpanValueError,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -116,7 +124,7 @@ def _rows(
         elif isinstance(item, EventRecord | Event):
             continue  # an event on a span topic: the event table has it
         else:
-            raise TypeError(f"expected SpanRecord or Span items, not {type(item).__name__}")
+            raise SpanTypeError(f"expected SpanRecord or Span items, not {type(item).__name__}")
         for span, parent, depth in root.walk():
             yield record, span, parent, depth
 
@@ -144,7 +152,7 @@ def to_arrow(items: Iterable[Item], *, attributes: AttributeLayout = "map") -> p
     """
     pa = require_pyarrow("to_arrow")
     if attributes not in ("map", "columns"):
-        raise ValueError(f"attributes must be 'map' or 'columns', not {attributes!r}")
+        raise SpanValueError(f"attributes must be 'map' or 'columns', not {attributes!r}")
     topic: list[str | None] = []
     partition: list[int | None] = []
     offset: list[int | None] = []

@@ -59,6 +59,7 @@ from spanstream.schemas import (
     ConfigError,
     SchemaRegistry,
     SpanCodec,
+    SpanValueError,
 )
 
 __all__ = ["SpanConsumer"]
@@ -335,7 +336,7 @@ class SpanConsumer:
             BrokerError: no broker has answered for ``broker_timeout_s``.
         """
         if max_spans < 1:
-            raise ValueError(f"max_spans must be >= 1, got {max_spans}")
+            raise SpanValueError(f"max_spans must be >= 1, got {max_spans}")
         self._check_open()
         self._queue.release()
         self._queue.settle()

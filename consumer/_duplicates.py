@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from spanstream.schemas import SpanValueError
+
 __all__ = ["DuplicateWindow"]
 
 
@@ -24,7 +26,7 @@ class DuplicateWindow:
 
     def __init__(self, *, size: int) -> None:
         if size < 0:
-            raise ValueError(f"size must be >= 0, got {size}")
+            raise SpanValueError(f"size must be >= 0, got {size}")
         self.size = size
         """How many ids the current generation holds before it is rotated."""
         # The consumer's conversion loop inlines seen() over these (a call per span costs).

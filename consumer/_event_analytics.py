@@ -38,7 +38,7 @@ from spanstream.consumer._analytics import (
     text_of,
 )
 from spanstream.consumer._event_records import EventRecord
-from spanstream.schemas import Event
+from spanstream.schemas import Event, SpanValueError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,7 +60,7 @@ def events_to_arrow(items: Iterable[Item], *, attributes: AttributeLayout = "map
     """
     pa = require_pyarrow("events_to_arrow")
     if attributes not in ("map", "columns"):
-        raise ValueError(f"attributes must be 'map' or 'columns', not {attributes!r}")
+        raise SpanValueError(f"attributes must be 'map' or 'columns', not {attributes!r}")
     names = (
         "topic",
         "partition",

@@ -33,6 +33,7 @@ from spanstream.schemas import (
     EventBuilder,
     Span,
     SpanBuilder,
+    SpanTypeError,
     new_span_id,
     new_trace_id,
     scope_name,
@@ -58,9 +59,9 @@ def _check_variables(variables: Mapping[str, str | int] | None) -> dict[str, str
     checked: dict[str, str] = {}
     for key, value in (variables or {}).items():
         if type(key) is not str or not key.strip("<>"):
-            raise TypeError(f"scope variable names must be non-empty str, not {key!r}")
+            raise SpanTypeError(f"scope variable names must be non-empty str, not {key!r}")
         if type(value) not in (str, int):
-            raise TypeError(
+            raise SpanTypeError(
                 f"scope variable {key!r}: values must be str or int, not {type(value).__name__}"
             )
         checked[variable_key(key)] = str(value)
@@ -69,7 +70,7 @@ def _check_variables(variables: Mapping[str, str | int] | None) -> dict[str, str
 
 def _check_name(what: str, name: object) -> str:
     if type(name) is not str or not name:
-        raise TypeError(f"{what} must be a non-empty str, not {name!r}")
+        raise SpanTypeError(f"{what} must be a non-empty str, not {name!r}")
     return name
 
 
@@ -206,7 +207,7 @@ class MetricGroup:
         if value is None:
             return self._child(name, lambda: self._make_child(name, name, variables, key=None))
         if type(value) not in (str, int):
-            raise TypeError(f"group value must be a str or int, not {type(value).__name__}")
+            raise SpanTypeError(f"group value must be a str or int, not {type(value).__name__}")
         key_group = self._child(name, lambda: self._make_child(name, name, None, key=None))
         text = str(value)
         return key_group._child(

@@ -41,7 +41,7 @@ from spanstream.producer._reporter_setup import (
     start_reporter,
     variable_key,
 )
-from spanstream.schemas import CheckpointSpanDetailLevel
+from spanstream.schemas import CheckpointSpanDetailLevel, SpanValueError
 
 if TYPE_CHECKING:
     import os
@@ -180,7 +180,7 @@ class ReporterRegistry:
         for slots in (self._slots, self._event_slots):
             names = [slot.setup.name for slot in slots]
             if len(set(names)) != len(names):
-                raise ValueError(f"reporter names must be unique, got {names}")
+                raise SpanValueError(f"reporter names must be unique, got {names}")
         self.delimiter = parse_delimiter(GLOBAL_DELIMITER_KEY, delimiter)
         """The delimiter that joins a group's logical scope for filtering (Flink's
         ``metrics.scope.delimiter``)."""

@@ -41,6 +41,8 @@ from spanstream.schemas._errors import (
     ExtraMissingError,
     NotASystemTraceError,
     SpanstreamError,
+    SpanTypeError,
+    SpanValueError,
 )
 from spanstream.schemas._event import EVENT_ID_BYTES, Event, EventBuilder, new_event_id
 from spanstream.schemas._event_codec import (
@@ -189,6 +191,8 @@ __all__ = [
     "SpanBuilder",
     "SpanCodec",
     "SpanTooDeepError",
+    "SpanTypeError",
+    "SpanValueError",
     "SpanstreamError",
     "all_subtasks_status_change_event",
     "checkpoint_event",

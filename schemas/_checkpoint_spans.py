@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
 
+from spanstream.schemas._errors import SpanValueError
 from spanstream.schemas._span import SpanBuilder
 
 __all__ = [
@@ -108,7 +109,7 @@ class CheckpointSubtaskStats:
     def __post_init__(self) -> None:
         unknown = set(self.metrics) - set(CHECKPOINT_METRICS)
         if unknown:
-            raise ValueError(
+            raise SpanValueError(
                 f"unknown checkpoint metrics {sorted(unknown)}; expected {list(CHECKPOINT_METRICS)}"
             )
         object.__setattr__(self, "metrics", MappingProxyType(dict(self.metrics)))
@@ -163,9 +164,11 @@ def _java_long_array(values: Iterable[int]) -> str:
 def check_checkpoint_fields(status: str, checkpoint_type: str) -> None:
     """Raise ``ValueError`` naming the accepted values for a bad status or checkpoint type."""
     if status not in CHECKPOINT_STATUSES:
-        raise ValueError(f"checkpoint status {status!r}: expected one of {CHECKPOINT_STATUSES}")
+        raise SpanValueError(f"checkpoint status {status!r}: expected one of {CHECKPOINT_STATUSES}")
     if checkpoint_type not in CHECKPOINT_TYPES:
-        raise ValueError(f"checkpoint type {checkpoint_type!r}: expected one of {CHECKPOINT_TYPES}")
+        raise SpanValueError(
+            f"checkpoint type {checkpoint_type!r}: expected one of {CHECKPOINT_TYPES}"
+        )
 
 
 def checkpoint_span(
@@ -217,7 +220,7 @@ def checkpoint_span(
     level = CheckpointSpanDetailLevel(detail_level)
     if aggregates is not None and set(aggregates) - set(CHECKPOINT_METRICS):
         unknown = sorted(set(aggregates) - set(CHECKPOINT_METRICS))
-        raise ValueError(
+        raise SpanValueError(
             f"unknown checkpoint metrics {unknown}; expected {list(CHECKPOINT_METRICS)}"
         )
     # Flink orders tasks by their earliest checkpoint start delay.

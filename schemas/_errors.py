@@ -104,3 +104,14 @@ class ExtraMissingError(SpanstreamError, ImportError):
 
 class BrokerError(SpanstreamError, RuntimeError):
     """A Kafka broker could not be found, reached or started; the message says which and why."""
+
+
+class SpanValueError(SpanstreamError, ValueError):
+    """A public function or method got an argument with a value it does not accept.
+
+    The message names the argument, the value and what is accepted.
+    """
+
+
+class SpanTypeError(SpanstreamError, TypeError):
+    """A public function or method got an argument of a type it does not accept."""

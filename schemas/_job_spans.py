@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from spanstream.schemas._checkpoint_spans import CHECKPOINT_SCOPE, ROOT_JOB_ID_ATTRIBUTE
+from spanstream.schemas._errors import SpanValueError
 from spanstream.schemas._span import SpanBuilder
 
 __all__ = [
@@ -82,7 +83,7 @@ def job_initialization_span(
         ValueError: a status other than ``COMPLETED``/``FAILED``.
     """
     if status not in INITIALIZATION_STATUSES:
-        raise ValueError(
+        raise SpanValueError(
             f"initialization status {status!r}: expected one of {INITIALIZATION_STATUSES}"
         )
     builder = (

@@ -19,6 +19,7 @@ from spanstream.schemas._checkpoint_spans import (
     ROOT_JOB_ID_ATTRIBUTE,
     check_checkpoint_fields,
 )
+from spanstream.schemas._errors import SpanValueError
 from spanstream.schemas._event import EventBuilder
 from spanstream.schemas._job_spans import FAILURE_LABEL_PREFIX, JOB_FAILURE_SCOPE
 
@@ -157,7 +158,7 @@ def job_status_change_event(
         ValueError: a status that is not a Flink ``JobStatus`` name.
     """
     if new_job_status not in JOB_STATUSES:
-        raise ValueError(f"job status {new_job_status!r}: expected one of {JOB_STATUSES}")
+        raise SpanValueError(f"job status {new_job_status!r}: expected one of {JOB_STATUSES}")
     return _system_event(
         JOB_STATUS_SCOPE, JOB_STATUS_CHANGE_EVENT, change_ts_millis, job_id
     ).set_attribute("newJobStatus", new_job_status)
@@ -210,7 +211,9 @@ def all_subtasks_status_change_event(
         ValueError: any other status.
     """
     if status not in ALL_SUBTASKS_STATUSES:
-        raise ValueError(f"all-subtasks status {status!r}: expected one of {ALL_SUBTASKS_STATUSES}")
+        raise SpanValueError(
+            f"all-subtasks status {status!r}: expected one of {ALL_SUBTASKS_STATUSES}"
+        )
     return _system_event(
         ALL_SUBTASKS_STATUS_SCOPE, ALL_SUBTASKS_STATUS_CHANGE_EVENT, observed_ts_millis, job_id
     ).set_attribute("status", status)
