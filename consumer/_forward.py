@@ -31,7 +31,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Final
 
 from spanstream.consumer._bad_records import BadRecordPolicy
-from spanstream.consumer._consumer import ConfigValue, SpanConsumer
+from spanstream.consumer._client_config import ConfigValue
+from spanstream.consumer._consumer import SpanConsumer
 from spanstream.consumer._positions import StartPosition
 from spanstream.schemas import ExtraMissingError, SpanstreamError
 
