@@ -10,12 +10,15 @@ another live session also uses is left running for it.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -162,3 +165,16 @@ def new_cluster_topic(
     admin = AdminClient({"bootstrap.servers": kafka_cluster.bootstrap_servers})
     with _topic_factory(admin, request.node.name) as make:
         yield make
+
+
+_RELIABILITY = Path(__file__).resolve().parents[1] / "benchmarks" / "reliability"
+
+
+@pytest.fixture(scope="session")
+def reliability_module() -> Iterator[Callable[[str], ModuleType]]:
+    """Imports a ``benchmarks/reliability`` module by name (the folder is on sys.path meanwhile)."""
+    sys.path.insert(0, str(_RELIABILITY))
+    try:
+        yield importlib.import_module
+    finally:
+        sys.path.remove(str(_RELIABILITY))

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import random
-import sys
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from types import ModuleType
 
 import pytest
@@ -35,7 +33,6 @@ from spanstream.schemas import DecodeError, Span, encode_span
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-_RELIABILITY = Path(__file__).resolve().parents[2] / "benchmarks" / "reliability"
 GOOD = 5_000
 BIG_BYTES = 2_000_000
 TOPIC_LIMIT = {"max.message.bytes": "3000000"}
@@ -43,14 +40,8 @@ IDLE_S = 6.0
 
 
 @pytest.fixture(scope="module")
-def poison() -> Iterator[ModuleType]:
-    sys.path.insert(0, str(_RELIABILITY))
-    try:
-        import poison
-
-        yield poison
-    finally:
-        sys.path.remove(str(_RELIABILITY))
+def poison(reliability_module: Callable[[str], ModuleType]) -> ModuleType:
+    return reliability_module("poison")
 
 
 def _poison_of_every_kind(poison: ModuleType) -> list[tuple[str, bytes | None]]:

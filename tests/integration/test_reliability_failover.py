@@ -8,27 +8,17 @@ started again, and a rolling restart of all three brokers. Replication factor 3,
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from types import ModuleType
 
 import pytest
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(900)]
 
-_RELIABILITY = Path(__file__).resolve().parents[2] / "benchmarks" / "reliability"
-
 
 @pytest.fixture(scope="module")
-def failover() -> Iterator[ModuleType]:
-    sys.path.insert(0, str(_RELIABILITY))
-    try:
-        import failover
-
-        yield failover
-    finally:
-        sys.path.remove(str(_RELIABILITY))
+def failover(reliability_module: Callable[[str], ModuleType]) -> ModuleType:
+    return reliability_module("failover")
 
 
 def _assert_nothing_lost_or_duplicated(figures) -> None:

@@ -10,28 +10,19 @@ record on the topic decodes.
 from __future__ import annotations
 
 import math
-import sys
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from types import ModuleType
 
 import pytest
 
 from spanstream.schemas import Span, new_span_id, new_trace_id
 
-_RELIABILITY = Path(__file__).resolve().parents[2] / "benchmarks" / "reliability"
 TEN_MB = 10 * 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def chaos() -> Iterator[ModuleType]:
-    sys.path.insert(0, str(_RELIABILITY))
-    try:
-        import _chaos
-
-        yield _chaos
-    finally:
-        sys.path.remove(str(_RELIABILITY))
+def chaos(reliability_module: Callable[[str], ModuleType]) -> ModuleType:
+    return reliability_module("_chaos")
 
 
 def _hand_made(**overrides: object) -> Span:

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from types import ModuleType
 
 import pytest
@@ -27,7 +25,6 @@ from spanstream.consumer import DLQ_REASON_HEADER, BadRecordPolicy, SpanConsumer
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-_RELIABILITY = Path(__file__).resolve().parents[2] / "benchmarks" / "reliability"
 GOOD = 30_000
 BAD = 3_000
 IDLE_S = 15.0
@@ -55,14 +52,8 @@ def _delete_topic(admin: AdminClient, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def poison() -> Iterator[ModuleType]:
-    sys.path.insert(0, str(_RELIABILITY))
-    try:
-        import poison
-
-        yield poison
-    finally:
-        sys.path.remove(str(_RELIABILITY))
+def poison(reliability_module: Callable[[str], ModuleType]) -> ModuleType:
+    return reliability_module("poison")
 
 
 @pytest.fixture(scope="module")

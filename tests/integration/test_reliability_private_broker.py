@@ -14,10 +14,8 @@ loses exactly the spans its last report showed pending, and nothing else.
 from __future__ import annotations
 
 import signal
-import sys
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from types import ModuleType
 
 import pytest
@@ -27,21 +25,14 @@ from spanstream.broker import LocalKafka, default_state_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
-_RELIABILITY = Path(__file__).resolve().parents[2] / "benchmarks" / "reliability"
 QUEUE_MAX_SPANS = 10_000
 # The sender holds at most one batch of spans taken from the queue while librdkafka is full.
 SENDER_BATCH_SPANS = 2048
 
 
 @pytest.fixture(scope="module")
-def outage() -> Iterator[ModuleType]:
-    sys.path.insert(0, str(_RELIABILITY))
-    try:
-        import outage
-
-        yield outage
-    finally:
-        sys.path.remove(str(_RELIABILITY))
+def outage(reliability_module: Callable[[str], ModuleType]) -> ModuleType:
+    return reliability_module("outage")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -23,16 +22,10 @@ from spanstream.schemas import (
     encode_span,
     encode_spans,
 )
-from spanstream.schemas._codec import IMPLEMENTATIONS, use_implementation
 from spanstream.schemas._encoder import _varint
 
-
-@pytest.fixture(scope="module", autouse=True, params=sorted(IMPLEMENTATIONS))
-def implementation(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Every test here runs against each codec implementation: pure Python, and C when built."""
-    previous = use_implementation(request.param)
-    yield request.param
-    use_implementation(previous)
+# Every test here runs against each codec implementation (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("implementation")
 
 
 _HEADER = SINGLE_OBJECT_MARKER + SCHEMA_FINGERPRINT

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 
 import fastavro
 import pytest
@@ -20,16 +19,11 @@ from spanstream.schemas import (
     decode_span,
     encode_span,
 )
-from spanstream.schemas._codec import IMPLEMENTATIONS, span_to_record, use_implementation
+from spanstream.schemas._codec import span_to_record
 from spanstream.schemas._schema_history import default_history
 
-
-@pytest.fixture(scope="module", autouse=True, params=sorted(IMPLEMENTATIONS))
-def implementation(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Every test here runs against each codec implementation: pure Python, and C when built."""
-    previous = use_implementation(request.param)
-    yield request.param
-    use_implementation(previous)
+# Every test here runs against each codec implementation (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("implementation")
 
 
 V1 = default_history().current

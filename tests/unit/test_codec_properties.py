@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import fastavro
 import pytest
@@ -11,17 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spanstream.schemas import Span, _codec, decode_span, encode_span
-from spanstream.schemas._codec import IMPLEMENTATIONS, span_to_record, use_implementation
+from spanstream.schemas._codec import span_to_record
 from spanstream.schemas._decoder import span_from_record
 from spanstream.schemas._schema_history import default_history
 
-
-@pytest.fixture(scope="module", autouse=True, params=sorted(IMPLEMENTATIONS))
-def implementation(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Every test here runs against each codec implementation: pure Python, and C when built."""
-    previous = use_implementation(request.param)
-    yield request.param
-    use_implementation(previous)
+# Every test here runs against each codec implementation (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("implementation")
 
 
 def decode_body(data: bytes, offset: int) -> Span:

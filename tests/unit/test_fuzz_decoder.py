@@ -8,10 +8,8 @@ section); here hypothesis drives it, and a slow test runs a bounded share of the
 from __future__ import annotations
 
 import random
-import sys
 import tracemalloc
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from types import ModuleType
 
 import pytest
@@ -19,29 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spanstream.schemas import DecodeError, Span, decode_span, encode_span
-from spanstream.schemas._codec import IMPLEMENTATIONS, use_implementation
 
-
-@pytest.fixture(scope="module", autouse=True, params=sorted(IMPLEMENTATIONS))
-def implementation(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Every test here runs against each codec implementation: pure Python, and C when built."""
-    previous = use_implementation(request.param)
-    yield request.param
-    use_implementation(previous)
-
-
-_RELIABILITY = Path(__file__).resolve().parents[2] / "benchmarks" / "reliability"
+# Every test here runs against each codec implementation (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("implementation")
 
 
 @pytest.fixture(scope="module")
-def fuzz() -> Iterator[ModuleType]:
-    sys.path.insert(0, str(_RELIABILITY))
-    try:
-        import fuzz_decoder
-
-        yield fuzz_decoder
-    finally:
-        sys.path.remove(str(_RELIABILITY))
+def fuzz(reliability_module: Callable[[str], ModuleType]) -> ModuleType:
+    return reliability_module("fuzz_decoder")
 
 
 def _peak_decoding(fuzz: ModuleType, data: bytes) -> tuple[int, BaseException | Span]:

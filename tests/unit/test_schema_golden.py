@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +23,11 @@ from spanstream.schemas import (
     encode_span,
     schema_for_fingerprint,
 )
-from spanstream.schemas._codec import IMPLEMENTATIONS, span_to_record, use_implementation
+from spanstream.schemas._codec import span_to_record
 from spanstream.schemas._schema_history import default_history
 
-
-@pytest.fixture(scope="module", autouse=True, params=sorted(IMPLEMENTATIONS))
-def implementation(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Every test here runs against each codec implementation: pure Python, and C when built."""
-    previous = use_implementation(request.param)
-    yield request.param
-    use_implementation(previous)
+# Every test here runs against each codec implementation (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("implementation")
 
 
 GOLDEN_DIR = Path(__file__).parent / "golden"

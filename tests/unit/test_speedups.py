@@ -16,7 +16,7 @@ import random
 import subprocess
 import sys
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 
@@ -38,7 +38,6 @@ from spanstream.schemas import (
 )
 from spanstream.schemas._decoder import BodyError
 
-_RELIABILITY = Path(__file__).resolve().parents[2] / "benchmarks" / "reliability"
 _BUILT = importlib.util.find_spec("spanstream.schemas._speedups") is not None
 _DISABLED = os.environ.get("SPANSTREAM_NO_SPEEDUPS", "") not in ("", "0")
 _TRACKER = "org.apache.flink.runtime.checkpoint.CheckpointStatsTracker"
@@ -65,14 +64,8 @@ def _checkpoint(i: int, *, children: tuple[Span, ...] = ()) -> Span:
 
 
 @pytest.fixture(scope="module")
-def fuzz() -> Iterator[ModuleType]:
-    sys.path.insert(0, str(_RELIABILITY))
-    try:
-        import fuzz_decoder
-
-        yield fuzz_decoder
-    finally:
-        sys.path.remove(str(_RELIABILITY))
+def fuzz(reliability_module: Callable[[str], ModuleType]) -> ModuleType:
+    return reliability_module("fuzz_decoder")
 
 
 def _outcome(decode: _codec.DecodeBody, data: bytes, offset: int) -> tuple[str, object]:
