@@ -68,6 +68,7 @@ __all__ = [
     "attribute_columns",
     "read_arrow",
     "read_spans",
+    "table_to_pandas",
     "text_of",
     "to_arrow",
     "to_pandas",
@@ -246,9 +247,19 @@ def to_pandas(items: Iterable[Item], *, attributes: AttributeLayout = "columns")
     Raises:
         ExtraMissingError: pandas or pyarrow is not installed.
     """
-    pandas = require_pandas("to_pandas")
-    arrow = require_pyarrow("to_pandas")
-    table = to_arrow(items, attributes=attributes)
+    require_pandas("to_pandas")
+    require_pyarrow("to_pandas")
+    return table_to_pandas(to_arrow(items, attributes=attributes), feature="to_pandas")
+
+
+def table_to_pandas(table: pa.Table, *, feature: str) -> pd.DataFrame:
+    """``table`` as a DataFrame, with pandas' nullable dtypes for integer and boolean columns.
+
+    Raises:
+        ExtraMissingError: pandas or pyarrow is not installed (``feature`` names the caller).
+    """
+    pandas = require_pandas(feature)
+    arrow = require_pyarrow(feature)
     nullable = {
         arrow.int32(): pandas.Int32Dtype(),
         arrow.int64(): pandas.Int64Dtype(),

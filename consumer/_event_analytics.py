@@ -35,6 +35,7 @@ from spanstream.consumer._analytics import (
     attribute_columns,
     require_pandas,
     require_pyarrow,
+    table_to_pandas,
     text_of,
 )
 from spanstream.consumer._event_records import EventRecord
@@ -127,13 +128,8 @@ def events_to_pandas(
     Raises:
         ExtraMissingError: pandas or pyarrow is not installed.
     """
-    pandas = require_pandas("events_to_pandas")
-    arrow = require_pyarrow("events_to_pandas")
-    table = events_to_arrow(items, attributes=attributes)
-    nullable = {
-        arrow.int32(): pandas.Int32Dtype(),
-        arrow.int64(): pandas.Int64Dtype(),
-        arrow.bool_(): pandas.BooleanDtype(),
-    }
-    frame: pd.DataFrame = table.to_pandas(types_mapper=nullable.get)
-    return frame
+    require_pandas("events_to_pandas")
+    require_pyarrow("events_to_pandas")
+    return table_to_pandas(
+        events_to_arrow(items, attributes=attributes), feature="events_to_pandas"
+    )
