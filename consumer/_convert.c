@@ -1,7 +1,8 @@
 /*
  * spanstream.consumer._convert: the consumer's conversion loop in C (optional accelerator).
  *
- * SpanConsumer._convert_raw turns consumed confluent-kafka messages into SpanRecords. This
+ * RecordConverter.convert (consumer/_record_conversion.py) turns consumed confluent-kafka
+ * messages into SpanRecords. This
  * module does it for the plain case, message after message, and stops at the first message
  * that is anything else: a Kafka error event, a value that is not a single-object span message
  * of the current schema, one the decoder refuses, a span id already in the duplicate window, a
@@ -257,7 +258,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
     "spanstream.consumer._convert",
-    "The consumer's conversion loop in C; SpanConsumer._convert_raw is the reference.",
+    "The consumer's conversion loop in C; RecordConverter.convert is the reference.",
     -1,
     methods,
     NULL,
