@@ -2,15 +2,12 @@
 
 import logging
 import os
-import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from typer.core import TyperGroup
 
 from spanstream.broker import (
     BOOTSTRAP_ENV,
@@ -20,13 +17,13 @@ from spanstream.broker import (
     docker_answers,
     obtain_broker,
 )
+from spanstream.cli._command_group import OneLineErrors, examples
 from spanstream.cli._demo import DemoOptions, run_demo
 from spanstream.cli._exit import (
     EXIT_CODES_HELP,
     PipeConsole,
     UsageError,
     exit_on_error,
-    print_error,
 )
 from spanstream.cli._export import run_export
 from spanstream.cli._forward import ForwardOptions, run_forward
@@ -40,53 +37,9 @@ from spanstream.consumer import BadRecordPolicy
 __all__ = ["app", "main"]
 
 
-def _examples(*lines: str, note: str = "") -> str:
-    """A command's epilog: its examples, one per line (rich help keeps blank-line paragraphs)."""
-    text = "Examples:\n\n" + "\n\n".join(f"  {line}" for line in lines)
-    return f"{text}\n\n{note}" if note else text
-
-
-class _OneLineErrors(TyperGroup):
-    """The command group: a usage mistake is one ``error:`` line on stderr, not a box."""
-
-    def main(
-        self,
-        args: Sequence[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        windows_expand_args: bool = True,
-        **extra: Any,  # noqa: ANN401 - click's signature
-    ) -> Any:  # noqa: ANN401 - click's signature
-        """Run the command; usage errors print one line and exit 2 (help for no arguments)."""
-        try:
-            code = super().main(
-                args,
-                prog_name,
-                complete_var,
-                standalone_mode=False,
-                windows_expand_args=windows_expand_args,
-                **extra,
-            )
-        except typer.TyperException as exc:
-            if type(exc).__name__ == "NoArgsIsHelpError":  # a bare `spanstream`: the help
-                exc.show()  # type: ignore[attr-defined]
-            else:
-                context = getattr(exc, "ctx", None)
-                where = context.command_path if context is not None else "spanstream"
-                print_error(f"{exc.format_message()} (see: {where} --help)")
-            code = exc.exit_code
-        except typer.Abort:
-            code = 1
-        code = code if isinstance(code, int) else 0
-        if not standalone_mode:
-            return code
-        sys.exit(code)
-
-
 app = typer.Typer(
     name="spanstream",
-    cls=_OneLineErrors,
+    cls=OneLineErrors,
     help=(
         "Flink-style traces over Kafka: run the demo, follow, summarise and export span "
         "topics, forward them to a trace viewer over OTLP, and run a local broker."
@@ -176,7 +129,7 @@ def _main_options(
 
 
 @broker_app.command(
-    "start", epilog=_examples("spanstream broker start", "spanstream broker start --nodes 3")
+    "start", epilog=examples("spanstream broker start", "spanstream broker start --nodes 3")
 )
 def broker_start(
     nodes: Nodes = 1,
@@ -195,7 +148,7 @@ def broker_start(
     _out.print(f"{kafka.bootstrap_servers}  (local Apache Kafka, {nodes} node(s), {verb})")
 
 
-@broker_app.command("stop", epilog=_examples("spanstream broker stop"))
+@broker_app.command("stop", epilog=examples("spanstream broker stop"))
 def broker_stop(nodes: Nodes = 1) -> None:
     """Stop the local broker (or cluster) started from this project's state folder."""
     kafka = LocalKafka(nodes=nodes)
@@ -204,7 +157,7 @@ def broker_stop(nodes: Nodes = 1) -> None:
     _out.print(f"stopped {kafka.cluster_dir}")
 
 
-@broker_app.command("status", epilog=_examples("spanstream broker status"))
+@broker_app.command("status", epilog=examples("spanstream broker status"))
 def broker_status(nodes: Nodes = 1) -> None:
     """Show the local broker's nodes; exit 1 unless it is running."""
     if os.environ.get(BOOTSTRAP_ENV):
@@ -233,7 +186,7 @@ def broker_status(nodes: Nodes = 1) -> None:
 
 @app.command(
     "demo",
-    epilog=_examples(
+    epilog=examples(
         "spanstream demo",
         "spanstream demo --duration-s 60",
         "spanstream demo --config my-traces.yaml",
@@ -293,7 +246,7 @@ def _start_position(from_beginning: bool, since: str | None) -> Literal["earlies
 
 @app.command(
     "tail",
-    epilog=_examples(
+    epilog=examples(
         "spanstream tail flink-traces",
         "spanstream tail flink-traces --from-beginning --name Checkpoint "
         "--attr checkpointStatus=FAILED",
@@ -423,7 +376,7 @@ def tail(
 
 @app.command(
     "stats",
-    epilog=_examples(
+    epilog=examples(
         "spanstream stats flink-traces --since 1h",
         "spanstream stats flink-traces --since 2026-11-25T16:00Z --until 2026-11-25T17:00Z --json",
         "spanstream stats flink-traces --plot checkpoints.png",
@@ -470,7 +423,7 @@ def stats(
 
 @app.command(
     "export",
-    epilog=_examples(
+    epilog=examples(
         "spanstream export flink-traces --out spans.parquet --since 1h",
         "spanstream export flink-traces --out spans.csv --since 2026-11-25T16:00Z --until 30m",
         "spanstream export flink-traces --out spans.parquet --attributes columns",
@@ -529,7 +482,7 @@ def export(
 
 @app.command(
     "forward",
-    epilog=_examples(
+    epilog=examples(
         "spanstream forward flink-traces --otlp-endpoint http://localhost:4317",
         "spanstream forward flink-traces --otlp-endpoint http://localhost:4318 --protocol http "
         "--since 1h",

@@ -21,9 +21,9 @@ def _example() -> str:
 
 
 def test_readme_analytics_example_is_about_ten_lines():
-    """The example stays short enough to read at a glance."""
+    """The example stays short enough to read at a glance (12 lines with the no-p95 guard)."""
     lines = [line for line in _example().strip().splitlines() if line.strip()]
-    assert len(lines) <= 11
+    assert len(lines) <= 12
 
 
 def test_readme_analytics_job_writes_parquet_and_prints_checkpoint_health(
