@@ -11,6 +11,7 @@ been down; :class:`BrokerWatch` turns a silence longer than ``broker_timeout_s``
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Final
@@ -21,9 +22,18 @@ from spanstream.consumer._stats import ConsumerCounters
 from spanstream.kafka import LOG_INTERVAL_S, RateLimiter, scrub
 from spanstream.schemas import BrokerError
 
-__all__ = ["BrokerWatch", "ErrorLog", "metadata_probe", "partitions_at_end"]
+__all__ = [
+    "CLOSE_WAIT_S",
+    "BrokerWatch",
+    "ErrorLog",
+    "close_client",
+    "metadata_probe",
+    "partitions_at_end",
+]
 
 _LOG: Final = logging.getLogger("spanstream.consumer")
+CLOSE_WAIT_S: Final = 30.0
+"""How long ``close()`` waits for librdkafka to leave the group before it gives up waiting."""
 _PROBE_TIMEOUT_S: Final = 5.0
 # The errors that say no broker can be reached (rather than one request failing).
 _UNREACHABLE: Final = frozenset(
@@ -152,5 +162,25 @@ def partitions_at_end(consumer: Consumer, keys: list[tuple[str, int]], timeout_s
             if high < 0 or (high > low and not 0 <= high <= tp.offset):
                 return False
     except KafkaException:
+        return False
+    return True
+
+
+def close_client(client: Consumer, *, wait_s: float = CLOSE_WAIT_S) -> bool:
+    """Close a librdkafka consumer, waiting at most ``wait_s``; whether it closed in time.
+
+    librdkafka's close leaves the consumer group, and with no broker answering it can wait for
+    ever (it released the interpreter lock, so no timeout can interrupt it). It runs on a
+    daemon thread here: when it does not return in time, a WARNING says so and the caller goes
+    on; the client's resources are then left to the process (a close never hangs the host).
+    """
+    thread = threading.Thread(target=client.close, name="spanstream-consumer-close", daemon=True)
+    thread.start()
+    thread.join(wait_s)
+    if thread.is_alive():
+        _LOG.warning(
+            "the Kafka consumer did not close within %.0f s (no broker answers?); left to exit",
+            wait_s,
+        )
         return False
     return True

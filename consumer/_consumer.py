@@ -25,6 +25,7 @@ from spanstream.consumer._bad_records import BadRecordPolicy
 from spanstream.consumer._broker_health import (
     BrokerWatch,
     ErrorLog,
+    close_client,
     metadata_probe,
     partitions_at_end,
 )
@@ -586,7 +587,7 @@ class SpanConsumer:
             except CommitError:
                 _LOG.exception("final commit failed; uncommitted records will be redelivered")
             finally:
-                self._consumer.close()
+                close_client(self._consumer)
         finally:
             if self._dead_letters is not None:
                 self._dead_letters.close()
