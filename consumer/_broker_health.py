@@ -166,15 +166,19 @@ def partitions_at_end(consumer: Consumer, keys: list[tuple[str, int]], timeout_s
     return True
 
 
-def close_client(client: Consumer, *, wait_s: float = CLOSE_WAIT_S) -> bool:
+def close_client(
+    client: Consumer, close: Callable[[], None] | None = None, *, wait_s: float = CLOSE_WAIT_S
+) -> bool:
     """Close a librdkafka consumer, waiting at most ``wait_s``; whether it closed in time.
 
-    librdkafka's close leaves the consumer group, and with no broker answering it can wait for
-    ever (it released the interpreter lock, so no timeout can interrupt it). It runs on a
-    daemon thread here: when it does not return in time, a WARNING says so and the caller goes
-    on; the client's resources are then left to the process (a close never hangs the host).
+    ``close`` (default: ``client.close``) may commit first. librdkafka's synchronous commit and
+    its close (which leaves the group) can both wait for ever when no broker answers, with the
+    interpreter lock released, so no timeout can interrupt them. They run on a daemon thread
+    here: when they do not return in time, a WARNING says so and the caller goes on; the
+    client's resources are then left to the process (a close never hangs the host).
     """
-    thread = threading.Thread(target=client.close, name="spanstream-consumer-close", daemon=True)
+    target = client.close if close is None else close
+    thread = threading.Thread(target=target, name="spanstream-consumer-close", daemon=True)
     thread.start()
     thread.join(wait_s)
     if thread.is_alive():

@@ -573,6 +573,14 @@ class SpanConsumer:
         if self._closed:
             raise ConsumerClosedError("the SpanConsumer is closed")
 
+    def _commit_and_close(self) -> None:
+        try:
+            self._partitions.commit_stored()
+        except CommitError:
+            _LOG.exception("final commit failed; uncommitted records will be redelivered")
+        finally:
+            self._consumer.close()
+
     def _close(self, *, release_in_flight: bool) -> None:
         if self._closed:
             return
@@ -582,12 +590,7 @@ class SpanConsumer:
                 self._queue.release()
             self._queue.settle()
             self._queue.clear()
-            try:
-                self._partitions.commit_stored()
-            except CommitError:
-                _LOG.exception("final commit failed; uncommitted records will be redelivered")
-            finally:
-                close_client(self._consumer)
+            close_client(self._consumer, self._commit_and_close)
         finally:
             if self._dead_letters is not None:
                 self._dead_letters.close()
