@@ -24,7 +24,7 @@ from spanstream.producer._kafka_config import REPORTER_KEYS, KafkaReporterConfig
 from spanstream.producer._kafka_producer import record_headers
 from spanstream.producer._kafka_sender import KafkaSender
 from spanstream.producer._reporter import ReporterKeys
-from spanstream.producer._span_limits import SpanLimits
+from spanstream.producer._span_limits import SPAN_LIMIT_KEYS, SpanLimits
 from spanstream.schemas import (
     CONTENT_TYPE,
     HEADER_CONTENT_TYPE,
@@ -161,8 +161,9 @@ class KafkaTraceReporterFactory:
     Name it in the configuration as ``traces.reporter.<name>.factory.class: kafka``.
     """
 
-    reporter_keys = ReporterKeys(*REPORTER_KEYS)
-    """The keys the reporter reads and ``producer.*``; the registry rejects any other."""
+    reporter_keys = ReporterKeys(REPORTER_KEYS[0] | SPAN_LIMIT_KEYS, REPORTER_KEYS[1])
+    """The keys the reporter reads (its limits' too) and ``producer.*``; the registry rejects any
+    other."""
 
     def create_trace_reporter(self, properties: Mapping[str, object]) -> KafkaTraceReporter:
         """Return a new, not yet opened, reporter; its settings come with ``open``."""

@@ -24,9 +24,14 @@ from typing import Final
 from spanstream.producer._config import MetricConfig
 from spanstream.schemas import MAX_SPAN_DEPTH, Span
 
-__all__ = ["SpanLimits"]
+__all__ = ["SPAN_LIMIT_KEYS", "SpanLimits"]
 
 _MAX_INT32: Final = 2**31 - 1
+
+SPAN_LIMIT_KEYS: Final = frozenset(
+    {"span.max.depth", "span.max.children", "span.max.attribute.value.bytes"}
+)
+"""The keys :meth:`SpanLimits.from_metric_config` reads: the trace reporter declares them."""
 
 
 @dataclass(frozen=True, slots=True)

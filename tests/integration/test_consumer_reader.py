@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import NewTopic
 
 from spanstream.consumer import SpanReader, TopicNotFoundError, read_arrow, read_spans
@@ -208,11 +208,30 @@ def test_reader_ends_after_a_transaction_whose_marker_is_the_last_offset(
     for i in range(3):
         producer.produce(topic, encode_span(_span(i)))
     producer.commit_transaction(30)
+    _wait_for_the_commit_marker(kafka_bootstrap, topic, end=4)
     with SpanReader(topic, bootstrap_servers=kafka_bootstrap) as reader:
         (partition,) = reader.open()
         assert partition.end == 4  # three records and the commit marker
         batches = [r.span.attributes["batch"] for r in reader]
     assert batches == [0, 1, 2]
+
+
+def _wait_for_the_commit_marker(bootstrap: str, topic: str, *, end: int) -> None:
+    """Wait until a read_committed reader's end (the last stable offset) reaches ``end``.
+
+    ``commit_transaction`` returns once the coordinator has decided; it writes the markers into
+    the partitions after that, so for a moment the committed records are not yet readable.
+    """
+    probe = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "unused", "isolation.level": "read_committed"}
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while probe.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1] < end:
+            assert time.monotonic() < deadline, "the commit marker was never written"
+            time.sleep(0.05)
+    finally:
+        probe.close()
 
 
 def test_reader_raises_when_records_stop_coming(kafka_bootstrap, new_topic):

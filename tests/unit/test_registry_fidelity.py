@@ -241,3 +241,12 @@ def test_check_config_checks_keys_without_starting_any_reporter():
     with pytest.raises(ConfigError) as excinfo:
         ReporterRegistry.check_config({**good, TRACES_MEM + "y": 1})
     assert excinfo.value.key == TRACES_MEM + "y"
+
+
+def test_the_kafka_trace_reporter_declares_its_span_limit_keys():
+    """span.max.* are read by the trace reporter, so its factory declares (accepts) every one."""
+    from spanstream.producer import KafkaTraceReporterFactory
+    from spanstream.producer._span_limits import SPAN_LIMIT_KEYS
+
+    keys = KafkaTraceReporterFactory.reporter_keys
+    assert sorted(k for k in SPAN_LIMIT_KEYS if not keys.accepts(k)) == []
