@@ -1,12 +1,13 @@
 """SpanConsumer on a real broker: records, start positions, batches, commits, replay, stats."""
 
 import datetime as dt
+import time
 import uuid
 
 import pytest
 from confluent_kafka import ConsumerGroupState, Producer
 
-from spanstream.consumer import ConsumerClosedError, SpanConsumer
+from spanstream.consumer import ConsumerClosedError, SpanConsumer, SpanRecord
 from spanstream.schemas import ConfigError, Span, encode_span
 
 IDLE_S = 5.0
@@ -236,6 +237,19 @@ def test_seek_to_end_skips_what_is_there(kafka_bootstrap, new_topic):
     assert {r.span for r in records} == set(later)
 
 
+def _read_at_least(consumer: SpanConsumer, count: int, *, deadline_s: float) -> list[SpanRecord]:
+    """Read until ``count`` records came (a loaded machine may take longer than IDLE_S to fetch
+    after a seek), then until IDLE_S passes with none, so that extra records would show."""
+    records: list[SpanRecord] = []
+    deadline = time.monotonic() + deadline_s
+    while len(records) < count and time.monotonic() < deadline:
+        records.extend(r for r in consumer.poll_batch(timeout_s=1.0) if isinstance(r, SpanRecord))
+    records.extend(
+        r for r in consumer.iter_records(idle_timeout_s=IDLE_S) if isinstance(r, SpanRecord)
+    )
+    return records
+
+
 def test_seek_to_time_replays_from_a_wall_clock_time(kafka_bootstrap, new_topic):
     """seek_to_time() moves every partition to its first record at or after the time."""
     topic = new_topic()
@@ -245,7 +259,7 @@ def test_seek_to_time_replays_from_a_wall_clock_time(kafka_bootstrap, new_topic)
     with _consumer(kafka_bootstrap, topic, _group()) as consumer:
         assert len(list(consumer.iter_records(idle_timeout_s=IDLE_S))) == 18
         consumer.seek_to_time(dt.datetime.fromtimestamp(1_700_000_030, tz=dt.UTC))
-        replayed = list(consumer.iter_records(idle_timeout_s=IDLE_S))
+        replayed = _read_at_least(consumer, 9, deadline_s=60)
     assert {r.span for r in replayed} == set(late)
     assert len(replayed) == 9
 
