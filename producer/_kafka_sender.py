@@ -15,7 +15,8 @@ How an item travels:
 2. One sender thread takes items in batches, encodes each, picks the record key, enforces the
    record size the topic accepts (a larger item is dropped and counted ``too-large``, never a
    failed batch), and hands the record to librdkafka (``produce``), which batches, compresses
-   and retries.
+   and retries: ``_produce_loop``, where a C loop calls librdkafka with the interpreter lock
+   released for the plain items, and the Python loop, the reference, handles every other.
 3. librdkafka reports failed deliveries only (see ``_kafka_producer``). The sender, the only
    thread that serves those reports (``poll``), derives the delivered count
    (:meth:`SenderCounters.settle`): a lower bound that only grows, exact when nothing is in flight.
@@ -37,7 +38,7 @@ from contextlib import contextmanager
 from enum import Enum
 from typing import Final, Generic, TypeVar
 
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import Producer
 
 from spanstream.kafka import LOG_INTERVAL_S, RateLimiter, safe_cause, scrub
 from spanstream.producer._delivery_stats import KafkaReporterStats
@@ -45,6 +46,7 @@ from spanstream.producer._kafka_config import KafkaReporterConfig
 from spanstream.producer._kafka_errors import topic_missing_error, topic_rejected_error
 from spanstream.producer._kafka_producer import DeliveryReports, new_producer
 from spanstream.producer._kafka_topic import TopicAdmin, TopicMissingError, TopicRejectedError
+from spanstream.producer._produce_loop import RECORD_OVERHEAD_BYTES, ProduceLoop
 from spanstream.producer._sender_counters import SenderCounters
 from spanstream.producer._sender_exit import forget, remember
 from spanstream.schemas import BrokerError, SpanstreamError
@@ -53,16 +55,10 @@ __all__ = ["RECORD_OVERHEAD_BYTES", "KafkaSender", "ReporterStateError", "Sender
 
 T = TypeVar("T")
 
-Headers = list[tuple[str, str | bytes | None]]
-
 # Items taken from the hand-off queue per round of the sender (between two ``poll(0)`` calls).
 _BATCH_ITEMS: Final = 2048
-RECORD_OVERHEAD_BYTES: Final = 256
-"""What a record costs on the wire beyond its key, value and header bytes (the record batch
-header, the record's varints): a margin for the size check against the topic's limit."""
 _IDLE_WAIT_S: Final = 0.1
 _IN_FLIGHT_POLL_S: Final = 0.005
-_BACKPRESSURE_POLL_S: Final = 0.02
 _TOPIC_RETRY_S: Final = 1.0
 
 
@@ -121,17 +117,18 @@ class KafkaSender(Generic[T]):
         self._topic: TopicAdmin | None = None
         self._topic_ready = False
         self.thread: threading.Thread | None = None
-        self._encode: Callable[[T], bytes] = _unset
-        self._key_of: Callable[[T], bytes | None] = _unset
-        self._too_large: Callable[[T], bool] | None = None
-        self._headers: Headers | None = None
-        self._fixed_record_bytes = RECORD_OVERHEAD_BYTES
-        self._max_record_bytes = 0
+        self._loop: ProduceLoop[T] = ProduceLoop(self.counters, self._drop, self._is_stopping)
+        self._reports: DeliveryReports | None = None
 
     @property
     def state(self) -> SenderState:
         """The step of its life the sender is at."""
         return self._state
+
+    @property
+    def fast_produced(self) -> int:
+        """Records the C produce loop handed to librdkafka (0 when the Python loop runs)."""
+        return self._loop.fast_produced
 
     # -- the application's side ---------------------------------------------------------------
 
@@ -232,15 +229,14 @@ class KafkaSender(Generic[T]):
             BrokerError: the Kafka client failed in another way.
         """
         self.config = config
-        self._encode = encode
-        self._key_of = key_of
-        self._too_large = too_large
-        wire_headers: Headers = list(headers)
-        self._headers = wire_headers or None
-        self._fixed_record_bytes = RECORD_OVERHEAD_BYTES + sum(
-            len(name) + len(value) + 8 for name, value in headers
+        self._loop.configure(
+            topic=config.topic,
+            encode=encode,
+            key_of=key_of,
+            headers=headers,
+            too_large=too_large,
+            max_record_bytes=config.record_max_bytes,
         )
-        self._max_record_bytes = config.record_max_bytes
         self.producer = self._new_producer(config, batch_max_bytes=None)
         self._topic = TopicAdmin(config, self.producer_conf, self._log, self._label)
         if config.open_timeout_s > 0:
@@ -336,6 +332,7 @@ class KafkaSender(Generic[T]):
         reports = DeliveryReports(
             self.counters, self._drop_log, self._log, self._label, self._noun, config.name
         )
+        self._reports = reports
         producer, self.producer_conf = new_producer(
             config, reports, self._log, batch_max_bytes=batch_max_bytes
         )
@@ -358,7 +355,7 @@ class KafkaSender(Generic[T]):
         if topic_max_bytes is None:
             return False
         if topic_max_bytes:
-            self._max_record_bytes = min(config.record_max_bytes, topic_max_bytes)
+            self._loop.max_record_bytes = min(config.record_max_bytes, topic_max_bytes)
             batch_bytes = int(str(self.producer_conf.get("batch.size", 1_000_000)))
             if topic_max_bytes < batch_bytes + RECORD_OVERHEAD_BYTES:
                 # librdkafka does not split a batch the broker refuses as too large: keep its
@@ -419,7 +416,12 @@ class KafkaSender(Generic[T]):
         wake = self.wake
         counters = self.counters
         producer = self.producer
+        reports = self._reports
         assert producer is not None
+        assert reports is not None
+        client_id = str(self.producer_conf.get("client.id", ""))
+        self._loop.start(producer, client_id=client_id, on_delivery=reports.on_delivery)
+        send = self._loop.send
         poll = producer.poll
         while not self._stopping:
             count = len(queue)
@@ -435,7 +437,7 @@ class KafkaSender(Generic[T]):
                         take(popleft())
                 except IndexError:  # close() discarded the rest meanwhile
                     counters.taken -= count - len(batch)
-                self._send(batch, producer)
+                send(batch, producer)
                 poll(0)
                 counters.settle(len(producer))
             elif counters.in_flight():
@@ -450,74 +452,10 @@ class KafkaSender(Generic[T]):
                 poll(0)
                 counters.settle(len(producer))
 
-    def _send(self, batch: list[T], producer: Producer) -> None:
-        """Encode and produce a batch; every item ends counted or in librdkafka."""
-        counters = self.counters
-        produce = producer.produce
-        poll = producer.poll
-        topic = self.config.topic if self.config is not None else ""
-        headers = self._headers
-        encode = self._encode
-        key_of = self._key_of
-        fixed_bytes = self._fixed_record_bytes
-        max_bytes = self._max_record_bytes
-        too_large = self._too_large
-        produced = produced_bytes = 0
-        index = 0
-        for index, item in enumerate(batch):
-            try:
-                value = encode(item)
-                key = key_of(item)
-            except Exception:  # noqa: BLE001 - an item the codec refuses is dropped and counted
-                self._drop("encode-error")
-                continue
-            # Over the record size, or over a limit of the user's (checked only when one is set).
-            if len(value) + (len(key) if key is not None else 0) + fixed_bytes > max_bytes or (
-                too_large is not None and too_large(item)
-            ):
-                self._drop("too-large")
-                continue
-            while True:
-                try:
-                    if headers is None:
-                        produce(topic, value, key)
-                    else:
-                        produce(topic, value, key, headers=headers)
-                except BufferError:
-                    # librdkafka's own queue is full: keep the item and let deliveries drain
-                    # it (backpressure); the hand-off queue fills meanwhile.
-                    counters.produced += produced
-                    counters.produced_bytes += produced_bytes
-                    produced = produced_bytes = 0
-                    if self._stopping:
-                        counters.dropped["closed"] += len(batch) - index
-                        return
-                    poll(_BACKPRESSURE_POLL_S)
-                    counters.settle(len(producer))
-                    continue
-                except KafkaException as exc:
-                    self._record_produce_error(exc)
-                except Exception as exc:  # noqa: BLE001 - counted, never raised
-                    counters.failed[type(exc).__name__] += 1
-                else:
-                    produced += 1
-                    produced_bytes += len(value)
-                break
-        counters.produced += produced
-        counters.produced_bytes += produced_bytes
-
     def _drop(self, reason: str) -> None:
         # The sender's drops (rare): counted, and logged at a limited rate.
         self.counters.dropped[reason] += 1
         self._log_drop(reason)
-
-    def _record_produce_error(self, exc: KafkaException) -> None:
-        error = exc.args[0] if exc.args else None
-        if isinstance(error, KafkaError) and error.code() == KafkaError.MSG_SIZE_TOO_LARGE:
-            self._drop("too-large")
-            return
-        name = error.name() if isinstance(error, KafkaError) else type(exc).__name__
-        self.counters.failed[name] += 1
 
     def _finish(self) -> None:
         """The sender's last act: drop what is left as ``closed``, purge librdkafka, let go."""
@@ -544,11 +482,15 @@ class KafkaSender(Generic[T]):
                 counters.taken -= 1
                 break
             counters.dropped["closed"] += 1
+        self._loop.let_go()
         self.producer = None
         if self._topic is not None:
             self._topic.close()
 
     # -- helpers --------------------------------------------------------------------------------
+
+    def _is_stopping(self) -> bool:
+        return self._stopping
 
     def _name(self) -> str:
         return self.config.name if self.config is not None else "?"
@@ -585,9 +527,6 @@ class KafkaSender(Generic[T]):
         self._lock = threading.Lock()
         self.queue = deque()
         self.thread = None
+        self._loop.let_go()
         self.producer = None
         self._topic = None
-
-
-def _unset(item: object) -> bytes:
-    raise TypeError(f"the sender was not opened: nothing encodes {item!r}")
