@@ -10,6 +10,10 @@ limit.
 
 ``--impl spanstream``: ``add_span`` of freshly built spans through the Kafka reporter, then
 ``flush``; the figure counts only the spans the reporter's counters say were delivered.
+``--sender`` picks the sender's produce loop, to compare them in one run: ``c`` (the default:
+the C loop, librdkafka called with the interpreter lock released), ``c-holding-lock`` (the
+same loop with the lock held) or ``python`` (the Python loop, the reference, as before the C
+loop existed).
 
 ``--shape`` picks the workload (flat, wide, tree; see ``_harness``); rates count root spans.
 
@@ -126,11 +130,29 @@ def _otel(
         pipeline.close()
 
 
+def _choose_sender(sender: str) -> None:
+    """Make the reporter's sender use the produce loop ``sender`` names (see the docstring)."""
+    import spanstream.producer._produce_loop as produce_loop
+    from spanstream.producer import _produce
+
+    _produce.set_release_lock(sender == "c")
+    if sender == "python":
+        # The reference loop, for this run only (record_producer's None means "no C loop").
+        produce_loop.record_producer = lambda *_args, **_kwargs: None  # type: ignore[assignment]
+
+
 def _spanstream(
-    bootstrap: str, topic: str, spans: int, repeats: int, settings: dict[str, str], shape: str
+    bootstrap: str,
+    topic: str,
+    spans: int,
+    repeats: int,
+    settings: dict[str, str],
+    shape: str,
+    sender: str,
 ) -> dict[str, Any]:
     from _spanstream import Pipeline, add_spans
 
+    _choose_sender(sender)
     # Lossless like the other rows: the hand-off queue holds a whole run.
     settings = {"queue.max.spans": str(max(100_000, spans)), **settings}
     pipeline = Pipeline(bootstrap=bootstrap, topic=topic, settings=settings)
@@ -152,6 +174,8 @@ def _spanstream(
             "samples": [round(r) for r in rates],
             "counters": pipeline.counters(),
             "settings": settings,
+            "sender": sender,
+            "c_loop_records": pipeline.reporter._sender.fast_produced,
         }
     finally:
         pipeline.close()
@@ -180,7 +204,9 @@ def run(args: Any) -> dict[str, Any]:
                 _otel(bootstrap, topic, spans, repeats, per_span=per_span, shape=args.shape)
             )
         else:
-            result.update(_spanstream(bootstrap, topic, spans, repeats, settings, args.shape))
+            result.update(
+                _spanstream(bootstrap, topic, spans, repeats, settings, args.shape, args.sender)
+            )
     return result
 
 
@@ -193,6 +219,12 @@ def main(argv: list[str] | None = None) -> None:
         choices=["per-span", "per-batch"],
         default="per-span",
         help="the OpenTelemetry exporter writes one Kafka record per span, or per export batch",
+    )
+    p.add_argument(
+        "--sender",
+        choices=["c", "c-holding-lock", "python"],
+        default="c",
+        help="spanstream's produce loop (see above); c is what the reporter uses",
     )
     p.add_argument("--spans", type=int, default=200_000, help="spans per timed run")
     p.add_argument("--repeats", type=int, default=3)

@@ -67,10 +67,17 @@ struct msgstate {
     PyObject *dr_cb;
 };
 
-/* Items encoded per run with the lock held, then produced without it. A run also ends after
- * RUN_MAX_BYTES of values, so that a run of large records (trees) holds the lock briefly. */
-#define RUN_MAX_ITEMS 1024
-#define RUN_MAX_BYTES (512 * 1024)
+/* Items encoded per run with the lock held, then produced without it: a sender's whole batch
+ * (KafkaSender takes at most 2048 items a round), so that the lock changes hands once per batch
+ * as with the Python loop (each time the sender asks for it back while the application runs
+ * Python, it waits up to the interpreter's switch interval, 5 ms). A run also ends after
+ * RUN_MAX_BYTES of values, so that a run of large records (trees, ~5 KB) holds the lock about
+ * as long as the switch interval, not longer. */
+#define RUN_MAX_ITEMS 2048
+#define RUN_MAX_BYTES (2 * 1024 * 1024)
+
+/* Whether librdkafka is called with the lock released (benchmarks compare both ways). */
+static int release_lock = 1;
 
 typedef struct {
     PyObject_HEAD
@@ -267,7 +274,7 @@ static Py_ssize_t
 produce_run(RecordProducer *self, Record *run, Py_ssize_t count)
 {
     Py_ssize_t taken = 0;
-    Py_BEGIN_ALLOW_THREADS
+    PyThreadState *saved = release_lock ? PyEval_SaveThread() : NULL;
     for (; taken < count; taken++) {
         Record *record = &run[taken];
         rd_kafka_headers_t *headers =
@@ -286,7 +293,9 @@ produce_run(RecordProducer *self, Record *run, Py_ssize_t count)
             break;
         }
     }
-    Py_END_ALLOW_THREADS
+    if (saved != NULL) {
+        PyEval_RestoreThread(saved);
+    }
     return taken;
 }
 
@@ -403,11 +412,35 @@ static PyTypeObject RecordProducer_type = {
     .tp_getset = RecordProducer_getset,
 };
 
+PyDoc_STRVAR(set_release_lock_doc,
+"set_release_lock(release, /)\n--\n\n"
+"Call librdkafka with the interpreter lock released (True, the default) or held; returns\n"
+"the previous setting. For benchmarks that compare the two.");
+
+static PyObject *
+set_release_lock(PyObject *module, PyObject *arg)
+{
+    (void)module;
+    int release = PyObject_IsTrue(arg);
+    if (release < 0) {
+        return NULL;
+    }
+    int previous = release_lock;
+    release_lock = release;
+    return PyBool_FromLong(previous);
+}
+
+static PyMethodDef module_methods[] = {
+    {"set_release_lock", set_release_lock, METH_O, set_release_lock_doc},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
     .m_name = "spanstream.producer._produce",
     .m_doc = "The Kafka sender's produce loop in C (see producer/_produce.c).",
     .m_size = -1,
+    .m_methods = module_methods,
 };
 
 PyMODINIT_FUNC

@@ -40,3 +40,6 @@ class RecordProducer:
     @property
     def produced(self) -> int:
         """Records this loop handed to librdkafka."""
+
+def set_release_lock(release: bool, /) -> bool:
+    """Call librdkafka with the interpreter lock released (the default) or held; the previous."""
