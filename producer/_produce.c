@@ -76,6 +76,16 @@ struct msgstate {
 #define RUN_MAX_ITEMS 2048
 #define RUN_MAX_BYTES (2 * 1024 * 1024)
 
+/* When librdkafka refuses a record (its queue full: the broker is behind), the records encoded
+ * after it in the run are thrown away, to be encoded again later. So after a refusal a run is
+ * only as long as what librdkafka took last time (at least 1), and it doubles after each run
+ * taken whole. */
+
+/* The lock is released only for runs of at least this many records: giving it up costs the
+ * sender up to a switch interval to get it back while the application runs Python, far more
+ * than librdkafka takes for a few records. */
+#define RELEASE_MIN_ITEMS 64
+
 /* Whether librdkafka is called with the lock released (benchmarks compare both ways). */
 static int release_lock = 1;
 
@@ -92,6 +102,7 @@ typedef struct {
     headers_destroy_fn headers_destroy;
     Py_ssize_t runs;
     Py_ssize_t produced;
+    Py_ssize_t run_limit; /* see RUN_MAX_ITEMS */
 } RecordProducer;
 
 static void *
@@ -173,6 +184,7 @@ RecordProducer_init(RecordProducer *self, PyObject *args, PyObject *kwargs)
             }
         }
     }
+    self->run_limit = RUN_MAX_ITEMS;
     Py_INCREF(producer);
     self->producer = producer;
     Py_INCREF(on_delivery);
@@ -213,8 +225,8 @@ prepare_run(RecordProducer *self, PyObject *items, Py_ssize_t start, PyObject *e
     Py_ssize_t end = PyList_GET_SIZE(items);
     Py_ssize_t count = 0;
     Py_ssize_t run_bytes = 0;
-    for (Py_ssize_t i = start; i < end && count < RUN_MAX_ITEMS && run_bytes < RUN_MAX_BYTES;
-         i++) {
+    Py_ssize_t limit = self->run_limit;
+    for (Py_ssize_t i = start; i < end && count < limit && run_bytes < RUN_MAX_BYTES; i++) {
         PyObject *item = PyList_GET_ITEM(items, i);
         PyObject *value = PyObject_Vectorcall(encode, &item, 1, NULL);
         if (value == NULL || !PyBytes_CheckExact(value)) {
@@ -274,7 +286,8 @@ static Py_ssize_t
 produce_run(RecordProducer *self, Record *run, Py_ssize_t count)
 {
     Py_ssize_t taken = 0;
-    PyThreadState *saved = release_lock ? PyEval_SaveThread() : NULL;
+    PyThreadState *saved =
+        release_lock && count >= RELEASE_MIN_ITEMS ? PyEval_SaveThread() : NULL;
     for (; taken < count; taken++) {
         Record *record = &run[taken];
         rd_kafka_headers_t *headers =
@@ -353,6 +366,13 @@ RecordProducer_send(RecordProducer *self, PyObject *const *args, Py_ssize_t narg
             }
             Py_DECREF(run[k].value);
             Py_XDECREF(run[k].key);
+        }
+        if (taken < count) {
+            self->run_limit = taken > 0 ? taken : 1;
+        }
+        else if (self->run_limit < RUN_MAX_ITEMS) {
+            self->run_limit = self->run_limit * 2 < RUN_MAX_ITEMS ? self->run_limit * 2
+                                                                 : RUN_MAX_ITEMS;
         }
         produced += taken;
         index += taken;
