@@ -14,8 +14,16 @@ import pytest
 from _helpers import read_topic
 
 import spanstream.producer._produce_loop as produce_loop
-from spanstream.producer import KafkaTraceReporter, MetricConfig
-from spanstream.schemas import Span, SpanBuilder, decode_span
+from spanstream.producer import KafkaEventReporter, KafkaTraceReporter, MetricConfig
+from spanstream.schemas import (
+    EVENT_SCHEMA_FINGERPRINT,
+    HEADER_SCHEMA_FINGERPRINT,
+    Event,
+    Span,
+    SpanBuilder,
+    decode_event,
+    decode_span,
+)
 
 NewTopic = Callable[..., str]
 
@@ -141,3 +149,38 @@ def test_librdkafka_queue_full_is_backpressure_not_loss(
     assert (stats.delivered, stats.dropped, stats.failed) == (count, {}, {})
     assert count // 2 < reporter._sender.fast_produced < count
     assert len(read_topic(kafka_bootstrap, topic)) == count
+
+
+def test_the_event_reporter_publishes_through_the_c_loop(kafka_bootstrap: str, new_topic: NewTopic):
+    """Events take the same C loop: each arrives equal, keyed, with the event fingerprint header."""
+    topic = new_topic(partitions=1)
+    events = [
+        Event.builder("app.Job", "StatusChange")
+        .set_observed_ts_millis(1_732_000_000_000 + i)
+        .set_attribute("i", i)
+        .build(variables={"<job_id>": "job-1"})
+        for i in range(500)
+    ]
+    reporter = KafkaEventReporter()
+    reporter.open(
+        MetricConfig(
+            {"bootstrap.servers": kafka_bootstrap, "topic": topic, "topic.create": "false"},
+            prefix="events.reporter.kafka.",
+        )
+    )
+    try:
+        for event in events:
+            reporter.notify_of_added_event(event)
+        assert reporter.flush(60) == 0
+        assert reporter.snapshot().delivered == len(events)
+        assert reporter._sender.fast_produced == len(events)
+    finally:
+        reporter.close(30)
+    records = read_topic(kafka_bootstrap, topic)
+    assert [decode_event(m.value()) for m in records] == events
+    assert {m.key() for m in records} == {b"job-1"}
+    assert all(
+        dict(m.headers() or [])[HEADER_SCHEMA_FINGERPRINT]
+        == EVENT_SCHEMA_FINGERPRINT.hex().encode()
+        for m in records
+    )
