@@ -8,10 +8,12 @@ at (too large, unencodable, librdkafka's queue full) handled and counted as befo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 from _helpers import read_topic
+from confluent_kafka.admin import AdminClient
 
 import spanstream.producer._produce_loop as produce_loop
 from spanstream.producer import KafkaEventReporter, KafkaTraceReporter, MetricConfig
@@ -184,3 +186,28 @@ def test_the_event_reporter_publishes_through_the_c_loop(kafka_bootstrap: str, n
         == EVENT_SCHEMA_FINGERPRINT.hex().encode()
         for m in records
     )
+
+
+def test_failed_deliveries_of_c_loop_records_are_counted(
+    kafka_bootstrap: str,
+    kafka_admin: AdminClient,
+    new_topic: NewTopic,
+    reporters: Callable[..., KafkaTraceReporter],
+):
+    """Records the C loop produced to a topic deleted since are counted failed, not delivered."""
+    topic = new_topic(partitions=1)
+    reporter = reporters(kafka_bootstrap, topic, **{"producer.message.timeout.ms": "3000"})
+    reporter.notify_of_added_span(Span.builder("app.Job", "Before").build())
+    assert reporter.flush(30) == 0
+    kafka_admin.delete_topics([topic])[topic].result(30)
+    deadline = time.monotonic() + 30
+    while topic in kafka_admin.list_topics(timeout=10).topics and time.monotonic() < deadline:
+        time.sleep(0.2)
+    count = 100
+    for i in range(count):
+        reporter.notify_of_added_span(Span.builder("app.Job", "Step").set_attribute("i", i).build())
+    assert reporter.flush(60) == 0
+    stats = reporter.snapshot()
+    assert reporter._sender.fast_produced == 1 + count
+    assert (stats.delivered, stats.failed_total, stats.dropped) == (1, count, {})
+    assert stats.accepted == stats.delivered + stats.failed_total + stats.dropped_after_accept
