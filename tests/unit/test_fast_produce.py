@@ -27,7 +27,7 @@ def _choose(producer: Producer) -> RecordProducer | None:
 
 
 def test_the_installed_client_gets_the_c_loop(producer: Producer):
-    """With the installed confluent-kafka (a verified version) the sender gets the C loop."""
+    """With the installed confluent-kafka (a verified version: constraints.txt) the C loop."""
     assert isinstance(_choose(producer), RecordProducer)
 
 
@@ -66,3 +66,10 @@ def test_the_c_loop_refuses_a_library_that_is_not_loaded(producer: Producer, tmp
     """A path that is not the loaded librdkafka is refused: nothing new is loaded."""
     with pytest.raises(OSError, match="not loaded"):
         RecordProducer(producer, str(tmp_path / "librdkafka.so.1"), CLIENT_ID, "t", [], print)
+
+
+def test_the_project_installs_only_verified_clients():
+    """constraints.txt bounds confluent-kafka just above the newest verified layout."""
+    constraints = (Path(__file__).parents[2] / "constraints.txt").read_text(encoding="utf-8")
+    major, minor = _fast_produce.VERIFIED_VERSIONS[1]
+    assert f"confluent-kafka<{major}.{minor + 1}\n" in constraints
