@@ -12,25 +12,19 @@ import org.apache.avro.generic.GenericRecord;
 final class EventRecords {
   private final Schema schema = Contract.EVENT.schema();
   private final Schema eventIdSchema = schema.getField("event_id").schema();
-  private final Ids ids;
-  private final SpanLimits limits;
-  private final Counters counters;
+  private final RecordParts parts;
 
-  EventRecords(Ids ids, SpanLimits limits, Counters counters) {
-    this.ids = ids;
-    this.limits = limits;
-    this.counters = counters;
+  EventRecords(RecordParts parts) {
+    this.parts = parts;
   }
 
   /** The record of one event; its id is made here. */
   GenericRecord toRecord(EventSnapshot event) throws SpanLimits.Exceeded {
-    Map<String, Object> attributes = AttributeValues.convert(event.attributes(), counters);
-    for (Map.Entry<String, Object> entry : attributes.entrySet()) {
-      limits.checkValue(entry.getKey(), entry.getValue());
-    }
-    limits.checkValue("body", event.body());
+    Map<String, Object> attributes = parts.attributes(event.attributes());
+    parts.limits().checkValue("body", event.body());
     GenericRecord record = new GenericData.Record(schema);
-    record.put("event_id", new GenericData.Fixed(eventIdSchema, ids.next(Ids.TRACE_ID_BYTES)));
+    byte[] eventId = parts.ids().next(Ids.TRACE_ID_BYTES);
+    record.put("event_id", new GenericData.Fixed(eventIdSchema, eventId));
     record.put("trace_id", null);
     record.put("span_id", null);
     record.put("scope", event.scope());

@@ -1,6 +1,5 @@
 package io.spanstream.flink;
 
-import org.apache.flink.metrics.MetricConfig;
 import org.apache.flink.traces.Span;
 import org.apache.flink.traces.reporter.TraceReporter;
 
@@ -14,26 +13,12 @@ import org.apache.flink.traces.reporter.TraceReporter;
  * {@link #close()} on trace reporters: a JVM shutdown hook delivers what is queued within
  * {@code close.timeout.s}.
  */
-public final class KafkaTraceReporter implements TraceReporter {
-  private final ReporterCore<Span> core =
-      new ReporterCore<>(
-          "trace",
-          ReporterSettings.TRACES_TOPIC,
-          (settings, counters) -> {
-            SpanRecords records = new SpanRecords(new Ids(), settings.limits(), counters);
-            return span -> {
-              var record = records.toRecord(span);
-              @SuppressWarnings("unchecked")
-              var attributes = (java.util.Map<String, Object>) record.get("attributes");
-              byte[] traceId = ((org.apache.avro.generic.GenericFixed) record.get("trace_id")).bytes();
-              return new KafkaSender.Encoded(
-                  settings.key().key(attributes, traceId), Contract.SPAN.encode(record));
-            };
-          });
+public final class KafkaTraceReporter extends KafkaReporterBase<Span> implements TraceReporter {
 
-  @Override
-  public void open(MetricConfig config) {
-    core.open(config, Contract.SPAN);
+  /** A reporter to be opened by Flink. */
+  public KafkaTraceReporter() {
+    super(new ReporterCore<>("trace", ReporterSettings.TRACES_TOPIC, Contract.SPAN, "trace_id",
+        parts -> new SpanRecords(parts)::toRecord));
   }
 
   @Override
@@ -41,21 +26,5 @@ public final class KafkaTraceReporter implements TraceReporter {
     if (span != null) {
       core.offer(span);
     }
-  }
-
-  /** Deliver what is queued (within {@code close.timeout.s}), then stop. */
-  @Override
-  public void close() {
-    core.close();
-  }
-
-  /** What became of the spans so far. */
-  public ReporterStats snapshot() {
-    return core.snapshot();
-  }
-
-  /** Wait until every accepted span is settled, at most {@code timeoutS}; return the rest. */
-  public long flush(double timeoutS) {
-    return core.flush(timeoutS);
   }
 }

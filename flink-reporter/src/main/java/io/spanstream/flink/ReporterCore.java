@@ -15,25 +15,38 @@ final class ReporterCore<T> implements ShutdownFlush.Closer {
 
   private final String kind;
   private final String defaultTopic;
-  private final EncoderFactory<T> encoders;
+  private final Contract contract;
+  private final String idField;
+  private final RecordsFactory<T> records;
   private volatile KafkaSender<T> sender;
   private volatile Counters counters;
   private ReporterSettings settings;
   private boolean closed;
 
-  /** Makes the sender's encoder once the settings are known. */
-  interface EncoderFactory<T> {
-    KafkaSender.Encoder<T> create(ReporterSettings settings, Counters counters);
+  /** Makes the item-to-record conversion once the settings (limits) and counters are known. */
+  interface RecordsFactory<T> {
+    RecordEncoder.ToRecord<T> create(RecordParts parts);
   }
 
-  ReporterCore(String kind, String defaultTopic, EncoderFactory<T> encoders) {
+  /**
+   * A core that writes {@code contract}'s records, keyed by the {@code key} strategy or else by
+   * the record's {@code idField}.
+   */
+  ReporterCore(
+      String kind,
+      String defaultTopic,
+      Contract contract,
+      String idField,
+      RecordsFactory<T> records) {
     this.kind = kind;
     this.defaultTopic = defaultTopic;
-    this.encoders = encoders;
+    this.contract = contract;
+    this.idField = idField;
+    this.records = records;
   }
 
   /** Read the settings, log their warnings, start the sender. Never throws, never waits. */
-  synchronized void open(Properties properties, Contract contract) {
+  synchronized void open(Properties properties) {
     if (sender != null || closed) {
       return;
     }
@@ -54,7 +67,11 @@ final class ReporterCore<T> implements ShutdownFlush.Closer {
               "spanstream-" + kind + "s-" + settings.topic(),
               settings,
               contract,
-              encoders.create(settings, fresh),
+              RecordEncoder.of(
+                  contract,
+                  settings.key(),
+                  idField,
+                  records.create(new RecordParts(new Ids(), settings.limits(), fresh))),
               fresh);
       if (!settings.configured()) {
         created.disable("not-configured"); // every item is dropped and counted, never queued

@@ -17,19 +17,18 @@ final class SpanRecords {
   private final Schema schema = Contract.SPAN.schema();
   private final Schema traceIdSchema = schema.getField("trace_id").schema();
   private final Schema spanIdSchema = schema.getField("span_id").schema();
-  private final Ids ids;
+  private final RecordParts parts;
   private final SpanLimits limits;
-  private final Counters counters;
 
-  SpanRecords(Ids ids, SpanLimits limits, Counters counters) {
-    this.ids = ids;
-    this.limits = limits;
-    this.counters = counters;
+  SpanRecords(RecordParts parts) {
+    this.parts = parts;
+    this.limits = parts.limits();
   }
 
   /** The record of a root span and its children. */
   GenericRecord toRecord(Span root) throws SpanLimits.Exceeded {
-    GenericData.Fixed traceId = new GenericData.Fixed(traceIdSchema, ids.next(Ids.TRACE_ID_BYTES));
+    GenericData.Fixed traceId =
+        new GenericData.Fixed(traceIdSchema, parts.ids().next(Ids.TRACE_ID_BYTES));
     return toRecord(root, traceId, 0);
   }
 
@@ -38,10 +37,7 @@ final class SpanRecords {
     if (depth > limits.maxDepth()) {
       throw new SpanLimits.Exceeded("deeper than " + limits.maxDepth() + " levels");
     }
-    Map<String, Object> attributes = AttributeValues.convert(span.getAttributes(), counters);
-    for (Map.Entry<String, Object> entry : attributes.entrySet()) {
-      limits.checkValue(entry.getKey(), entry.getValue());
-    }
+    Map<String, Object> attributes = parts.attributes(span.getAttributes());
     List<Span> children = FlinkSpans.children(span);
     if (limits.maxChildren() > 0 && children.size() > limits.maxChildren()) {
       throw new SpanLimits.Exceeded("more than " + limits.maxChildren() + " children");
@@ -52,7 +48,7 @@ final class SpanRecords {
     }
     GenericRecord record = new GenericData.Record(schema);
     record.put("trace_id", traceId);
-    record.put("span_id", new GenericData.Fixed(spanIdSchema, ids.next(Ids.SPAN_ID_BYTES)));
+    record.put("span_id", new GenericData.Fixed(spanIdSchema, parts.ids().next(Ids.SPAN_ID_BYTES)));
     record.put("scope", String.valueOf(span.getScope()));
     record.put("name", String.valueOf(span.getName()));
     record.put("start_ts_millis", span.getStartTsMillis());

@@ -15,7 +15,7 @@ class ContractTest {
   @Test
   void messagesAreSingleObjectFramedWithTheSchemaFingerprint() throws Exception {
     GenericRecord record =
-        new SpanRecords(new Ids(), SpanLimits.DEFAULT, new Counters("test"))
+        new SpanRecords(new RecordParts(new Ids(), SpanLimits.DEFAULT, new Counters("test")))
             .toRecord(Span.builder(ContractTest.class, "Checkpoint").build());
     byte[] message = Contract.SPAN.encode(record);
     assertEquals((byte) 0xC3, message[0]);
@@ -32,7 +32,7 @@ class ContractTest {
   @Test
   void aMessageDecodesBackToTheSameRecord() throws Exception {
     GenericRecord record =
-        new SpanRecords(new Ids(), SpanLimits.DEFAULT, new Counters("test"))
+        new SpanRecords(new RecordParts(new Ids(), SpanLimits.DEFAULT, new Counters("test")))
             .toRecord(
                 Span.builder(ContractTest.class, "Checkpoint")
                     .setAttribute("checkpointId", 7L)

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 
 class EventRecordsTest {
   private final EventRecords records =
-      new EventRecords(new Ids(), SpanLimits.DEFAULT, new Counters("test"));
+      new EventRecords(new RecordParts(new Ids(), SpanLimits.DEFAULT, new Counters("test")));
 
   private static Event checkpointEvent() {
     EventBuilder builder =

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 
 class SpanRecordsTest {
   private final Counters counters = new Counters("test");
-  private final SpanRecords records = new SpanRecords(new Ids(), SpanLimits.DEFAULT, counters);
+  private final SpanRecords records =
+      new SpanRecords(new RecordParts(new Ids(), SpanLimits.DEFAULT, counters));
 
   private static Span checkpointWithTasks() {
     SpanBuilder root =
@@ -84,13 +85,15 @@ class SpanRecordsTest {
 
   @Test
   void aSpanOverTheChildrenLimitIsRefused() {
-    SpanRecords limited = new SpanRecords(new Ids(), new SpanLimits(128, 1, 0), counters);
+    SpanRecords limited =
+        new SpanRecords(new RecordParts(new Ids(), new SpanLimits(128, 1, 0), counters));
     assertThrows(SpanLimits.Exceeded.class, () -> limited.toRecord(checkpointWithTasks()));
   }
 
   @Test
   void aStringOverTheValueLimitIsRefused() {
-    SpanRecords limited = new SpanRecords(new Ids(), new SpanLimits(128, 0, 10), counters);
+    SpanRecords limited =
+        new SpanRecords(new RecordParts(new Ids(), new SpanLimits(128, 0, 10), counters));
     Span span = Span.builder(SpanRecordsTest.class, "Big").setAttribute("text", "x".repeat(11))
         .build();
     assertThrows(SpanLimits.Exceeded.class, () -> limited.toRecord(span));
