@@ -1,4 +1,8 @@
-"""What a Kafka trace reporter did with the spans it was given: a read-only snapshot."""
+"""What a reporter did with the items it was given: read-only snapshots.
+
+:class:`ReporterCounts` holds what every reporter counts at the door (the OTLP reporters'
+``OtlpReporterStats`` starts with it too); :class:`KafkaReporterStats` is the Kafka reporters'.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,35 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
 
-__all__ = ["DROP_REASONS", "KafkaReporterStats"]
+__all__ = ["DROP_REASONS", "KafkaReporterStats", "ReporterCounts", "empty_counts"]
 
 DROP_REASONS: Final = ("queue-full", "too-large", "encode-error", "closed")
 """Why a span can be dropped: the hand-off queue was full (the overflow policy decided), its
 record exceeds the size the topic takes, the codec refused it, or the reporter was closed."""
 
 
-def _empty() -> Mapping[str, int]:
+def empty_counts() -> Mapping[str, int]:
+    """A read-only empty mapping: the default of a snapshot's counts by reason."""
     return MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
-class KafkaReporterStats:
+class ReporterCounts:
+    """What a reporter counts at the door: every item given to it is accepted or rejected once.
+
+    Attributes:
+        notified: items given to the reporter (``notified == accepted + rejected``).
+        accepted: items taken into the hand-off queue.
+        rejected: items dropped before they were accepted.
+    """
+
+    notified: int = 0
+    accepted: int = 0
+    rejected: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaReporterStats(ReporterCounts):
     """A snapshot of a Kafka trace reporter's counters (see ``KafkaTraceReporter.snapshot``).
 
     ``KafkaEventReporter.snapshot`` returns the same counters for events (read "event" for
@@ -51,17 +71,14 @@ class KafkaReporterStats:
             (e.g. ``_ALL_BROKERS_DOWN``, ``_TRANSPORT``, ``SASL_AUTHENTICATION_FAILED``), by name.
     """
 
-    notified: int = 0
-    accepted: int = 0
-    rejected: int = 0
     delivered: int = 0
     delivered_bytes: int = 0
-    failed: Mapping[str, int] = field(default_factory=_empty)
-    dropped: Mapping[str, int] = field(default_factory=_empty)
+    failed: Mapping[str, int] = field(default_factory=empty_counts)
+    dropped: Mapping[str, int] = field(default_factory=empty_counts)
     pending: int = 0
     queued: int = 0
     in_flight: int = 0
-    client_errors: Mapping[str, int] = field(default_factory=_empty)
+    client_errors: Mapping[str, int] = field(default_factory=empty_counts)
 
     @property
     def failed_total(self) -> int:

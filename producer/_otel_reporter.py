@@ -16,12 +16,12 @@ at exit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from spanstream.producer._config import MetricConfig
-from spanstream.producer._otlp_sender import OtlpReporterStats, OtlpSender
+from spanstream.producer._otlp_sender import OtlpQueueLimits, OtlpReporterStats, OtlpSender
 from spanstream.producer._reporter import ReporterKeys
 from spanstream.schemas import Event, ExtraMissingError, Span
 
@@ -56,6 +56,9 @@ _DEFAULT_QUEUE_MAX: Final = 2048
 _DEFAULT_BATCH_MAX: Final = 512
 _DEFAULT_DELAY_MS: Final = 1000
 _DEFAULT_CLOSE_TIMEOUT_S: Final = 10.0
+_T = TypeVar("_T")
+_Exporter = tuple[Callable[[list[_T]], bool], Callable[[], None]]
+"""An export function for one batch, and the shutdown of what it exports with."""
 
 
 def _otel_module() -> ModuleType:
@@ -69,7 +72,7 @@ def _otel_module() -> ModuleType:
 class _Options:
     """The reporter's parameters, read once from its :class:`MetricConfig`."""
 
-    __slots__ = ("batch_max", "close_timeout_s", "delay_s", "queue_max", "resource", "settings")
+    __slots__ = ("limits", "resource", "settings")
 
     def __init__(self, config: MetricConfig, otel: ModuleType) -> None:
         # The registry checks the keys first (the factories' reporter_keys); a reporter opened
@@ -81,15 +84,74 @@ class _Options:
         )
         attributes = otel.service_resource_attributes(values, prefix=config.prefix)
         self.resource = otel.flink_resource(attributes)
-        self.queue_max = config.get_int("queue.max.size", _DEFAULT_QUEUE_MAX, minimum=1)
-        self.batch_max = config.get_int("batch.max.size", _DEFAULT_BATCH_MAX, minimum=1)
-        self.delay_s = config.get_int("batch.delay.ms", _DEFAULT_DELAY_MS, minimum=1) / 1000
-        self.close_timeout_s = config.get_float(
-            "close.timeout.s", _DEFAULT_CLOSE_TIMEOUT_S, minimum=0.0
+        self.limits = OtlpQueueLimits(
+            queue_max=config.get_int("queue.max.size", _DEFAULT_QUEUE_MAX, minimum=1),
+            batch_max=config.get_int("batch.max.size", _DEFAULT_BATCH_MAX, minimum=1),
+            delay_s=config.get_int("batch.delay.ms", _DEFAULT_DELAY_MS, minimum=1) / 1000,
+            close_timeout_s=config.get_float(
+                "close.timeout.s", _DEFAULT_CLOSE_TIMEOUT_S, minimum=0.0
+            ),
         )
 
 
-class OtelTraceReporter:
+class _OtlpReporter(Generic[_T]):
+    """What the OTLP trace and event reporters share: options, the sender and its lifecycle.
+
+    A subclass says how a batch of its items is exported (:meth:`_exporter`) and adds Flink's
+    ``notify_of_added_*`` method, which offers the item to the sender.
+    """
+
+    __slots__ = ("_close_timeout_s", "_sender")
+
+    _default_name = "otel"
+
+    def __init__(self) -> None:
+        self._sender: OtlpSender[_T] | None = None
+        self._close_timeout_s = _DEFAULT_CLOSE_TIMEOUT_S
+
+    def open(self, config: MetricConfig) -> None:
+        """Read the configuration and start the export thread.
+
+        Raises:
+            ConfigError: a missing endpoint or a bad value, naming the full key.
+            ExtraMissingError: ``spanstream[otel]`` is not installed.
+        """
+        otel = _otel_module()
+        options = _Options(config, otel)
+        export, shutdown = self._exporter(otel, options)
+        self._close_timeout_s = options.limits.close_timeout_s
+        name = config.prefix.rstrip(".") or self._default_name
+        self._sender = OtlpSender(name, export, options.limits, shutdown=shutdown)
+
+    def _exporter(self, otel: ModuleType, options: _Options) -> _Exporter[_T]:
+        raise NotImplementedError
+
+    def flush(self, timeout_s: float | None = None) -> int:
+        """Wait (``close.timeout.s`` by default) until the items queued now are exported.
+
+        Returns:
+            How many are still waiting.
+        """
+        if self._sender is None:
+            return 0
+        return self._sender.flush(self._close_timeout_s if timeout_s is None else timeout_s)
+
+    def close(self, timeout_s: float | None = None) -> int:
+        """Export what is queued within ``close.timeout.s`` (or ``timeout_s``).
+
+        Returns:
+            How many items (span trees, or events) were dropped (still queued at the deadline).
+        """
+        if self._sender is None:
+            return 0
+        return self._sender.close(self._close_timeout_s if timeout_s is None else timeout_s)
+
+    def snapshot(self) -> OtlpReporterStats:
+        """The reporter's counters (of span trees, or of events)."""
+        return OtlpReporterStats() if self._sender is None else self._sender.snapshot()
+
+
+class OtelTraceReporter(_OtlpReporter[Span]):
     """Exports spans over OTLP, as Flink's ``OpenTelemetryTraceReporter``.
 
     Parameters (under ``traces.reporter.<name>.``): Flink's ``exporter.endpoint`` (required),
@@ -102,21 +164,9 @@ class OtelTraceReporter:
     child span of its parent, ids kept, ``<>`` stripped from attribute keys, every value kept.
     """
 
-    __slots__ = ("_close_timeout_s", "_sender")
+    __slots__ = ()
 
-    def __init__(self) -> None:
-        self._sender: OtlpSender[Span] | None = None
-        self._close_timeout_s = _DEFAULT_CLOSE_TIMEOUT_S
-
-    def open(self, config: MetricConfig) -> None:
-        """Read the configuration and start the export thread.
-
-        Raises:
-            ConfigError: a missing endpoint or a bad value, naming the full key.
-            ExtraMissingError: ``spanstream[otel]`` is not installed.
-        """
-        otel = _otel_module()
-        options = _Options(config, otel)
+    def _exporter(self, otel: ModuleType, options: _Options) -> _Exporter[Span]:
         client = otel.OtlpClient(options.settings)
         # Flink's mapping: every scope variable stays a span attribute; the resource is the
         # SDK's default one with service.name/version. The request is built straight from the
@@ -129,16 +179,7 @@ class OtelTraceReporter:
             request, _count = encoder.encode(spans)
             return bool(otel.export_within(client.export_traces, request, timeout_s=timeout_s))
 
-        self._close_timeout_s = options.close_timeout_s
-        self._sender = OtlpSender(
-            config.prefix.rstrip(".") or "otel",
-            export,
-            queue_max=options.queue_max,
-            batch_max=options.batch_max,
-            delay_s=options.delay_s,
-            shutdown=client.close,
-            close_timeout_s=options.close_timeout_s,
-        )
+        return export, client.close
 
     def notify_of_added_span(self, span: Span) -> None:
         """Queue the span tree for export. Never blocks, never raises."""
@@ -146,32 +187,8 @@ class OtelTraceReporter:
         if sender is not None:
             sender.offer(span)
 
-    def flush(self, timeout_s: float | None = None) -> int:
-        """Wait (``close.timeout.s`` by default) until the spans queued now are exported.
 
-        Returns:
-            How many are still waiting.
-        """
-        if self._sender is None:
-            return 0
-        return self._sender.flush(self._close_timeout_s if timeout_s is None else timeout_s)
-
-    def close(self, timeout_s: float | None = None) -> int:
-        """Export what is queued within ``close.timeout.s`` (or ``timeout_s``).
-
-        Returns:
-            How many span trees were dropped (still queued at the deadline).
-        """
-        if self._sender is None:
-            return 0
-        return self._sender.close(self._close_timeout_s if timeout_s is None else timeout_s)
-
-    def snapshot(self) -> OtlpReporterStats:
-        """The reporter's counters (span trees)."""
-        return OtlpReporterStats() if self._sender is None else self._sender.snapshot()
-
-
-class OtelEventReporter:
+class OtelEventReporter(_OtlpReporter[Event]):
     """Exports events as OpenTelemetry log records, as Flink's ``OpenTelemetryEventReporter``.
 
     Parameters as :class:`OtelTraceReporter` (under ``events.reporter.<name>.``); unlike Flink,
@@ -183,21 +200,11 @@ class OtelEventReporter:
     span carries that span's trace and span ids.
     """
 
-    __slots__ = ("_close_timeout_s", "_sender")
+    __slots__ = ()
 
-    def __init__(self) -> None:
-        self._sender: OtlpSender[Event] | None = None
-        self._close_timeout_s = _DEFAULT_CLOSE_TIMEOUT_S
+    _default_name = "otel-events"
 
-    def open(self, config: MetricConfig) -> None:
-        """Read the configuration and start the export thread.
-
-        Raises:
-            ConfigError: a missing endpoint or a bad value, naming the full key.
-            ExtraMissingError: ``spanstream[otel]`` is not installed.
-        """
-        otel = _otel_module()
-        options = _Options(config, otel)
+    def _exporter(self, otel: ModuleType, options: _Options) -> _Exporter[Event]:
         exporter = otel.log_exporter(options.settings)
         resource = options.resource
         scopes: dict[str, Any] = {}
@@ -208,46 +215,13 @@ class OtelEventReporter:
             ]
             return bool(otel.export_succeeded(exporter.export(records)))
 
-        self._close_timeout_s = options.close_timeout_s
-        self._sender = OtlpSender(
-            config.prefix.rstrip(".") or "otel-events",
-            export,
-            queue_max=options.queue_max,
-            batch_max=options.batch_max,
-            delay_s=options.delay_s,
-            shutdown=exporter.shutdown,
-            close_timeout_s=options.close_timeout_s,
-        )
+        return export, exporter.shutdown
 
     def notify_of_added_event(self, event: Event) -> None:
         """Queue the event for export. Never blocks, never raises."""
         sender = self._sender
         if sender is not None:
             sender.offer(event)
-
-    def flush(self, timeout_s: float | None = None) -> int:
-        """Wait (``close.timeout.s`` by default) until the events queued now are exported.
-
-        Returns:
-            How many are still waiting.
-        """
-        if self._sender is None:
-            return 0
-        return self._sender.flush(self._close_timeout_s if timeout_s is None else timeout_s)
-
-    def close(self, timeout_s: float | None = None) -> int:
-        """Export what is queued within ``close.timeout.s`` (or ``timeout_s``).
-
-        Returns:
-            How many events were dropped (still queued at the deadline).
-        """
-        if self._sender is None:
-            return 0
-        return self._sender.close(self._close_timeout_s if timeout_s is None else timeout_s)
-
-    def snapshot(self) -> OtlpReporterStats:
-        """The reporter's counters (events)."""
-        return OtlpReporterStats() if self._sender is None else self._sender.snapshot()
 
 
 class OtelTraceReporterFactory:

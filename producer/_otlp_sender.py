@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Generic, TypeVar
 
+from spanstream.producer._delivery_stats import ReporterCounts, empty_counts
 from spanstream.producer._sender_exit import forget, remember
 
-__all__ = ["OTLP_DROP_REASONS", "OtlpReporterStats", "OtlpSender"]
+__all__ = ["OTLP_DROP_REASONS", "OtlpQueueLimits", "OtlpReporterStats", "OtlpSender"]
 
 OTLP_DROP_REASONS: Final = ("queue-full", "closed")
 """Why an item is dropped before export: the hand-off queue was full, or the reporter closed."""
@@ -32,12 +33,8 @@ _LOG_INTERVAL_S: Final = 10.0
 _T = TypeVar("_T")
 
 
-def _empty() -> Mapping[str, int]:
-    return MappingProxyType({})
-
-
 @dataclass(frozen=True, slots=True)
-class OtlpReporterStats:
+class OtlpReporterStats(ReporterCounts):
     """A snapshot of an OTLP reporter's counters.
 
     Every item (a span tree, or an event) given to the reporter is counted once as dropped
@@ -58,12 +55,9 @@ class OtlpReporterStats:
         last_error: the latest export failure or conversion error, or ``None``.
     """
 
-    notified: int = 0
-    accepted: int = 0
-    rejected: int = 0
     exported: int = 0
     failed: int = 0
-    dropped: Mapping[str, int] = field(default_factory=_empty)
+    dropped: Mapping[str, int] = field(default_factory=empty_counts)
     pending: int = 0
     last_error: str | None = None
 
@@ -73,6 +67,24 @@ class OtlpReporterStats:
         return sum(self.dropped.values())
 
 
+@dataclass(frozen=True, slots=True)
+class OtlpQueueLimits:
+    """How an :class:`OtlpSender` queues and batches (an OTLP reporter reads them from its keys).
+
+    Attributes:
+        queue_max: the most items waiting at once.
+        batch_max: the most items exported in one request.
+        delay_s: how long the thread waits for a batch to fill before exporting what it has.
+        close_timeout_s: how long :meth:`OtlpSender.close` exports what is queued, by default
+            (and at interpreter exit).
+    """
+
+    queue_max: int
+    batch_max: int
+    delay_s: float
+    close_timeout_s: float = 10.0
+
+
 class OtlpSender(Generic[_T]):
     """The queue and export thread an OTLP reporter owns (see the module docstring).
 
@@ -80,12 +92,8 @@ class OtlpSender(Generic[_T]):
         name: names the thread and log lines.
         export: converts and exports one batch; returns whether the endpoint accepted it. It
             runs on the export thread only; an exception counts the batch failed.
-        queue_max: the most items waiting at once.
-        batch_max: the most items exported in one request.
-        delay_s: how long the thread waits for a batch to fill before exporting what it has.
+        limits: the queue's and batches' bounds and the default close deadline.
         shutdown: releases the exporter once the thread has finished.
-        close_timeout_s: how long :meth:`close` exports what is queued, by default (and at
-            interpreter exit).
     """
 
     __slots__ = (
@@ -116,20 +124,18 @@ class OtlpSender(Generic[_T]):
         self,
         name: str,
         export: Callable[[list[_T]], bool],
+        limits: OtlpQueueLimits,
         *,
-        queue_max: int,
-        batch_max: int,
-        delay_s: float,
         shutdown: Callable[[], None],
-        close_timeout_s: float = 10.0,
     ) -> None:
         self._name = name
         self._export = export
-        self._queue_max = queue_max
-        self._batch_max = batch_max
-        self._delay_s = delay_s
         self._shutdown = shutdown
-        self._close_timeout_s = close_timeout_s
+        # Read on every offer and batch: kept as plain attributes, not looked up in ``limits``.
+        self._queue_max = limits.queue_max
+        self._batch_max = limits.batch_max
+        self._delay_s = limits.delay_s
+        self._close_timeout_s = limits.close_timeout_s
         self._queue: deque[_T] = deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()

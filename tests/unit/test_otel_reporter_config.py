@@ -16,7 +16,7 @@ from spanstream.producer import (
     ReporterRegistry,
     TraceReporter,
 )
-from spanstream.producer._otlp_sender import OtlpSender
+from spanstream.producer._otlp_sender import OtlpQueueLimits, OtlpSender
 from spanstream.schemas import ConfigError
 
 PREFIX = "traces.reporter.viewer."
@@ -83,9 +83,8 @@ def test_the_sender_counts_every_item_once_and_never_exceeds_its_queue():
         exported.append(batch)
         return True
 
-    sender: OtlpSender[int] = OtlpSender(
-        "test", export, queue_max=10, batch_max=4, delay_s=0.01, shutdown=lambda: None
-    )
+    limits = OtlpQueueLimits(queue_max=10, batch_max=4, delay_s=0.01)
+    sender: OtlpSender[int] = OtlpSender("test", export, limits, shutdown=lambda: None)
     for item in range(100):
         sender.offer(item)
     release.set()
@@ -108,9 +107,8 @@ def test_a_failing_export_is_counted_not_raised():
     def export(batch: list[int]) -> bool:
         raise RuntimeError("endpoint on fire")
 
-    sender: OtlpSender[int] = OtlpSender(
-        "test", export, queue_max=10, batch_max=10, delay_s=0.01, shutdown=lambda: None
-    )
+    limits = OtlpQueueLimits(queue_max=10, batch_max=10, delay_s=0.01)
+    sender: OtlpSender[int] = OtlpSender("test", export, limits, shutdown=lambda: None)
     sender.offer(1)
     sender.offer(2)
     assert sender.flush(30) == 0
