@@ -19,7 +19,7 @@ from spanstream.producer import (
     ReporterStateError,
 )
 from spanstream.producer._kafka_config import KafkaReporterConfig
-from spanstream.producer._kafka_event_reporter import _key_function
+from spanstream.producer._kafka_event_reporter import _EVENT_RECORDS
 from spanstream.producer._kafka_producer import record_headers
 from spanstream.producer._kafka_sender import SenderState
 from spanstream.schemas import (
@@ -134,11 +134,11 @@ def test_an_event_record_says_it_is_an_event() -> None:
 def test_event_keys_follow_the_job_then_the_trace_then_the_event() -> None:
     """job-id: <job_id>, else the enclosing trace id, else the event id; none: no key."""
     config = KafkaReporterConfig.from_metric_config(settings())
-    key_of = _key_function(config)
+    key_of = _EVENT_RECORDS.key_function(config)
     assert key_of(event(**{"<job_id>": "4f0c"})) == b"4f0c"
     in_trace = Event.builder("a", "b").build(trace_id=b"\x01" * 16, span_id=b"\x02" * 8)
     assert key_of(in_trace) == (b"\x01" * 16).hex().encode()
     alone = event()
     assert key_of(alone) == alone.event_id.hex().encode()
     none = KafkaReporterConfig.from_metric_config(settings(key="none"))
-    assert _key_function(none)(alone) is None
+    assert _EVENT_RECORDS.key_function(none)(alone) is None

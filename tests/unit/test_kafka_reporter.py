@@ -29,7 +29,7 @@ from spanstream.producer import (
     TraceReporter,
 )
 from spanstream.producer._kafka_config import KafkaReporterConfig
-from spanstream.producer._kafka_reporter import _headers, _key_function
+from spanstream.producer._kafka_reporter import _SPAN_RECORDS
 from spanstream.producer._sender_counters import SenderCounters
 from spanstream.schemas import SCHEMA_FINGERPRINT, Span
 
@@ -144,7 +144,7 @@ def test_notify_before_open_is_counted_closed():
 
 
 def test_the_hot_path_calls_no_python_function(reporter: KafkaTraceReporter):
-    """notify_of_added_span runs no Python-level call of its own: only C (len, append).
+    """notify_of_added_span is the sender's offer: one Python call, only C (len, append) in it.
 
     A guard that does not depend on timing: a later change that adds work to the caller's
     path (a lock, a size estimate, a helper call) fails here.
@@ -165,7 +165,7 @@ def test_the_hot_path_calls_no_python_function(reporter: KafkaTraceReporter):
     finally:
         sys.setprofile(None)
     assert [c for c in calls if c != "C:setprofile"] == [
-        "notify_of_added_span",
+        "offer",
         "C:len",
         "C:append",
     ]
@@ -310,26 +310,26 @@ def test_a_forked_child_does_not_send_the_parents_spans(reporter: KafkaTraceRepo
 
 def test_job_id_key_is_the_job_id_attribute():
     """Strategy job-id keys a span by its ``<job_id>`` attribute."""
-    key_of = _key_function(key_config("job-id"))
+    key_of = _SPAN_RECORDS.key_function(key_config("job-id"))
     assert key_of(span(**{"<job_id>": "4f0c"})) == b"4f0c"
 
 
 def test_job_id_key_falls_back_to_the_trace_id():
     """Without ``<job_id>`` the key is the trace id in hex."""
     item = span()
-    assert _key_function(key_config("job-id"))(item) == item.trace_id.hex().encode()
+    assert _SPAN_RECORDS.key_function(key_config("job-id"))(item) == item.trace_id.hex().encode()
 
 
 def test_trace_id_and_none_keys():
     """Strategy trace-id keys by the trace id; none gives no key."""
     item = span(**{"<job_id>": "j"})
-    assert _key_function(key_config("trace-id"))(item) == item.trace_id.hex().encode()
-    assert _key_function(key_config("none"))(item) is None
+    assert _SPAN_RECORDS.key_function(key_config("trace-id"))(item) == item.trace_id.hex().encode()
+    assert _SPAN_RECORDS.key_function(key_config("none"))(item) is None
 
 
 def test_attribute_key_renders_non_string_values():
     """Strategy attribute:<name> renders ints and booleans as text, else the trace id."""
-    key_of = _key_function(key_config("attribute:tenant"))
+    key_of = _SPAN_RECORDS.key_function(key_config("attribute:tenant"))
     assert key_of(span(tenant=42)) == b"42"
     assert key_of(span(tenant=True)) == b"true"
     assert key_of(span(tenant="acme")) == b"acme"
@@ -344,7 +344,7 @@ def test_headers_name_content_type_fingerprint_and_version():
             {"bootstrap.servers": UNREACHABLE, "headers.additional": "env:prod"}, prefix=PREFIX
         )
     )
-    headers = dict(_headers(config))
+    headers = dict(_SPAN_RECORDS.headers(config))
     assert headers[HEADER_CONTENT_TYPE] == CONTENT_TYPE.encode()
     assert headers[HEADER_SCHEMA_FINGERPRINT] == SCHEMA_FINGERPRINT.hex().encode()
     assert headers[HEADER_PRODUCER].startswith(b"spanstream/")
