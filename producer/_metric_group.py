@@ -55,6 +55,36 @@ _Target = tuple[_Slot, Mapping[str, AttributeValue], Mapping[str, AttributeValue
 _Route = tuple[_Target, ...]
 
 
+_Item = TypeVar("_Item", Span, Event)
+
+
+def _fail_each(route: _Route, name: str, exc: Exception) -> None:
+    """Count a span or event that could not be built as a failure of every reporter."""
+    for slot, _, _ in route:
+        slot.record_failure(exc, name)
+
+
+def _hand_to_each(
+    route: _Route,
+    name: str,
+    base: _Item,
+    dress: Callable[[_Item, Mapping[str, AttributeValue], Mapping[str, AttributeValue]], _Item],
+) -> None:
+    """Give each reporter ``base`` dressed with its variables; a failure is its reporter's own."""
+    for slot, root, children in route:
+        try:
+            slot.notify(dress(base, root, children))
+        except Exception as exc:  # noqa: BLE001 - counted for this reporter, never raised
+            slot.record_failure(exc, name)
+
+
+def _event_with_variables(
+    event: Event, root: Mapping[str, AttributeValue], children: Mapping[str, AttributeValue]
+) -> Event:
+    del children  # an event has none
+    return event.with_attributes(root)
+
+
 def _check_variables(variables: Mapping[str, str | int] | None) -> dict[str, str]:
     checked: dict[str, str] = {}
     for key, value in (variables or {}).items():
@@ -357,15 +387,10 @@ class MetricGroup:
                 base = span.build(trace_id=new_trace_id(), span_id=new_span_id())
             else:
                 base = cast(Span, span)
-        except Exception as exc:  # noqa: BLE001
-            for slot, _, _ in route:
-                slot.record_failure(exc, name)
+        except Exception as exc:  # noqa: BLE001 - counted for every reporter, never raised
+            _fail_each(route, name, exc)
             return
-        for slot, root, children in route:
-            try:
-                slot.notify(base.with_attributes(root, children))
-            except Exception as exc:  # noqa: BLE001
-                slot.record_failure(exc, name)
+        _hand_to_each(route, name, base, Span.with_attributes)
 
     def add_event(self, event: EventBuilder | Event) -> None:
         """Report an event (a builder, or a finished event) to every event reporter admitting it.
@@ -409,15 +434,10 @@ class MetricGroup:
                 )
             else:
                 base = cast(Event, event)
-        except Exception as exc:  # noqa: BLE001
-            for slot, _, _ in route:
-                slot.record_failure(exc, name)
+        except Exception as exc:  # noqa: BLE001 - counted for every reporter, never raised
+            _fail_each(route, name, exc)
             return
-        for slot, root, _ in route:
-            try:
-                slot.notify(base.with_attributes(root))
-            except Exception as exc:  # noqa: BLE001
-                slot.record_failure(exc, name)
+        _hand_to_each(route, name, base, _event_with_variables)
 
     # -- Pythonic forms ---------------------------------------------------------------------------
 

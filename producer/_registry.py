@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
 from spanstream.producer._reporter import EventReporter, TraceReporter
@@ -306,10 +305,7 @@ class ReporterRegistry:
         Raises:
             KeyError: there is none (the message lists the names there are).
         """
-        for slot in self._slots:
-            if slot.setup.name == name:
-                return slot.setup.reporter  # type: ignore[no-any-return]
-        raise KeyError(f"no trace reporter named {name!r}; there are {list(self.names)}")
+        return _named(self._slots, TRACES, name).setup.reporter  # type: ignore[no-any-return]
 
     def event_reporter(self, name: str) -> EventReporter:
         """The event reporter started under ``name``.
@@ -317,10 +313,7 @@ class ReporterRegistry:
         Raises:
             KeyError: there is none (the message lists the names there are).
         """
-        for slot in self._event_slots:
-            if slot.setup.name == name:
-                return slot.setup.reporter  # type: ignore[no-any-return]
-        raise KeyError(f"no event reporter named {name!r}; there are {list(self.event_names)}")
+        return _named(self._event_slots, EVENTS, name).setup.reporter  # type: ignore[no-any-return]
 
     def stats(self) -> dict[str, ReporterStats]:
         """Failures per trace reporter name (see :class:`ReporterStats`)."""
@@ -342,12 +335,7 @@ class ReporterRegistry:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __iter__(self) -> Iterator[ReporterSetup[TraceReporter]]:
@@ -358,6 +346,15 @@ class ReporterRegistry:
             f"ReporterRegistry(reporters={list(self.names)}, "
             f"event_reporters={list(self.event_names)}, closed={self._closed})"
         )
+
+
+def _named(slots: tuple[_Slot, ...], kind: ReporterKind, name: str) -> _Slot:
+    """The slot of the reporter named ``name``; a ``KeyError`` listing the names there are."""
+    for slot in slots:
+        if slot.setup.name == name:
+            return slot
+    names = [slot.setup.name for slot in slots]
+    raise KeyError(f"no {kind.what} reporter named {name!r}; there are {names}")
 
 
 def _stats(slot: _Slot) -> ReporterStats:

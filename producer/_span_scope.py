@@ -24,7 +24,7 @@ import contextvars
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Self
 
@@ -138,18 +138,17 @@ class RecordingSpan:
 
     def set_start_ts_millis(self, start_ts_millis: int) -> Self:
         """Set the start, in epoch milliseconds (a bad value is dropped and counted)."""
-        try:
-            self._builder.set_start_ts_millis(start_ts_millis)
-        except (TypeError, ValueError):
-            self._scope.drop("start_ts_millis", start_ts_millis)
-        return self
+        return self._set_time(self._builder.set_start_ts_millis, "start_ts_millis", start_ts_millis)
 
     def set_end_ts_millis(self, end_ts_millis: int) -> Self:
         """Set the end, in epoch milliseconds (a bad value is dropped and counted)."""
+        return self._set_time(self._builder.set_end_ts_millis, "end_ts_millis", end_ts_millis)
+
+    def _set_time(self, setter: Callable[[int], object], key: str, ts_millis: int) -> Self:
         try:
-            self._builder.set_end_ts_millis(end_ts_millis)
+            setter(ts_millis)
         except (TypeError, ValueError):
-            self._scope.drop("end_ts_millis", end_ts_millis)
+            self._scope.drop(key, ts_millis)
         return self
 
     def add_child(self, child: SpanBuilder | Span) -> Self:
