@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from typing import Final
+from typing import Final, TypeVar, cast
 
 from spanstream.schemas import ConfigError
 
@@ -70,16 +70,9 @@ class MetricConfig(Mapping[str, object]):
     ) -> int:
         """Return an integer value within ``[minimum, maximum]``, or ``default``."""
         value = self._values.get(key, default)
-        expected = "an integer" + _range_text(minimum, maximum)
-        if isinstance(value, bool):
-            raise ConfigError(self.full_key(key), value, expected)
-        try:
-            number = int(value) if isinstance(value, int | str) else None
-        except ValueError:
-            number = None
-        if number is None or (minimum is not None and number < minimum):
-            raise ConfigError(self.full_key(key), value, expected)
-        if maximum is not None and number > maximum:
+        number = _parse_number(value, int, (int, str))
+        if number is None or not _within(number, minimum, maximum):
+            expected = "an integer" + _range_text(minimum, maximum)
             raise ConfigError(self.full_key(key), value, expected)
         return number
 
@@ -93,17 +86,9 @@ class MetricConfig(Mapping[str, object]):
     ) -> float:
         """Return a number within ``[minimum, maximum]``, or ``default``."""
         value = self._values.get(key, default)
-        expected = "a number" + _range_text(minimum, maximum)
-        if isinstance(value, bool):
-            raise ConfigError(self.full_key(key), value, expected)
-        try:
-            number = float(value) if isinstance(value, int | float | str) else None
-        except ValueError:
-            number = None
-        if number is None or math.isnan(number):
-            raise ConfigError(self.full_key(key), value, expected)
-        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-            raise ConfigError(self.full_key(key), value, expected)
+        number = _parse_number(value, float, (int, float, str))
+        if number is None or math.isnan(number) or not _within(number, minimum, maximum):
+            raise ConfigError(self.full_key(key), value, "a number" + _range_text(minimum, maximum))
         return number
 
     def get_bool(self, key: str, default: bool) -> bool:  # noqa: FBT001
@@ -126,6 +111,23 @@ class MetricConfig(Mapping[str, object]):
             if choice.lower() == lowered:
                 return choice
         raise ConfigError(self.full_key(key), value, "one of " + ", ".join(choices))
+
+
+_N = TypeVar("_N", int, float)
+
+
+def _parse_number(value: object, kind: type[_N], accepted: tuple[type, ...]) -> _N | None:
+    """``value`` as ``kind``, or ``None``: a boolean, or a type not ``accepted``, is no number."""
+    if isinstance(value, bool) or not isinstance(value, accepted):
+        return None
+    try:
+        return kind(cast(str, value))  # an int, a float or a str: what ``accepted`` admitted
+    except ValueError:
+        return None
+
+
+def _within(number: float, minimum: float | None, maximum: float | None) -> bool:
+    return (minimum is None or number >= minimum) and (maximum is None or number <= maximum)
 
 
 def _range_text(minimum: float | None, maximum: float | None) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from typing import Generic, TypeVar
 
 from spanstream.producer._config import MetricConfig
 from spanstream.producer._reporter import ReporterKeys
@@ -20,8 +21,60 @@ __all__ = [
     "InMemoryTraceReporterFactory",
 ]
 
+_T = TypeVar("_T", Span, Event)
 
-class InMemoryTraceReporter:
+
+class _InMemoryReporter(Generic[_T]):
+    """What the span and event in-memory reporters share: the bounded list and its lifecycle.
+
+    A subclass names its bound (``max.spans`` or ``max.events``) and adds Flink's
+    ``notify_of_added_*`` method (its body written out: the caller's path makes no other call).
+    """
+
+    __slots__ = ("_closed", "_discarded", "_items", "_lock", "_max_items", "config")
+
+    _max_key = "max.items"
+
+    def __init__(self, max_items: int) -> None:
+        self._items: list[_T] = []
+        self._lock = threading.Lock()
+        self._max_items = max_items
+        self._discarded = 0
+        self._closed = False
+        self.config: MetricConfig | None = None
+        """The configuration given to :meth:`open` (``None`` if it was never opened)."""
+
+    def open(self, config: MetricConfig) -> None:
+        """Keep ``config`` and read the bound (``max.spans`` or ``max.events``)."""
+        self.config = config
+        self._max_items = config.get_int(self._max_key, self._max_items, minimum=0)
+
+    def close(self) -> None:
+        """Mark the reporter closed; what it kept stays readable, later items are ignored."""
+        self._closed = True
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    @property
+    def discarded(self) -> int:
+        """How many items were discarded because of the bound (``max.spans``/``max.events``)."""
+        return self._discarded
+
+    def clear(self) -> None:
+        """Forget every item reported so far."""
+        with self._lock:
+            self._items.clear()
+            self._discarded = 0
+
+    def _kept(self) -> tuple[_T, ...]:
+        with self._lock:
+            return tuple(self._items)  # one C-level copy: consistent even without the lock
+
+
+class InMemoryTraceReporter(_InMemoryReporter[Span]):
     """Collects every reported span, in arrival order. Safe to use from many threads.
 
     Parameter (under ``traces.reporter.<name>.``): ``max.spans`` (default 0, unbounded); when
@@ -35,64 +88,34 @@ class InMemoryTraceReporter:
         ['Load']
     """
 
-    __slots__ = ("_closed", "_discarded", "_lock", "_max_spans", "_spans", "config")
+    __slots__ = ()
+
+    _max_key = "max.spans"
 
     def __init__(self, *, max_spans: int = 0) -> None:
-        self._spans: list[Span] = []
-        self._lock = threading.Lock()
-        self._max_spans = max_spans
-        self._discarded = 0
-        self._closed = False
-        self.config: MetricConfig | None = None
-        """The configuration given to :meth:`open` (``None`` if it was never opened)."""
-
-    def open(self, config: MetricConfig) -> None:
-        """Keep ``config`` and read ``max.spans``."""
-        self.config = config
-        self._max_spans = config.get_int("max.spans", self._max_spans, minimum=0)
-
-    def close(self) -> None:
-        """Mark the reporter closed; the spans stay readable, later ones are ignored."""
-        self._closed = True
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._closed
+        super().__init__(max_spans)
 
     def notify_of_added_span(self, span: Span) -> None:
         """Keep the span."""
         if self._closed:
             return
-        if not self._max_spans:
-            self._spans.append(span)  # list.append is atomic under the GIL
+        if not self._max_items:
+            self._items.append(span)  # list.append is atomic under the GIL
             return
         with self._lock:
-            self._spans.append(span)
-            if len(self._spans) > self._max_spans:
-                del self._spans[0]
+            self._items.append(span)
+            if len(self._items) > self._max_items:
+                del self._items[0]
                 self._discarded += 1
 
     @property
     def spans(self) -> tuple[Span, ...]:
         """A snapshot of the spans reported so far, oldest first."""
-        with self._lock:
-            return tuple(self._spans)  # one C-level copy: consistent even without the lock
-
-    @property
-    def discarded(self) -> int:
-        """How many spans were discarded because of ``max.spans``."""
-        return self._discarded
+        return self._kept()
 
     def spans_named(self, name: str) -> tuple[Span, ...]:
         """The spans reported so far whose name is ``name``."""
-        return tuple(span for span in self.spans if span.name == name)
-
-    def clear(self) -> None:
-        """Forget every span reported so far."""
-        with self._lock:
-            self._spans.clear()
-            self._discarded = 0
+        return tuple(span for span in self._kept() if span.name == name)
 
 
 class InMemoryTraceReporterFactory:
@@ -106,7 +129,7 @@ class InMemoryTraceReporterFactory:
         return InMemoryTraceReporter()
 
 
-class InMemoryEventReporter:
+class InMemoryEventReporter(_InMemoryReporter[Event]):
     """Collects every reported event, in arrival order. Safe to use from many threads.
 
     Parameter (under ``events.reporter.<name>.``): ``max.events`` (default 0, unbounded); when
@@ -120,61 +143,31 @@ class InMemoryEventReporter:
         ['Rescaled']
     """
 
-    __slots__ = ("_closed", "_discarded", "_events", "_lock", "_max_events", "config")
+    __slots__ = ()
+
+    _max_key = "max.events"
 
     def __init__(self, *, max_events: int = 0) -> None:
-        self._events: list[Event] = []
-        self._lock = threading.Lock()
-        self._max_events = max_events
-        self._discarded = 0
-        self._closed = False
-        self.config: MetricConfig | None = None
-        """The configuration given to :meth:`open` (``None`` if it was never opened)."""
-
-    def open(self, config: MetricConfig) -> None:
-        """Keep ``config`` and read ``max.events``."""
-        self.config = config
-        self._max_events = config.get_int("max.events", self._max_events, minimum=0)
-
-    def close(self) -> None:
-        """Mark the reporter closed; the events stay readable, later ones are ignored."""
-        self._closed = True
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called."""
-        return self._closed
+        super().__init__(max_events)
 
     def notify_of_added_event(self, event: Event) -> None:
         """Keep the event."""
         if self._closed:
             return
         with self._lock:
-            self._events.append(event)
-            if self._max_events and len(self._events) > self._max_events:
-                del self._events[0]
+            self._items.append(event)
+            if self._max_items and len(self._items) > self._max_items:
+                del self._items[0]
                 self._discarded += 1
 
     @property
     def events(self) -> tuple[Event, ...]:
         """A snapshot of the events reported so far, oldest first."""
-        with self._lock:
-            return tuple(self._events)
-
-    @property
-    def discarded(self) -> int:
-        """How many events were discarded because of ``max.events``."""
-        return self._discarded
+        return self._kept()
 
     def events_named(self, name: str) -> tuple[Event, ...]:
         """The events reported so far whose name is ``name``."""
-        return tuple(event for event in self.events if event.name == name)
-
-    def clear(self) -> None:
-        """Forget every event reported so far."""
-        with self._lock:
-            self._events.clear()
-            self._discarded = 0
+        return tuple(event for event in self._kept() if event.name == name)
 
 
 class InMemoryEventReporterFactory:

@@ -191,23 +191,7 @@ class KafkaReporterConfig:
         Raises:
             ConfigError: a value is missing, malformed or out of range.
         """
-        prefix = config.prefix
-        name = (
-            prefix.removeprefix("traces.reporter.").removeprefix("events.reporter.").rstrip(".")
-            or "kafka"
-        )
-        servers = config.get_str("bootstrap.servers", "").strip()
-        if not servers:
-            servers = config.get_str("producer.bootstrap.servers", "").strip()
-        if not servers:
-            servers = os.environ.get(BOOTSTRAP_SERVERS_ENV, "").strip()
-            if not servers:
-                raise ConfigError(
-                    config.full_key("bootstrap.servers"),
-                    config.get("bootstrap.servers"),
-                    f"a comma-separated list of host:port (required unless ${BOOTSTRAP_SERVERS_ENV}"
-                    " is set)",
-                )
+        servers = _parse_servers(config)
         topic = config.get_str("topic", default_topic)
         if not _TOPIC_NAME.fullmatch(topic) or topic in {".", ".."}:
             raise ConfigError(
@@ -229,8 +213,8 @@ class KafkaReporterConfig:
                 "-1 (the broker's default.replication.factor) or at least 1",
             )
         return cls(
-            name=name,
-            prefix=prefix,
+            name=_reporter_name(config.prefix),
+            prefix=config.prefix,
             bootstrap_servers=servers,
             topic=topic,
             key_strategy=strategy,
@@ -251,6 +235,29 @@ class KafkaReporterConfig:
             close_timeout_s=config.get_float("close.timeout.s", 10.0, minimum=0.0),
             producer=MappingProxyType(_parse_producer(config)),
         )
+
+
+def _reporter_name(prefix: str) -> str:
+    """The reporter's name in its prefix (``traces.reporter.<name>.``), ``kafka`` if none."""
+    name = prefix.removeprefix("traces.reporter.").removeprefix("events.reporter.")
+    return name.rstrip(".") or "kafka"
+
+
+def _parse_servers(config: MetricConfig) -> str:
+    """``bootstrap.servers``, else ``producer.bootstrap.servers``, else the environment's."""
+    servers = config.get_str("bootstrap.servers", "").strip()
+    if not servers:
+        servers = config.get_str("producer.bootstrap.servers", "").strip()
+    if not servers:
+        servers = os.environ.get(BOOTSTRAP_SERVERS_ENV, "").strip()
+        if not servers:
+            raise ConfigError(
+                config.full_key("bootstrap.servers"),
+                config.get("bootstrap.servers"),
+                f"a comma-separated list of host:port (required unless ${BOOTSTRAP_SERVERS_ENV}"
+                " is set)",
+            )
+    return servers
 
 
 def _parse_key(config: MetricConfig) -> tuple[KeyStrategy, str | None]:

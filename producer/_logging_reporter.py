@@ -20,7 +20,7 @@ import logging
 import math
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Final
+from typing import Final, Generic, TypeVar
 
 from spanstream.producer._config import MetricConfig
 from spanstream.producer._reporter import ReporterKeys
@@ -93,10 +93,21 @@ def flink_event_text(event: Event) -> str:
     )
 
 
-class _LoggingReporter:
+_T = TypeVar("_T", Span, Event)
+
+
+class _LoggingReporter(Generic[_T]):
+    """What the span and event logging reporters share: the settings and the logging itself.
+
+    A subclass gives its messages (``Reported span: ...``), its Flink text and Flink's
+    ``notify_of_added_*`` method, which calls :meth:`_log`.
+    """
+
     __slots__ = ("_closed", "_flink", "_level", "_logger")
 
     _default_logger: str = DEFAULT_LOGGER
+    _message = "Reported item: %r"
+    _flink_message = "Reported item: %s"
 
     def __init__(self) -> None:
         self._logger = logging.getLogger(self._default_logger)
@@ -114,8 +125,18 @@ class _LoggingReporter:
         """Stop logging; later items are ignored."""
         self._closed = True
 
+    def _log(self, item: _T) -> None:
+        if not self._closed and self._logger.isEnabledFor(self._level):
+            if self._flink:
+                self._logger.log(self._level, self._flink_message, self._flink_text(item))
+            else:
+                self._logger.log(self._level, self._message, item)
 
-class LoggingTraceReporter(_LoggingReporter):
+    def _flink_text(self, item: _T) -> str:
+        raise NotImplementedError
+
+
+class LoggingTraceReporter(_LoggingReporter[Span]):
     """Logs every span as ``Reported span: ...``, as Flink's Slf4j trace reporter does.
 
     See the module for the parameters (``logger``, ``level``, ``format``). The record is
@@ -125,17 +146,18 @@ class LoggingTraceReporter(_LoggingReporter):
     """
 
     __slots__ = ()
+    _message = "Reported span: %r"
+    _flink_message = "Reported span: %s"
 
     def notify_of_added_span(self, span: Span) -> None:
         """Log the span at the configured level, in the configured format."""
-        if not self._closed and self._logger.isEnabledFor(self._level):
-            if self._flink:
-                self._logger.log(self._level, "Reported span: %s", flink_span_text(span))
-            else:
-                self._logger.log(self._level, "Reported span: %r", span)
+        self._log(span)
+
+    def _flink_text(self, item: Span) -> str:
+        return flink_span_text(item)
 
 
-class LoggingEventReporter(_LoggingReporter):
+class LoggingEventReporter(_LoggingReporter[Event]):
     """Logs every event as ``Reported event: ...``, as Flink's Slf4j event reporter does.
 
     See the module for the parameters (``logger``, default ``spanstream.events``, ``level``,
@@ -144,14 +166,15 @@ class LoggingEventReporter(_LoggingReporter):
 
     __slots__ = ()
     _default_logger = DEFAULT_EVENT_LOGGER
+    _message = "Reported event: %r"
+    _flink_message = "Reported event: %s"
 
     def notify_of_added_event(self, event: Event) -> None:
         """Log the event at the configured level, in the configured format."""
-        if not self._closed and self._logger.isEnabledFor(self._level):
-            if self._flink:
-                self._logger.log(self._level, "Reported event: %s", flink_event_text(event))
-            else:
-                self._logger.log(self._level, "Reported event: %r", event)
+        self._log(event)
+
+    def _flink_text(self, item: Event) -> str:
+        return flink_event_text(item)
 
 
 class LoggingTraceReporterFactory:
