@@ -13,7 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from typing import Final, Literal, TypeVar
+from typing import Final, Literal, TypeVar, cast
 
 import grpc
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
@@ -35,6 +35,7 @@ __all__ = ["OtlpClient", "OtlpExportError", "export_within"]
 _PROTOBUF: Final = "application/x-protobuf"
 _Reply = TypeVar("_Reply")
 _Request = TypeVar("_Request")
+_Response = TypeVar("_Response", ExportTraceServiceResponse, ExportLogsServiceResponse)
 
 
 class OtlpExportError(SpanstreamError, RuntimeError):
@@ -77,11 +78,7 @@ class OtlpClient:
         Raises:
             OtlpExportError: the endpoint could not be reached or refused the request.
         """
-        if self._traces is not None:
-            reply = self._call_grpc(self._traces.Export, request)
-        else:
-            reply = ExportTraceServiceResponse()
-            reply.ParseFromString(self._post("traces", request.SerializeToString()))
+        reply = self._export(self._traces, "traces", request, ExportTraceServiceResponse)
         return int(reply.partial_success.rejected_spans)
 
     def export_logs(self, request: ExportLogsServiceRequest) -> int:
@@ -90,17 +87,27 @@ class OtlpClient:
         Raises:
             OtlpExportError: the endpoint could not be reached or refused the request.
         """
-        if self._logs is not None:
-            reply = self._call_grpc(self._logs.Export, request)
-        else:
-            reply = ExportLogsServiceResponse()
-            reply.ParseFromString(self._post("logs", request.SerializeToString()))
+        reply = self._export(self._logs, "logs", request, ExportLogsServiceResponse)
         return int(reply.partial_success.rejected_log_records)
 
     def close(self) -> None:
         """Close the connection."""
         if self._channel is not None:
             self._channel.close()
+
+    def _export(
+        self,
+        stub: TraceServiceStub | LogsServiceStub | None,
+        signal: Literal["traces", "logs"],
+        request: ExportTraceServiceRequest | ExportLogsServiceRequest,
+        reply_type: type[_Response],
+    ) -> _Response:
+        """Send ``request`` once: by gRPC when the client has ``stub``, else by HTTP."""
+        if stub is not None:
+            return cast(_Response, self._call_grpc(stub.Export, request))
+        reply = reply_type()
+        reply.ParseFromString(self._post(signal, request.SerializeToString()))
+        return reply
 
     def _call_grpc(self, call: Callable[..., _Reply], request: object) -> _Reply:
         try:
