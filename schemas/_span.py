@@ -525,3 +525,9 @@ if _accelerator is not None:
     SpanBuilder.add_child = _accelerator.configure_add_child(  # type: ignore[method-assign]
         _py_add_child
     )
+    # Decoded trees keep their children as checked bytes until ``children`` is first read
+    # (schemas/_speedups.c, "lazy children"): a consumer that looks only at roots never builds
+    # the children. The descriptor reads and writes the same slot and always returns the tuple.
+    # mypy objects to any class-level write of a slot's name; this one replaces the slot's
+    # descriptor with one over the same slot.
+    Span.children = _accelerator.children_field(Span.__dict__["children"])  # type: ignore[misc]

@@ -49,6 +49,7 @@ static int max_depth = -1;
 typedef struct {
     const unsigned char *data;
     Py_ssize_t size;
+    PyObject *owner; /* the bytes object data points into; NULL: decode children eagerly */
 } Reader;
 
 /* Raise BodyError(reason, message); ``cause`` (a reference, stolen; may be NULL) chains. */
@@ -393,7 +394,7 @@ error:
     return NULL;
 }
 
-static PyObject *read_span(const Reader *r, Py_ssize_t *pos, int depth);
+static PyObject *read_span(const Reader *r, Py_ssize_t *pos, int depth, int lazy);
 
 static PyObject *
 read_children(const Reader *r, Py_ssize_t *pos, int depth)
@@ -421,7 +422,7 @@ read_children(const Reader *r, Py_ssize_t *pos, int depth)
     }
     while (count) {
         for (uint64_t i = 0; i < count; i++) {
-            PyObject *child = read_span(r, pos, depth + 1);
+            PyObject *child = read_span(r, pos, depth + 1, 0);
             if (child == NULL) {
                 goto error;
             }
@@ -443,8 +444,11 @@ error:
     return NULL;
 }
 
+static PyObject *lazy_children(const Reader *r, Py_ssize_t *pos, int depth);
+
+/* One span; with ``lazy``, its children stay bytes (checked) until first asked for. */
 static PyObject *
-read_span(const Reader *r, Py_ssize_t *pos, int depth)
+read_span(const Reader *r, Py_ssize_t *pos, int depth, int lazy)
 {
     PyObject *values[N_FIELDS] = {NULL};
     PyObject *span = NULL;
@@ -481,7 +485,7 @@ read_span(const Reader *r, Py_ssize_t *pos, int depth)
     if (values[F_ATTRIBUTES] == NULL) {
         goto done;
     }
-    values[F_CHILDREN] = read_children(r, &p, depth);
+    values[F_CHILDREN] = lazy ? lazy_children(r, &p, depth) : read_children(r, &p, depth);
     if (values[F_CHILDREN] == NULL) {
         goto done;
     }
@@ -494,6 +498,361 @@ done:
         Py_XDECREF(values[i]);
     }
     return span;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* lazy children                                                                               */
+
+/*
+ * A decoded tree keeps its root's children as bytes until ``Span.children`` is first read:
+ * a consumer that looks only at the root (its records, its counters, a table of roots) never
+ * builds the children's Spans, which are most of a tree's cost. So that a bad record is still
+ * found where the consumer applies its bad-record policy, decode_body walks the children's
+ * bytes at once with every check the eager decoder makes (lengths, varints, strict UTF-8,
+ * union branches, booleans, depth), building nothing; if the walk finds anything wrong, the
+ * children are decoded eagerly there and then, which raises the eager decoder's own error. A
+ * walk that passes guarantees the later decode succeeds (short of memory).
+ *
+ * The children stay in Span's ``children`` slot as a LazyChildren object (the message bytes,
+ * where the array starts, the depth). ``Span.children`` is a ChildrenField: a data descriptor
+ * over that slot that returns the slot's tuple, or decodes the LazyChildren once, stores the
+ * tuple in the slot and returns it. Nothing outside sees the LazyChildren: every read of the
+ * field (equality, walk, repr, pickling, the encoder) goes through the descriptor.
+ */
+
+/* Strict UTF-8 as CPython's "strict" decoder takes it: no overlong forms, no surrogates,
+ * nothing beyond U+10FFFF, no sequence cut short. */
+static int
+valid_utf8(const unsigned char *s, Py_ssize_t n)
+{
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (n - i >= 8) {
+            uint64_t word;
+            memcpy(&word, s + i, 8);
+            if (!(word & 0x8080808080808080u)) {
+                i += 8;
+                continue;
+            }
+        }
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i += 1;
+            continue;
+        }
+        Py_ssize_t need;
+        unsigned char low = 0x80, high = 0xBF; /* the allowed range of the second byte */
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 1;
+        }
+        else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2;
+            if (c == 0xE0) {
+                low = 0xA0; /* overlong */
+            }
+            else if (c == 0xED) {
+                high = 0x9F; /* surrogates */
+            }
+        }
+        else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3;
+            if (c == 0xF0) {
+                low = 0x90; /* overlong */
+            }
+            else if (c == 0xF4) {
+                high = 0x8F; /* beyond U+10FFFF */
+            }
+        }
+        else {
+            return 0;
+        }
+        if (n - i <= need || s[i + 1] < low || s[i + 1] > high) {
+            return 0;
+        }
+        for (Py_ssize_t k = 2; k <= need; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) {
+                return 0;
+            }
+        }
+        i += need + 1;
+    }
+    return 1;
+}
+
+/* The checks of read_string, nothing built. -1: the eager decoder would fail here. */
+static int
+check_string(const Reader *r, Py_ssize_t *pos)
+{
+    uint64_t z;
+    if (read_varint(r, pos, &z) < 0 || (z & 1)) {
+        return -1;
+    }
+    uint64_t size = z >> 1;
+    if (size > (uint64_t)(r->size - *pos) ||
+        !valid_utf8(r->data + *pos, (Py_ssize_t)size)) {
+        return -1;
+    }
+    *pos += (Py_ssize_t)size;
+    return 0;
+}
+
+static int check_children(const Reader *r, Py_ssize_t *pos, int depth);
+
+/* The checks of read_span (and read_attributes), nothing built. -1 (a Python error may be
+ * set, which the caller clears): the eager decoder would fail somewhere in this span. */
+static int
+check_span(const Reader *r, Py_ssize_t *pos, int depth)
+{
+    Py_ssize_t p = *pos;
+    uint64_t z;
+    if (p > r->size || r->size - p < 24) {
+        return -1;
+    }
+    p += 24;
+    if (check_string(r, &p) < 0 || check_string(r, &p) < 0 || read_varint(r, &p, &z) < 0 ||
+        read_varint(r, &p, &z) < 0 || p >= r->size) {
+        return -1;
+    }
+    if (r->data[p] == 0) {
+        p += 1;
+    }
+    else {
+        uint64_t count;
+        if (block_count(r, &p, MIN_ENTRY_BYTES, "attributes", &count) < 0) {
+            return -1;
+        }
+        while (count) {
+            for (uint64_t i = 0; i < count; i++) {
+                if (check_string(r, &p) < 0 || p >= r->size) {
+                    return -1;
+                }
+                unsigned char branch = r->data[p++];
+                if (branch == 0) {
+                    if (check_string(r, &p) < 0) {
+                        return -1;
+                    }
+                }
+                else if (branch == 2) {
+                    if (read_varint(r, &p, &z) < 0) {
+                        return -1;
+                    }
+                }
+                else if (branch == 4) {
+                    if (r->size - p < 8) {
+                        return -1;
+                    }
+                    p += 8;
+                }
+                else if (branch == 6) {
+                    if (p >= r->size || r->data[p] > 1) {
+                        return -1;
+                    }
+                    p += 1;
+                }
+                else {
+                    return -1;
+                }
+            }
+            if (block_count(r, &p, MIN_ENTRY_BYTES, "attributes", &count) < 0) {
+                return -1;
+            }
+        }
+    }
+    if (check_children(r, &p, depth) < 0) {
+        return -1;
+    }
+    *pos = p;
+    return 0;
+}
+
+/* The checks of read_children, nothing built. */
+static int
+check_children(const Reader *r, Py_ssize_t *pos, int depth)
+{
+    Py_ssize_t p = *pos;
+    if (p >= r->size) {
+        return -1;
+    }
+    if (r->data[p] == 0) {
+        *pos = p + 1;
+        return 0;
+    }
+    uint64_t count;
+    if (block_count(r, &p, MIN_SPAN_BYTES, "children", &count) < 0) {
+        return -1;
+    }
+    if (count && depth >= max_depth) {
+        return -1;
+    }
+    while (count) {
+        for (uint64_t i = 0; i < count; i++) {
+            if (check_span(r, &p, depth + 1) < 0) {
+                return -1;
+            }
+        }
+        if (block_count(r, &p, MIN_SPAN_BYTES, "children", &count) < 0) {
+            return -1;
+        }
+    }
+    *pos = p;
+    return 0;
+}
+
+/* Children not decoded yet: the message, where their array starts, the parent's depth. Holds
+ * only a bytes object, so it is in no reference cycle and not tracked by the cyclic GC. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *data;
+    Py_ssize_t start;
+    int depth;
+} LazyChildren;
+
+static void
+lazy_children_dealloc(LazyChildren *self)
+{
+    Py_XDECREF(self->data);
+    PyObject_Free(self);
+}
+
+static PyTypeObject LazyChildren_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "spanstream.schemas._speedups.LazyChildren",
+    .tp_basicsize = sizeof(LazyChildren),
+    .tp_dealloc = (destructor)lazy_children_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A decoded span's children, still as checked bytes (internal).",
+};
+
+/* Span.children: the slot's member descriptor wrapped; decodes LazyChildren on first read. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *member;     /* the slot's own member descriptor: sets, and raises as it does */
+    PyTypeObject *owner;  /* the class whose slot it is (Span) */
+    Py_ssize_t offset;    /* the slot's offset in an instance */
+} ChildrenField;
+
+static ChildrenField *children_field = NULL; /* installed on Span: children decode lazily */
+
+static PyObject *
+lazy_children(const Reader *r, Py_ssize_t *pos, int depth)
+{
+    Py_ssize_t p = *pos;
+    if (r->owner == NULL || p >= r->size || r->data[p] == 0) {
+        return read_children(r, pos, depth);
+    }
+    if (check_children(r, &p, depth) < 0) {
+        /* Something is wrong in there: the eager decoder raises its own error for it. */
+        PyErr_Clear();
+        return read_children(r, pos, depth);
+    }
+    LazyChildren *lazy = PyObject_New(LazyChildren, &LazyChildren_Type);
+    if (lazy == NULL) {
+        return NULL;
+    }
+    lazy->data = Py_NewRef(r->owner);
+    lazy->start = *pos;
+    lazy->depth = depth;
+    *pos = p;
+    return (PyObject *)lazy;
+}
+
+/* The children in ``*slot`` (a new reference), decoding a LazyChildren found there once. */
+static PyObject *
+materialized_children(PyObject **slot)
+{
+    PyObject *value = *slot;
+    if (!Py_IS_TYPE(value, &LazyChildren_Type)) {
+        return Py_NewRef(value);
+    }
+    LazyChildren *lazy = (LazyChildren *)Py_NewRef(value);
+    Reader r = {(const unsigned char *)PyBytes_AS_STRING(lazy->data),
+                PyBytes_GET_SIZE(lazy->data), NULL};
+    Py_ssize_t pos = lazy->start;
+    PyObject *children = read_children(&r, &pos, lazy->depth);
+    if (children != NULL) {
+        if (*slot == value) {
+            Py_SETREF(*slot, Py_NewRef(children)); /* drops the slot's LazyChildren */
+        }
+        else if (*slot != NULL && !Py_IS_TYPE(*slot, &LazyChildren_Type)) {
+            /* Another thread decoded them meanwhile (the GC can switch threads): one tuple. */
+            Py_SETREF(children, Py_NewRef(*slot));
+        }
+    }
+    Py_DECREF(lazy);
+    return children;
+}
+
+static PyObject *
+children_field_get(ChildrenField *self, PyObject *obj, PyObject *type)
+{
+    if (obj == NULL) {
+        return Py_NewRef(self);
+    }
+    if (!PyObject_TypeCheck(obj, self->owner)) {
+        return Py_TYPE(self->member)->tp_descr_get(self->member, obj, type); /* its error */
+    }
+    PyObject **slot = (PyObject **)((char *)obj + self->offset);
+    if (*slot == NULL) {
+        return Py_TYPE(self->member)->tp_descr_get(self->member, obj, type); /* AttributeError */
+    }
+    return materialized_children(slot);
+}
+
+static int
+children_field_set(ChildrenField *self, PyObject *obj, PyObject *value)
+{
+    return Py_TYPE(self->member)->tp_descr_set(self->member, obj, value);
+}
+
+static void
+children_field_dealloc(ChildrenField *self)
+{
+    Py_XDECREF(self->member);
+    Py_XDECREF(self->owner);
+    PyObject_Free(self);
+}
+
+static PyTypeObject ChildrenField_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "spanstream.schemas._speedups.ChildrenField",
+    .tp_basicsize = sizeof(ChildrenField),
+    .tp_dealloc = (destructor)children_field_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The span's children, a tuple (decoded from the message when first read).",
+    .tp_descr_get = (descrgetfunc)children_field_get,
+    .tp_descr_set = (descrsetfunc)children_field_set,
+};
+
+PyDoc_STRVAR(children_field_doc,
+"children_field(member_descriptor, /)\n--\n\n"
+"Return the data descriptor to install as ``Span.children`` in place of its slot's\n"
+"``member_descriptor``: it reads and writes the same slot, and decodes the children of a\n"
+"decoded tree when first read. decode_body leaves children undecoded only once it is\n"
+"installed (configure() is given it as the children field's descriptor).");
+
+static PyObject *
+new_children_field(PyObject *module, PyObject *member)
+{
+    if (!Py_IS_TYPE(member, &PyMemberDescr_Type)) {
+        PyErr_SetString(PyExc_TypeError, "children_field() takes a slot's member descriptor");
+        return NULL;
+    }
+    PyMemberDescrObject *descr = (PyMemberDescrObject *)member;
+    PyTypeObject *owner = descr->d_common.d_type;
+    PyMemberDef *def = descr->d_member;
+    if (def->type != T_OBJECT_EX || def->offset <= 0 ||
+        def->offset + (Py_ssize_t)sizeof(PyObject *) > owner->tp_basicsize) {
+        PyErr_SetString(PyExc_TypeError, "children_field() takes an object slot's descriptor");
+        return NULL;
+    }
+    ChildrenField *field = PyObject_New(ChildrenField, &ChildrenField_Type);
+    if (field == NULL) {
+        return NULL;
+    }
+    field->member = Py_NewRef(member);
+    field->owner = (PyTypeObject *)Py_NewRef(owner);
+    field->offset = def->offset;
+    return (PyObject *)field;
 }
 
 static int
@@ -534,9 +893,9 @@ decode_body(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_ValueError, "offset must not be negative");
         return NULL;
     }
-    Reader r = {(const unsigned char *)PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data)};
+    Reader r = {(const unsigned char *)PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), data};
     Py_ssize_t pos = offset; /* past the end: read_span reports the ids cut short */
-    PyObject *span = read_span(&r, &pos, 0);
+    PyObject *span = read_span(&r, &pos, 0, children_field != NULL);
     if (span == NULL) {
         return NULL;
     }
@@ -918,7 +1277,10 @@ write_span(Writer *w, PyObject *span, int depth)
     int result = -1;
     int exact = Py_TYPE(span) == span_type;
     for (int i = 0; i < N_FIELDS; i++) {
-        if (exact) {
+        if (exact && i == F_CHILDREN && children_field != NULL) {
+            values[i] = children_field_get(children_field, span, (PyObject *)span_type);
+        }
+        else if (exact) {
             PyObject *descr = descriptors[i];
             values[i] = Py_TYPE(descr)->tp_descr_get(descr, span, (PyObject *)span_type);
         }
@@ -1051,11 +1413,27 @@ configure(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_ValueError, "max_depth out of range");
         return NULL;
     }
+    /* Span.children installed as a ChildrenField (children_field()): the decoder leaves a
+     * tree's children undecoded, and sets the slot through the member descriptor it wraps. */
+    PyObject *children = PyTuple_GET_ITEM(descrs, F_CHILDREN);
+    ChildrenField *field = NULL;
+    if (Py_IS_TYPE(children, &ChildrenField_Type)) {
+        field = (ChildrenField *)children;
+        if (field->owner != (PyTypeObject *)type) {
+            PyErr_SetString(PyExc_TypeError, "the children field belongs to another class");
+            return NULL;
+        }
+    }
     Py_XSETREF(span_type, (PyTypeObject *)Py_NewRef(type));
     for (int i = 0; i < N_FIELDS; i++) {
+        PyObject *descr = PyTuple_GET_ITEM(descrs, i);
+        if (i == F_CHILDREN && field != NULL) {
+            descr = field->member;
+        }
         Py_XSETREF(field_names[i], Py_NewRef(PyTuple_GET_ITEM(names, i)));
-        Py_XSETREF(descriptors[i], Py_NewRef(PyTuple_GET_ITEM(descrs, i)));
+        Py_XSETREF(descriptors[i], Py_NewRef(descr));
     }
+    Py_XSETREF(children_field, (ChildrenField *)Py_XNewRef((PyObject *)field));
     Py_XSETREF(body_error, Py_NewRef(args[3]));
     Py_XSETREF(encode_error, Py_NewRef(args[4]));
     Py_XSETREF(too_deep_error, Py_NewRef(args[5]));
@@ -1556,6 +1934,7 @@ static PyMethodDef methods[] = {
     {"configure_builder", (PyCFunction)(void (*)(void))configure_builder, METH_FASTCALL,
      configure_builder_doc},
     {"configure_add_child", configure_add_child, METH_O, configure_add_child_doc},
+    {"children_field", new_children_field, METH_O, children_field_doc},
     {"new_builder", (PyCFunction)(void (*)(void))new_builder, METH_FASTCALL, new_builder_doc},
     {"new_span_id", new_span_id, METH_NOARGS, new_span_id_doc},
     {"new_trace_id", new_trace_id, METH_NOARGS, new_trace_id_doc},
@@ -1579,6 +1958,9 @@ PyInit__speedups(void)
         if (str_items == NULL) {
             return NULL;
         }
+    }
+    if (PyType_Ready(&LazyChildren_Type) < 0 || PyType_Ready(&ChildrenField_Type) < 0) {
+        return NULL;
     }
     return PyModule_Create(&module_def);
 }

@@ -45,6 +45,9 @@ def configure_builder(
 def configure_add_child(add_child: Callable[..., Any], /) -> object:
     """Hand over ``SpanBuilder.add_child``; return the C ``add_child``."""
 
+def children_field(member_descriptor: object, /) -> Any:  # noqa: ANN401 - a descriptor
+    """The ``Span.children`` descriptor that decodes a decoded tree's children when first read."""
+
 def new_builder(scope: type | str, name: str, /) -> SpanBuilder:
     """``Span.builder(scope, name)``: a SpanBuilder."""
 
