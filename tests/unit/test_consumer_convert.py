@@ -170,3 +170,31 @@ def test_ci_builds_and_uses_the_c_loop():
     if os.environ.get("CI", "").lower() != "true" or os.environ.get("SPANSTREAM_NO_SPEEDUPS"):
         pytest.skip("only asserted in CI (CI=true), where the build must succeed")
     assert consumer_module._FAST_CONVERT is not None
+
+
+def _tree_messages() -> tuple[list[Any], list[Span]]:
+    """Checkpoint trees, one of them with a corrupt child (a boolean byte of 2) in the middle."""
+    trees = []
+    for i in range(6):
+        builder = Span.builder("org.apache.flink.Tracker", "Checkpoint").set_attribute("id", i)
+        for task in range(8):
+            child = Span.builder("org.apache.flink.Tracker", "Checkpoint_Task")
+            builder.add_child(child.set_attribute("task", task).set_attribute("flag", True))
+        trees.append(builder.build())
+    values = [encode_span(tree) for tree in trees]
+    flag = values[3].rindex(b"\x08flag\x06\x01")
+    values[3] = values[3][: flag + 6] + b"\x02" + values[3][flag + 7 :]
+    return [_message(value, i) for i, value in enumerate(values)], trees
+
+
+@needs_c
+def test_trees_with_a_corrupt_child_are_bad_records_when_converted(make_consumer):
+    """The C loop converts trees; one with a corrupt child is a counted bad record at once."""
+    messages, trees = _tree_messages()
+    _CONVERTED_IN_C.clear()
+    fast = _convert(make_consumer(), messages, fast=True)
+    assert fast == _convert(make_consumer(), messages, fast=False)
+    records = [item for item in fast[0] if type(item) is SpanRecord]
+    assert [record.span for record in records] == trees[:3] + trees[4:]
+    assert fast[4] == {"malformed": 1}
+    assert sum(_CONVERTED_IN_C) == 5
