@@ -144,16 +144,24 @@ convert_one(PyObject *message, PyObject *out, PyObject *current, PyObject *previ
     if (span_id == NULL) {
         goto done;
     }
-    int seen = PySet_Contains(current, span_id);
+    /* One lookup in each generation: adding to ``current`` tells whether it was there (the
+     * size stays), and adding what was there changes nothing for the Python loop to see. */
+    int seen = PySet_GET_SIZE(previous) ? PySet_Contains(previous, span_id) : 0;
     if (seen == 0) {
-        seen = PySet_Contains(previous, span_id);
-    }
-    if (seen == 0 && window_size > 0) {
-        if (PySet_GET_SIZE(current) >= window_size) {
+        Py_ssize_t before = PySet_GET_SIZE(current);
+        if (window_size > 0 && before < window_size) {
+            if (PySet_Add(current, span_id) < 0) {
+                seen = -1;
+            }
+            else if (PySet_GET_SIZE(current) == before) {
+                seen = 1; /* in the window already */
+            }
+        }
+        else if (window_size > 0) {
             seen = 1; /* the generations rotate: the Python loop does it */
         }
-        else if (PySet_Add(current, span_id) < 0) {
-            seen = -1;
+        else {
+            seen = PySet_Contains(current, span_id);
         }
     }
     Py_DECREF(span_id);
