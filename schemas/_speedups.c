@@ -35,6 +35,7 @@ enum { F_SCOPE, F_NAME, F_START, F_END, F_ATTRIBUTES, F_CHILDREN, F_TRACE, F_SPA
 
 static PyTypeObject *span_type = NULL;
 static PyObject *descriptors[N_FIELDS];
+static Py_ssize_t slot_offsets[N_FIELDS]; /* each field's slot offset; 0: set by descriptors */
 static PyObject *field_names[N_FIELDS];
 static PyObject *body_error = NULL;
 static PyObject *encode_error = NULL;
@@ -282,6 +283,15 @@ new_span(PyObject *values[N_FIELDS])
     PyObject *span = span_type->tp_alloc(span_type, 0);
     if (span == NULL) {
         return NULL;
+    }
+    if (slot_offsets[0] > 0) {
+        /* The slots are plain object slots (configure() checked): written directly, as the
+         * member descriptors would after their checks, which cost as much as a string. */
+        for (int i = 0; i < N_FIELDS; i++) {
+            *(PyObject **)((char *)span + slot_offsets[i]) = Py_NewRef(values[i]);
+        }
+        PyObject_GC_UnTrack(span);
+        return span;
     }
     for (int i = 0; i < N_FIELDS; i++) {
         PyObject *descr = descriptors[i];
@@ -1459,6 +1469,31 @@ configure(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_XSETREF(descriptors[i], Py_NewRef(descr));
     }
     Py_XSETREF(children_field, (ChildrenField *)Py_XNewRef((PyObject *)field));
+    /* Plain object slots of the class (a slotted dataclass's, as Span is) are written
+     * directly by new_span; anything else goes through its descriptor. */
+    Py_ssize_t offsets[N_FIELDS];
+    for (int i = 0; i < N_FIELDS; i++) {
+        PyObject *descr = descriptors[i];
+        offsets[i] = 0;
+        if (Py_IS_TYPE(descr, &PyMemberDescr_Type) &&
+            ((PyMemberDescrObject *)descr)->d_common.d_type == (PyTypeObject *)type) {
+            PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+            if (member->type == T_OBJECT_EX && !(member->flags & READONLY) &&
+                member->offset > 0 &&
+                member->offset + (Py_ssize_t)sizeof(PyObject *) <=
+                    ((PyTypeObject *)type)->tp_basicsize) {
+                offsets[i] = member->offset;
+            }
+        }
+    }
+    for (int i = 0; i < N_FIELDS; i++) {
+        slot_offsets[i] = offsets[0] > 0 && offsets[i] > 0 ? offsets[i] : 0;
+    }
+    for (int i = 0; i < N_FIELDS; i++) {
+        if (slot_offsets[i] == 0) {
+            slot_offsets[0] = 0; /* one field without a plain slot: every field by descriptor */
+        }
+    }
     Py_XSETREF(body_error, Py_NewRef(args[3]));
     Py_XSETREF(encode_error, Py_NewRef(args[4]));
     Py_XSETREF(too_deep_error, Py_NewRef(args[5]));
