@@ -87,13 +87,13 @@ def _publish(bootstrap: str, spans: int, top: int) -> str:
     return out.getvalue()
 
 
-def _consume(bootstrap: str, spans: int, top: int) -> str:
+def _consume(bootstrap: str, spans: int, top: int, shape: str) -> str:
     from _consumer import span_consumer
     from bench_consume import _fill
 
     out = io.StringIO()
     with h.fresh_topic(bootstrap, "profile-consume") as topic:
-        _fill(bootstrap, topic, spans)
+        _fill(bootstrap, topic, spans, shape)
         with span_consumer(bootstrap, topic) as consumer:
             profile = cProfile.Profile()
             seen = 0
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.what == "publish":
         print(_publish(bootstrap, spans, args.top))
     else:
-        print(_consume(bootstrap, spans, args.top))
+        print(_consume(bootstrap, spans, args.top, args.shape))
 
 
 if __name__ == "__main__":
