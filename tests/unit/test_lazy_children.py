@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spanstream.schemas import MAX_SPAN_DEPTH, Span, _codec, encode_span
 from spanstream.schemas._decoder import BodyError
@@ -94,6 +96,32 @@ def test_every_shape_decodes_as_the_eager_reference(shape: str) -> None:
     """Values, equality, hash, repr and walk of a lazily decoded span match the eager decode."""
     message = encode_span(_SHAPES[shape]())
     assert _outcome(_c_decode, message) == _outcome(_python_decode, message)
+
+
+_VALUES = st.one_of(
+    st.text(max_size=12),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False),
+    st.booleans(),
+)
+_ATTRIBUTES = st.dictionaries(st.text(max_size=8), _VALUES, max_size=5)
+_TREES = st.recursive(
+    st.builds(_span, st.text(max_size=8), _ATTRIBUTES),
+    lambda children: st.builds(
+        _span, st.text(max_size=8), _ATTRIBUTES, st.lists(children, max_size=4).map(tuple)
+    ),
+    max_leaves=12,
+)
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(_TREES)
+def test_any_tree_decodes_as_the_eager_reference(tree: Span) -> None:
+    """Random trees of any shape and any text: the lazy decode equals the eager one."""
+    message = encode_span(tree)
+    assert _outcome(_c_decode, message) == _outcome(_python_decode, message)
+    assert _c_decode(message) == tree
 
 
 @needs_c
