@@ -112,7 +112,9 @@ class Span:
     """One finished span: Flink's ``Span``, with ids so consumers can key, dedupe and link.
 
     Build one with :meth:`Span.builder`. Every field is read-only; ``attributes`` is a
-    read-only mapping and ``children`` a tuple.
+    read-only mapping and ``children`` a tuple. (With the C accelerator, a decoded tree's
+    children are built when ``children`` is first read; their bytes were checked in full when
+    the message was decoded, so reading them cannot fail.)
 
     Equality is structural (a ``bool`` attribute is never equal to an ``int`` one, and NaN
     equals NaN); the hash is that of ``(trace_id, span_id)``, consistent with equality.
