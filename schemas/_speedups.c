@@ -565,32 +565,32 @@ valid_utf8(const unsigned char *s, Py_ssize_t n)
             continue;
         }
         Py_ssize_t need;
-        unsigned char low = 0x80, high = 0xBF; /* the allowed range of the second byte */
+        unsigned char second_min = 0x80, second_max = 0xBF; /* the second byte's range */
         if (c >= 0xC2 && c <= 0xDF) {
             need = 1;
         }
         else if (c >= 0xE0 && c <= 0xEF) {
             need = 2;
             if (c == 0xE0) {
-                low = 0xA0; /* overlong */
+                second_min = 0xA0; /* overlong */
             }
             else if (c == 0xED) {
-                high = 0x9F; /* surrogates */
+                second_max = 0x9F; /* surrogates */
             }
         }
         else if (c >= 0xF0 && c <= 0xF4) {
             need = 3;
             if (c == 0xF0) {
-                low = 0x90; /* overlong */
+                second_min = 0x90; /* overlong */
             }
             else if (c == 0xF4) {
-                high = 0x8F; /* beyond U+10FFFF */
+                second_max = 0x8F; /* beyond U+10FFFF */
             }
         }
         else {
             return 0;
         }
-        if (n - i <= need || s[i + 1] < low || s[i + 1] > high) {
+        if (n - i <= need || s[i + 1] < second_min || s[i + 1] > second_max) {
             return 0;
         }
         for (Py_ssize_t k = 2; k <= need; k++) {
