@@ -8,7 +8,9 @@ by the decode itself (where the consumer applies its bad-record policy), never l
 
 from __future__ import annotations
 
+import copy
 import gc
+import pickle
 import sys
 import threading
 from collections.abc import Callable
@@ -182,6 +184,23 @@ def test_threads_reading_children_at_once_get_one_tuple() -> None:
         thread.join()
     assert len(seen) == 8
     assert set(seen) == {id(span.children)}
+
+
+def _pickled(span: Span) -> str:
+    try:
+        return repr(pickle.loads(pickle.dumps(span)))
+    except TypeError as exc:  # a mappingproxy does not pickle, lazily decoded or not
+        return f"TypeError: {exc}"
+
+
+@needs_c
+def test_copying_and_pickling_behave_as_for_an_eager_span() -> None:
+    """copy.copy, dataclasses' state and pickle see the same span as for the eager decode."""
+    message = encode_span(_SHAPES["tree"]())
+    eager = _python_decode(message)
+    assert copy.copy(_c_decode(message)) == eager
+    assert _c_decode(message).__getstate__() == eager.__getstate__()  # type: ignore[attr-defined]
+    assert _pickled(_c_decode(message)) == _pickled(eager)
 
 
 @needs_c
