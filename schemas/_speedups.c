@@ -535,21 +535,7 @@ done:
 static int
 valid_utf8(const unsigned char *s, Py_ssize_t n)
 {
-    /* Most strings are ASCII: every byte ORed together first, without a branch per byte. */
-    uint64_t high = 0;
     Py_ssize_t i = 0;
-    for (; n - i >= 8; i += 8) {
-        uint64_t word;
-        memcpy(&word, s + i, 8);
-        high |= word;
-    }
-    for (; i < n; i++) {
-        high |= s[i];
-    }
-    if (!(high & 0x8080808080808080u)) {
-        return 1;
-    }
-    i = 0;
     while (i < n) {
         if (n - i >= 8) {
             uint64_t word;
@@ -614,6 +600,49 @@ check_varint(const Reader *r, Py_ssize_t *pos, uint64_t *out)
     return read_varint(r, pos, out);
 }
 
+/* Whether ``n`` bytes are all ASCII (most strings are): every byte ORed together, a word at
+ * a time (the last word overlapping the one before it), without a branch per byte. */
+static inline int
+all_ascii(const unsigned char *s, Py_ssize_t n)
+{
+    uint64_t high = 0;
+    if (n >= 8) {
+        for (Py_ssize_t i = 0; n - i >= 8; i += 8) {
+            uint64_t word;
+            memcpy(&word, s + i, 8);
+            high |= word;
+        }
+        uint64_t last;
+        memcpy(&last, s + n - 8, 8);
+        high |= last;
+    }
+    else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            high |= s[i];
+        }
+    }
+    return !(high & 0x8080808080808080u);
+}
+
+/* Step over a varint whose value is not needed, with read_varint's checks (at most 10
+ * bytes, the tenth 0 or 1). */
+static inline int
+skip_varint(const Reader *r, Py_ssize_t *pos)
+{
+    Py_ssize_t p = *pos;
+    Py_ssize_t end = r->size - p > 10 ? p + 10 : r->size;
+    while (p < end) {
+        if (r->data[p++] < 0x80) {
+            if (p - *pos == 10 && r->data[p - 1] > 1) {
+                return -1;
+            }
+            *pos = p;
+            return 0;
+        }
+    }
+    return -1; /* cut short, or longer than 10 bytes */
+}
+
 /* The checks of read_string, nothing built. -1: the eager decoder would fail here. */
 static inline int
 check_string(const Reader *r, Py_ssize_t *pos)
@@ -623,8 +652,9 @@ check_string(const Reader *r, Py_ssize_t *pos)
         return -1;
     }
     uint64_t size = z >> 1;
+    const unsigned char *bytes = r->data + *pos;
     if (size > (uint64_t)(r->size - *pos) ||
-        !valid_utf8(r->data + *pos, (Py_ssize_t)size)) {
+        !(all_ascii(bytes, (Py_ssize_t)size) || valid_utf8(bytes, (Py_ssize_t)size))) {
         return -1;
     }
     *pos += (Py_ssize_t)size;
@@ -639,13 +669,12 @@ static int
 check_span(const Reader *r, Py_ssize_t *pos, int depth)
 {
     Py_ssize_t p = *pos;
-    uint64_t z;
     if (p > r->size || r->size - p < 24) {
         return -1;
     }
     p += 24;
-    if (check_string(r, &p) < 0 || check_string(r, &p) < 0 || check_varint(r, &p, &z) < 0 ||
-        check_varint(r, &p, &z) < 0 || p >= r->size) {
+    if (check_string(r, &p) < 0 || check_string(r, &p) < 0 || skip_varint(r, &p) < 0 ||
+        skip_varint(r, &p) < 0 || p >= r->size) {
         return -1;
     }
     if (r->data[p] == 0) {
@@ -668,7 +697,7 @@ check_span(const Reader *r, Py_ssize_t *pos, int depth)
                     }
                 }
                 else if (branch == 2) {
-                    if (check_varint(r, &p, &z) < 0) {
+                    if (skip_varint(r, &p) < 0) {
                         return -1;
                     }
                 }
