@@ -8,11 +8,13 @@ by the decode itself (where the consumer applies its bad-record policy), never l
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gc
 import pickle
 import sys
 import threading
+import tracemalloc
 from collections.abc import Callable
 
 import pytest
@@ -313,3 +315,31 @@ def test_edge_varints_in_a_childs_fields_decode_alike(label: str, field: int) ->
     root = bytes(24) + b"\x02s\x02n\x02\x04" + b"\x00" + b"\x02" + child + b"\x00"
     message = bytes(10) + root
     assert _outcome(_c_decode, message) == _outcome(_python_decode, message)
+
+
+@needs_c
+def test_lazy_decoding_reading_and_failing_many_times_does_not_grow_memory() -> None:
+    """Decoding lazily, reading the children, re-encoding and failing leak no reference."""
+    good = encode_span(_SHAPES["tree of trees"]())
+    bad = list(_corrupt_children().values())
+
+    def rounds(n: int) -> None:
+        for _ in range(n):
+            _c_decode(good)  # children never read
+            span = _c_decode(good)
+            span.children[0].children  # noqa: B018 - read: decoded from the bytes kept
+            encode_span(_c_decode(good))  # the encoder reads them through the field
+            for data in bad:
+                with contextlib.suppress(BodyError):
+                    _c_decode(data)
+
+    rounds(50)  # warm up caches and free lists
+    tracemalloc.start()
+    try:
+        rounds(200)
+        before, _ = tracemalloc.get_traced_memory()
+        rounds(2000)
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert after - before < 64 * 1024
