@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Final
+from typing import Final, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
@@ -29,12 +29,14 @@ __all__ = [
     "close_client",
     "metadata_probe",
     "partitions_at_end",
+    "run_bounded",
 ]
 
 _LOG: Final = logging.getLogger("spanstream.consumer")
 CLOSE_WAIT_S: Final = 30.0
 """How long ``close()`` waits for librdkafka to leave the group before it gives up waiting."""
 _PROBE_TIMEOUT_S: Final = 5.0
+_T = TypeVar("_T")
 # The errors that say no broker can be reached (rather than one request failing).
 _UNREACHABLE: Final = frozenset(
     {
@@ -166,25 +168,59 @@ def partitions_at_end(consumer: Consumer, keys: list[tuple[str, int]], timeout_s
     return True
 
 
+def run_bounded(call: Callable[[], _T], *, wait_s: float, name: str) -> _T:
+    """Return ``call()``, run on a daemon thread and waited for at most ``wait_s``.
+
+    librdkafka's synchronous commit and its close (which leaves the group) can both wait for
+    ever when no broker answers, with the interpreter lock released, so no timeout or signal
+    can interrupt them. On a daemon thread they are waited for a bounded time; one that does
+    not return in time is left to finish later, or to the process exit.
+
+    Raises:
+        TimeoutError: ``call`` did not return within ``wait_s``.
+        Exception: whatever ``call`` raised.
+    """
+    outcome: list[_T] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread, raised there
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    thread.join(wait_s)
+    if thread.is_alive():
+        raise TimeoutError(f"{name} did not return within {wait_s:g} s")
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
 def close_client(
     client: Consumer, close: Callable[[], None] | None = None, *, wait_s: float = CLOSE_WAIT_S
 ) -> bool:
     """Close a librdkafka consumer, waiting at most ``wait_s``; whether it closed in time.
 
-    ``close`` (default: ``client.close``) may commit first. librdkafka's synchronous commit and
-    its close (which leaves the group) can both wait for ever when no broker answers, with the
-    interpreter lock released, so no timeout can interrupt them. They run on a daemon thread
-    here: when they do not return in time, a WARNING says so and the caller goes on; the
-    client's resources are then left to the process (a close never hangs the host).
+    ``close`` (default: ``client.close``) may commit first. It runs bounded (see
+    :func:`run_bounded`): when it does not return in time, a WARNING says so and the caller goes
+    on; the client's resources are then left to the process (a close never hangs the host). An
+    error while closing is logged, never raised.
     """
-    target = client.close if close is None else close
-    thread = threading.Thread(target=target, name="spanstream-consumer-close", daemon=True)
-    thread.start()
-    thread.join(wait_s)
-    if thread.is_alive():
+    try:
+        run_bounded(
+            client.close if close is None else close,
+            wait_s=wait_s,
+            name="spanstream-consumer-close",
+        )
+    except TimeoutError:
         _LOG.warning(
             "the Kafka consumer did not close within %.0f s (no broker answers?); left to exit",
             wait_s,
         )
         return False
+    except Exception:  # noqa: BLE001 - a close never raises into the host; logged instead
+        _LOG.exception("closing the Kafka consumer failed")
     return True

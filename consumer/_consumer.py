@@ -8,18 +8,11 @@ once, in ``consumer/_partitions.py``; the record path in ``_record_queue.py`` an
 from __future__ import annotations
 
 import datetime as dt
-import gc
-import logging
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
-from types import TracebackType
 from typing import Final, Self
 
-from confluent_kafka import (
-    Consumer,
-    KafkaException,
-)
+from confluent_kafka import Consumer
 
 from spanstream.consumer._bad_records import BadRecordPolicy
 from spanstream.consumer._broker_health import (
@@ -47,28 +40,21 @@ from spanstream.consumer._config_checks import (
 )
 from spanstream.consumer._dead_letter import DeadLetterSink
 from spanstream.consumer._duplicates import DuplicateWindow
-from spanstream.consumer._errors import CommitError, ConsumerClosedError
+from spanstream.consumer._errors import ConsumerClosedError
 from spanstream.consumer._event_records import EventRecord
 from spanstream.consumer._offsets import TopicPartitionKey
 from spanstream.consumer._partitions import Partitions
 from spanstream.consumer._positions import StartPosition, to_epoch_ms
 from spanstream.consumer._record_conversion import RecordConverter
+from spanstream.consumer._record_feed import RecordFeed
 from spanstream.consumer._records import SpanBatch, SpanRecord
 from spanstream.consumer._stats import ConsumerCounters, ConsumerStats
-from spanstream.schemas import (
-    BrokerError,
-    ConfigError,
-    SchemaRegistry,
-    SpanCodec,
-    SpanValueError,
-)
+from spanstream.schemas import ConfigError, SchemaRegistry, SpanCodec, SpanValueError
 
 __all__ = ["SpanConsumer"]
 
-_LOG = logging.getLogger("spanstream.consumer")
 _DEFAULT_BROKER_TIMEOUT_S: Final = 60.0
 _NONE: Final[frozenset[str]] = frozenset()
-_CONVERT_CHUNK: Final = 64
 
 
 class SpanConsumer:
@@ -106,7 +92,9 @@ class SpanConsumer:
             are bad records of reason ``confluent-framed``.
         broker_timeout_s: once no broker has answered for this long (every broker reported
             down, and a metadata request confirms it), reading raises
-            :class:`~spanstream.schemas.BrokerError`; ``None`` waits for ever.
+            :class:`~spanstream.schemas.BrokerError`; ``None`` waits for ever. :meth:`commit`
+            waits for an answer at most this long (60 s when ``None``), then raises
+            ``BrokerError`` naming the servers.
         duplicate_window: how many recent span ids (at least) are remembered to count
             redeliveries; memory holds at most twice that.
         drop_duplicates: drop (rather than deliver) spans seen within the window.
@@ -213,19 +201,29 @@ class SpanConsumer:
             drop_duplicates=drop_duplicates,
         )
         self._group_id = group_id
-        self._fetch_batch_size = fetch_batch_size
-        self._poll_interval_s = float(poll_interval_s)
         self._partitions = Partitions(
             self._consumer,
             counters=self._counters,
             errors=self._errors,
             start_ms=start_ms,
-            closed=lambda: self._closed,
+            closed=lambda: self._feed.closed,
+            bootstrap_servers=bootstrap_servers,
+            commit_wait_s=_DEFAULT_BROKER_TIMEOUT_S
+            if broker_timeout_s is None
+            else broker_timeout_s,
         )
         self._assigned = self._partitions.assigned  # the same set, kept up to date there
         self._queue = self._partitions.queue
-        self._delivered = 0
-        self._closed = False
+        self._feed = RecordFeed(
+            self._partitions,
+            self._converter,
+            self._errors,
+            self._watch,
+            fetch_batch_size=fetch_batch_size,
+            poll_interval_s=float(poll_interval_s),
+        )
+        self._next_record = self._feed.next_record
+        self._poll_interval_s = float(poll_interval_s)
         self._consumer.subscribe(
             list(self._topics),
             on_assign=self._partitions.on_assign,
@@ -253,7 +251,7 @@ class SpanConsumer:
     @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
-        return self._closed
+        return self._feed.closed
 
     def assignment(self) -> tuple[TopicPartitionKey, ...]:
         """The ``(topic, partition)`` pairs currently assigned to this member, sorted."""
@@ -261,7 +259,8 @@ class SpanConsumer:
 
     def stats(self) -> ConsumerStats:
         """A snapshot of the consumer's counters."""
-        self._counters.spans_delivered = self._delivered
+        self._counters.spans_delivered = self._feed.spans_delivered
+        self._counters.events_delivered = self._feed.events_delivered
         return self._counters.snapshot()
 
     def caught_up(self) -> bool:
@@ -339,28 +338,10 @@ class SpanConsumer:
         if max_spans < 1:
             raise SpanValueError(f"max_spans must be >= 1, got {max_spans}")
         self._check_open()
-        self._queue.release()
-        self._queue.settle()
-        deadline = time.monotonic() + timeout_s
-        records: list[SpanRecord | EventRecord] = []
-        last: dict[TopicPartitionKey, int] = {}
-        # Why the GC pauses: the batch's records live on together; collected as they are built,
-        # they would be traversed by every young collection and promoted to the oldest
-        # generation, whose full collections then cost more than decoding (about 2 us a span).
-        # So the cyclic GC waits while the batch is gathered from what librdkafka already holds,
-        # and runs during the blocking waits and after: one young collection for the batch,
-        # which dies young. (Iteration instead converts a few messages at a time: _convert_raw.)
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            self._gather(max_spans, deadline, records, last, gc_was_enabled=gc_was_enabled)
-        finally:
-            if gc_was_enabled:
-                gc.enable()
+        records, last = self._feed.batch(max_spans, timeout_s)
         if not records:
             self._partitions.processed_all(last)
             return SpanBatch((), _nothing)
-        self._delivered += len(records)
         # Partitions revoked while the batch was gathered are someone else's to commit now.
         marks = [
             (key, self._partitions.tracker.deliver(key, offset))
@@ -369,44 +350,6 @@ class SpanConsumer:
         ]
         return SpanBatch(tuple(records), partial(self._partitions.ack_marks, marks))
 
-    def _gather(
-        self,
-        max_spans: int,
-        deadline: float,
-        records: list[SpanRecord | EventRecord],
-        last: dict[TopicPartitionKey, int],
-        *,
-        gc_was_enabled: bool,
-    ) -> None:
-        """Take up to ``max_spans`` records into ``records`` (poll_batch's loop).
-
-        Called with the cyclic GC disabled; it is enabled (if it was) for blocking waits only.
-        """
-        queue = self._queue
-        while len(records) < max_spans:
-            if queue.pos >= len(queue.items):
-                if self._closed:
-                    break
-                if queue.raw:
-                    self._convert_raw(len(queue.raw))
-                    continue
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                # First what librdkafka already holds, without waiting.
-                self._fill(0.0, chunk=self._fetch_batch_size)
-                if queue.pending():
-                    continue
-                if gc_was_enabled:
-                    gc.enable()
-                try:
-                    self._fill(remaining, chunk=self._fetch_batch_size)
-                finally:
-                    gc.disable()
-                continue
-            if queue.take_batch(max_spans - len(records), records, last):
-                break
-
     def commit(self) -> dict[TopicPartitionKey, int]:
         """Mark everything delivered so far processed, and commit it synchronously.
 
@@ -414,13 +357,16 @@ class SpanConsumer:
             The committed positions (the next offset to read) by ``(topic, partition)``.
 
         Raises:
-            CommitError: the commit failed; the offsets stay stored and are retried.
+            CommitError: the commit failed; the offsets stay stored and are retried. When no
+                broker answers (none is reachable, or none within ``broker_timeout_s``, 60 s
+                when that is None) it is also a :class:`~spanstream.schemas.BrokerError`
+                naming the servers.
         """
         self._check_open()
         self._queue.release()
         self._queue.settle()
         self._partitions.tracker.ack_all()
-        return self._partitions.commit_stored()
+        return self._partitions.commit_stored(bounded=True)
 
     def seek_to_beginning(self) -> dict[TopicPartitionKey, int]:
         """Move every assigned partition to its first record; returns the new offsets."""
@@ -452,13 +398,7 @@ class SpanConsumer:
         Records fetched meanwhile are kept and delivered as usual.
         """
         self._check_open()
-        self._queue.release()
-        deadline = time.monotonic() + timeout_s
-        while not self._assigned and not self._queue.pending():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            self._fill(remaining)
+        self._feed.wait_for_assignment(timeout_s)
         return self.assignment()
 
     def close(self) -> None:
@@ -471,92 +411,14 @@ class SpanConsumer:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
         # Leaving on an exception: the record being processed is not known to be done.
         self._close(release_in_flight=exc_type is None)
 
     def __repr__(self) -> str:
         # Never the configuration: it may hold credentials.
-        state = "closed" if self._closed else f"{len(self._assigned)} partitions"
+        state = "closed" if self._feed.closed else f"{len(self._assigned)} partitions"
         return f"SpanConsumer({list(self._topics)}, group={self._group_id!r}, {state})"
-
-    # -- the record path ----------------------------------------------------------------------
-
-    def _next_record(self, idle_timeout_s: float | None) -> SpanRecord | EventRecord | None:
-        """Hand out the next record, waiting up to ``idle_timeout_s`` (None: until close).
-
-        The one hand-out path of iteration: the record handed out before counts as processed
-        from now on.
-        """
-        queue = self._queue
-        deadline: float | None = None
-        while True:
-            if self._closed:  # close() may have run in a callback or another thread
-                return None
-            record = queue.take_one()
-            if record is not None:
-                self._delivered += 1
-                return record
-            if queue.raw:
-                self._convert_raw()
-                continue
-            if idle_timeout_s is None:
-                self._fill(self._poll_interval_s)
-                continue
-            if deadline is None:
-                deadline = time.monotonic() + idle_timeout_s
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            self._fill(remaining)
-
-    def _convert_raw(self, chunk: int = _CONVERT_CHUNK) -> None:
-        """Convert the next ``chunk`` consumed messages into the queue's items.
-
-        A few messages at a time: records alive only briefly are reclaimed by reference
-        counting before the cyclic GC sees them (poll_batch converts all at once, with the GC
-        paused instead: see there).
-        """
-        queue = self._queue
-        queue.settle()
-        raw = queue.raw
-        queue.raw = raw[chunk:]
-        items, markers, left = self._converter.convert(raw[:chunk])
-        if left:  # dead-lettering failed: those are converted again
-            queue.raw = left + queue.raw
-        queue.load(items, markers)
-
-    def _fill(self, timeout_s: float, *, chunk: int = _CONVERT_CHUNK) -> None:
-        """Store processed offsets, take the next messages from librdkafka, convert them."""
-        self._queue.settle()
-        self._partitions.store_ready()
-        consume = self._consumer.consume
-        batch_size = self._fetch_batch_size
-        wait_s = max(0.0, min(timeout_s, self._poll_interval_s))
-        try:
-            # Take what librdkafka has already fetched; only when that is nothing, wait, and
-            # then for the first record alone. `consume(n, timeout)` would hold on to the
-            # records it has until n arrive, which at a modest rate is most of the latency.
-            messages = consume(num_messages=batch_size, timeout=0)
-            if not messages and wait_s > 0:
-                messages = consume(num_messages=1, timeout=wait_s)
-                if messages and batch_size > 1:
-                    messages.extend(consume(num_messages=batch_size - 1, timeout=0))
-        except KafkaException as exc:
-            raise BrokerError(f"consuming failed: {exc}") from exc
-        except RuntimeError as exc:  # the handle was closed under us
-            raise ConsumerClosedError(f"the consumer is closed: {exc}") from exc
-        if messages:
-            self._errors.answered()
-        else:
-            self._watch.check()
-        self._queue.raw = messages
-        self._convert_raw(chunk)
 
     # -- replay -------------------------------------------------------------------------------
 
@@ -570,27 +432,19 @@ class SpanConsumer:
     # -- closing ------------------------------------------------------------------------------
 
     def _check_open(self) -> None:
-        if self._closed:
+        if self._feed.closed:
             raise ConsumerClosedError("the SpanConsumer is closed")
 
-    def _commit_and_close(self) -> None:
-        try:
-            self._partitions.commit_stored()
-        except CommitError:
-            _LOG.exception("final commit failed; uncommitted records will be redelivered")
-        finally:
-            self._consumer.close()
-
     def _close(self, *, release_in_flight: bool) -> None:
-        if self._closed:
+        if self._feed.closed:
             return
-        self._closed = True
+        self._feed.closed = True
         try:
             if release_in_flight:
                 self._queue.release()
             self._queue.settle()
             self._queue.clear()
-            close_client(self._consumer, self._commit_and_close)
+            close_client(self._consumer, self._partitions.commit_and_close)
         finally:
             if self._dead_letters is not None:
                 self._dead_letters.close()

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from spanstream.schemas import DecodeError, SpanstreamError
+from spanstream.schemas import BrokerError, DecodeError, SpanstreamError
 
-__all__ = ["CommitError", "ConsumerClosedError", "DeadLetterError"]
+__all__ = ["CommitError", "CommitUnansweredError", "ConsumerClosedError", "DeadLetterError"]
 
 
 class CommitError(SpanstreamError, RuntimeError):
     """Committing processed offsets failed; they are retried by the next commit.
 
     Nothing is lost: uncommitted records are delivered again (at-least-once).
+    """
+
+
+class CommitUnansweredError(CommitError, BrokerError):
+    """No broker answered a commit (none reachable, or none within ``broker_timeout_s``).
+
+    Both a :class:`CommitError` (the offsets stay stored and are retried by the next commit)
+    and a :class:`~spanstream.schemas.BrokerError` (the message names the servers).
     """
 
 

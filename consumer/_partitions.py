@@ -44,8 +44,8 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from spanstream.consumer._broker_health import ErrorLog
-from spanstream.consumer._errors import CommitError
+from spanstream.consumer._broker_health import ErrorLog, run_bounded
+from spanstream.consumer._errors import CommitError, CommitUnansweredError
 from spanstream.consumer._offsets import OffsetTracker, PendingMark, TopicPartitionKey
 from spanstream.consumer._record_queue import RecordQueue
 from spanstream.consumer._stats import ConsumerCounters
@@ -55,6 +55,17 @@ __all__ = ["Partitions"]
 
 _LOG = logging.getLogger("spanstream.consumer")
 _METADATA_TIMEOUT_S: Final = 10.0
+# A commit that failed for want of a broker (rather than refused by one).
+_NO_ANSWER: Final = frozenset(
+    {
+        KafkaError._WAIT_COORD,
+        KafkaError._TRANSPORT,
+        KafkaError._ALL_BROKERS_DOWN,
+        KafkaError._TIMED_OUT,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+    }
+)
 
 
 class Partitions:
@@ -66,6 +77,8 @@ class Partitions:
         errors: told that a broker answered (an assignment is an answer).
         start_ms: where a partition without a committed offset starts (epoch ms), or None.
         closed: whether the consumer was closed.
+        bootstrap_servers: the brokers (named when a commit gets no answer).
+        commit_wait_s: how long a synchronous commit is waited for.
     """
 
     def __init__(
@@ -76,8 +89,12 @@ class Partitions:
         errors: ErrorLog,
         start_ms: int | None,
         closed: Callable[[], bool],
+        bootstrap_servers: str,
+        commit_wait_s: float,
     ) -> None:
         self.client = client
+        self._bootstrap_servers = bootstrap_servers
+        self._commit_wait_s = commit_wait_s
         self.assigned: set[TopicPartitionKey] = set()
         self.tracker = OffsetTracker()
         self._queue = RecordQueue(self.assigned, self.processed_all)
@@ -120,14 +137,41 @@ class Partitions:
             # Partitions revoked meanwhile: their records will be redelivered (at-least-once).
             _LOG.warning("could not store offsets %s: %s", offsets, exc)
 
-    def commit_stored(self) -> dict[TopicPartitionKey, int]:
+    def commit_stored(self, *, bounded: bool = False) -> dict[TopicPartitionKey, int]:
+        """Store what is ready, commit the stored offsets synchronously; what was committed.
+
+        librdkafka's synchronous commit waits for ever while no broker answers. ``bounded``
+        (the consumer's ``commit()``) waits for it at most ``commit_wait_s`` (it runs on a
+        thread of its own, see ``run_bounded``); the offsets then stay stored, for a later
+        commit. A rebalance callback commits unbounded: there the commit must run on the
+        callback's own thread (on another, it would wait for the callback to end).
+
+        Raises:
+            CommitError: the broker refused the commit.
+            CommitUnansweredError: no broker answered (a BrokerError too): none is reachable,
+                or, ``bounded``, none answered within ``commit_wait_s``.
+        """
         self.store_ready()
+        client = self.client
         try:
-            committed = self.client.commit(asynchronous=False)
+            if bounded:
+                committed = run_bounded(
+                    lambda: client.commit(asynchronous=False),
+                    wait_s=self._commit_wait_s,
+                    name="spanstream-consumer-commit",
+                )
+            else:
+                committed = client.commit(asynchronous=False)
+        except TimeoutError as exc:
+            self._counters.commit_failures += 1
+            raise self._unanswered(f"none within {self._commit_wait_s:g} s") from exc
         except KafkaException as exc:
-            if exc.args and exc.args[0].code() == KafkaError._NO_OFFSET:
+            code = exc.args[0].code() if exc.args else None
+            if code == KafkaError._NO_OFFSET:
                 return {}
             self._counters.commit_failures += 1
+            if code in _NO_ANSWER:
+                raise self._unanswered(str(exc)) from exc
             raise CommitError(f"committing offsets failed: {exc}") from exc
         failed = [tp for tp in committed if tp.error is not None]
         if failed:
@@ -135,6 +179,21 @@ class Partitions:
             raise CommitError(f"committing offsets failed for {failed}")
         self._counters.commits += 1
         return {(tp.topic, tp.partition): tp.offset for tp in committed if tp.offset >= 0}
+
+    def _unanswered(self, why: str) -> CommitUnansweredError:
+        return CommitUnansweredError(
+            f"committing offsets: no answer from the Kafka brokers at {self._bootstrap_servers} "
+            f"({why}); the offsets stay stored and are committed by a later commit"
+        )
+
+    def commit_and_close(self) -> None:
+        """Commit what was processed (a failure is logged: it is redelivered), close the client."""
+        try:
+            self.commit_stored()
+        except CommitError:
+            _LOG.exception("final commit failed; uncommitted records will be redelivered")
+        finally:
+            self.client.close()
 
     def on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Runs inside consume(); an exception here would surface there, so none escapes.

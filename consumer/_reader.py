@@ -27,7 +27,6 @@ import math
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Final, Literal, Self
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
@@ -294,12 +293,7 @@ class SpanReader:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -482,7 +476,9 @@ class SpanReader:
             record = self._record(message, partition, offset, timestamp)
             if record is not None:
                 records.append(record)
-        counters.spans_delivered += sum(type(record) is SpanRecord for record in records)
+        spans = sum(type(record) is SpanRecord for record in records)
+        counters.spans_delivered += spans
+        counters.events_delivered += len(records) - spans
         return records
 
     def _record(

@@ -76,6 +76,7 @@ class RecordQueue:
         "_assigned",
         "_processed",
         "done_upto",
+        "events_taken",
         "items",
         "markers",
         "pos",
@@ -96,6 +97,7 @@ class RecordQueue:
         self.done_upto = 0
         self.settled = 0
         self.markers = 0  # how many of the items are markers
+        self.events_taken = 0  # event records taken into batches, ever (see take_batch)
 
     def pending(self) -> bool:
         """Whether anything consumed waits to be handed out (converted or not)."""
@@ -141,6 +143,8 @@ class RecordQueue:
         """Take up to ``limit`` items into a batch's ``records``; True when the batch must end.
 
         ``last`` gets the last offset taken of each partition (the batch acknowledges those).
+        Event records taken are counted in ``events_taken`` (they are markers in the count:
+        the run of records only is all spans).
         A marker to raise ends a batch that holds records; in an empty batch it is raised
         (``last`` reported as processed first).
         """
@@ -158,6 +162,7 @@ class RecordQueue:
             if type(item) is SpanRecord or type(item) is EventRecord or type(item) is Handled:
                 if type(item) is not Handled:
                     records.append(item)  # type: ignore[arg-type]  # told apart just above
+                    self.events_taken += type(item) is EventRecord
                 last[(item.topic, item.partition)] = item.offset
                 pos += 1
                 continue

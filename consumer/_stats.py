@@ -16,7 +16,9 @@ class ConsumerStats:
 
     Attributes:
         records_consumed: Kafka records read (spans and bad records).
-        spans_delivered: spans handed to the application (iteration or batches).
+        spans_delivered: span records handed to the application (iteration or batches);
+            event records are not spans and are not counted here.
+        events_delivered: event records handed to the application (a topic may carry both).
         duplicate_spans: delivered spans whose span id was already delivered within the
             duplicate window (redeliveries after a crash or rebalance; at-least-once).
         duplicates_dropped: of those, how many were dropped (``drop_duplicates=True``).
@@ -40,6 +42,7 @@ class ConsumerStats:
 
     records_consumed: int = 0
     spans_delivered: int = 0
+    events_delivered: int = 0
     duplicate_spans: int = 0
     duplicates_dropped: int = 0
     bad_records: int = 0
@@ -68,6 +71,7 @@ class ConsumerCounters:
         "dead_lettered",
         "duplicate_spans",
         "duplicates_dropped",
+        "events_delivered",
         "kafka_errors",
         "partitions_assigned",
         "partitions_revoked",
@@ -78,6 +82,7 @@ class ConsumerCounters:
     def __init__(self) -> None:
         self.records_consumed = 0
         self.spans_delivered = 0
+        self.events_delivered = 0
         self.duplicate_spans = 0
         self.duplicates_dropped = 0
         self.bad_records_by_reason: Counter[str] = Counter()
@@ -96,6 +101,7 @@ class ConsumerCounters:
         return ConsumerStats(
             records_consumed=self.records_consumed,
             spans_delivered=self.spans_delivered,
+            events_delivered=self.events_delivered,
             duplicate_spans=self.duplicate_spans,
             duplicates_dropped=self.duplicates_dropped,
             bad_records=sum(self.bad_records_by_reason.values()),

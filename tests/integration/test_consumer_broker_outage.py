@@ -3,13 +3,15 @@
 The consumer reads a topic to its end (``caught_up()`` turns True); the broker is stopped in the
 middle of the next read: ``caught_up()`` stays False, reading raises ``BrokerError`` once no
 broker has answered for ``broker_timeout_s``, and librdkafka's reconnection failures reach the
-log once, not many times a second.
+log once, not many times a second. A commit with the broker stopped raises ``BrokerError``
+within ``broker_timeout_s`` (issue #13).
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from spanstream.broker import PORTS_PER_NODE, LocalKafka, port_is_free
-from spanstream.consumer import SpanConsumer
+from spanstream.consumer import CommitError, SpanConsumer
 from spanstream.schemas import BrokerError, Span, encode_span
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
@@ -130,5 +132,52 @@ def test_a_stopped_broker_is_never_caught_up_and_raises_broker_error(own_broker,
         assert fail_lines
         assert len(levels) == len(set(levels))  # once per level (librdkafka uses up to three)
         assert consumer.stats().kafka_errors > len(fail_lines)
+    finally:
+        consumer.close()
+
+
+def test_a_commit_with_no_broker_raises_broker_error_within_broker_timeout_s(own_broker):
+    """commit() with the broker stopped returns a BrokerError naming the servers, never hangs.
+
+    librdkafka either fails the commit at once (no coordinator) or waits for ever (a request
+    to a coordinator it still takes for alive), depending on timing; both end the same way.
+    """
+    bootstrap = own_broker.bootstrap_servers
+    topic = "outage-commit"
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(60)
+    _write(bootstrap, topic, 20, 0)
+    consumer = SpanConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"g-{uuid.uuid4().hex[:8]}",
+        start="earliest",
+        broker_timeout_s=BROKER_TIMEOUT_S,
+        # No interval commit: the offsets acknowledged below wait for commit() alone.
+        config={"auto.commit.interval.ms": 3_600_000},
+    )
+    outcome: list[BaseException | dict[tuple[str, int], int]] = []
+    try:
+        batch = consumer.poll_batch(max_spans=5, timeout_s=60)
+        assert len(batch) == 5
+        own_broker.stop()
+        batch.ack()
+
+        def commit() -> None:
+            try:
+                outcome.append(consumer.commit())
+            except BaseException as exc:  # handed to the test thread
+                outcome.append(exc)
+
+        # On a thread: librdkafka's commit holds no interpreter lock a timeout could interrupt.
+        thread = threading.Thread(target=commit, daemon=True)
+        thread.start()
+        thread.join(BROKER_TIMEOUT_S * 12)
+        assert not thread.is_alive(), "commit() still waits with the broker stopped"
+        assert len(outcome) == 1
+        assert isinstance(outcome[0], BrokerError)
+        assert isinstance(outcome[0], CommitError)  # as before: the offsets are retried
+        assert bootstrap in str(outcome[0])
+        assert consumer.stats().commit_failures == 1
     finally:
         consumer.close()

@@ -1,4 +1,4 @@
-"""A consumer's close never hangs the host: librdkafka's close is waited for a bounded time."""
+"""A consumer's close and commit never hang the host: librdkafka's are waited for a bounded time."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ import threading
 
 import pytest
 
-from spanstream.consumer._broker_health import close_client
+from spanstream.consumer import CommitError
+from spanstream.consumer._broker_health import ErrorLog, close_client
+from spanstream.consumer._partitions import Partitions
+from spanstream.consumer._stats import ConsumerCounters
+from spanstream.schemas import BrokerError
 
 
 class _CloseThatBlocks:
@@ -35,3 +39,36 @@ def test_a_close_that_returns_is_reported_closed() -> None:
     client = _CloseThatBlocks()
     client.release.set()
     assert close_client(client, wait_s=5.0) is True  # type: ignore[arg-type]
+
+
+class _CommitThatBlocks(_CloseThatBlocks):
+    """A client whose synchronous commit blocks until released, as librdkafka's may."""
+
+    def store_offsets(self, offsets: object) -> None:
+        pass
+
+    def commit(self, asynchronous: bool) -> list[object]:
+        self.release.wait()
+        return []
+
+
+def test_a_commit_that_blocks_raises_broker_error_naming_the_servers() -> None:
+    """A bounded commit given up after commit_wait_s is a BrokerError (and a CommitError)."""
+    counters = ConsumerCounters()
+    client = _CommitThatBlocks()
+    partitions = Partitions(
+        client,  # type: ignore[arg-type]
+        counters=counters,
+        errors=ErrorLog(counters, None),
+        start_ms=None,
+        closed=lambda: False,
+        bootstrap_servers="broker-a:9092,broker-b:9092",
+        commit_wait_s=0.05,
+    )
+    try:
+        with pytest.raises(BrokerError, match="broker-a:9092,broker-b:9092") as raised:
+            partitions.commit_stored(bounded=True)
+    finally:
+        client.release.set()
+    assert isinstance(raised.value, CommitError)
+    assert counters.commit_failures == 1

@@ -98,7 +98,7 @@ def _convert(consumer: SpanConsumer, messages: list[Any], fast: bool) -> tuple[o
         consumer._queue.raw = list(messages)
         items: list[object] = []
         while consumer._queue.raw:
-            consumer._convert_raw(chunk=7)  # chunks end in the middle of the special cases
+            consumer._feed.convert_raw(chunk=7)  # chunks end in the middle of the special cases
             items.extend(consumer._queue.items)
     finally:
         consumer_module._FAST_CONVERT = previous  # type: ignore[misc]
