@@ -27,7 +27,10 @@ from spanstream.consumer._analytics import (
     to_pandas,
     write_parquet,
 )
-from spanstream.consumer._bad_records import (
+from spanstream.consumer._bad_records import BadRecordPolicy
+from spanstream.consumer._client_config import LIBRDKAFKA_DEFAULTS, MANAGED_CONSUMER_KEYS
+from spanstream.consumer._consumer import SpanConsumer
+from spanstream.consumer._dead_letter import (
     DLQ_ERROR_HEADER,
     DLQ_GROUP_HEADER,
     DLQ_OFFSET_HEADER,
@@ -38,10 +41,7 @@ from spanstream.consumer._bad_records import (
     DLQ_TOPIC_HEADER,
     DLQ_VALUE_BYTES_HEADER,
     DLQ_VALUE_SHA256_HEADER,
-    BadRecordPolicy,
 )
-from spanstream.consumer._client_config import LIBRDKAFKA_DEFAULTS, MANAGED_CONSUMER_KEYS
-from spanstream.consumer._consumer import SpanConsumer
 from spanstream.consumer._errors import CommitError, ConsumerClosedError, DeadLetterError
 from spanstream.consumer._event_analytics import events_to_arrow, events_to_pandas
 from spanstream.consumer._event_records import EventRecord

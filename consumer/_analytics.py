@@ -205,18 +205,27 @@ def to_arrow(items: Iterable[Item], *, attributes: AttributeLayout = "map") -> p
         "end_time": pa.array(end, millis),
         "duration_millis": pa.array(duration, pa.int64()),
     }
-    if attributes == "map":
-        columns["attributes"] = pa.array(
-            [[(key, text_of(value)) for key, value in m.items()] for m in attribute_maps],
-            pa.map_(pa.string(), pa.string()),
-        )
-    else:
-        columns.update(attribute_columns(pa, attribute_maps))
+    columns.update(attribute_columns(pa, attribute_maps, attributes))
     return pa.table(columns)
 
 
-def attribute_columns(pa: Any, maps: list[Any]) -> dict[str, Any]:  # noqa: ANN401
-    """One typed ``attr.<key>`` column per key of ``maps`` (see the module documentation)."""
+def attribute_columns(
+    pa: Any,  # noqa: ANN401 - the pyarrow module, imported when needed
+    maps: list[Any],
+    layout: AttributeLayout,
+) -> dict[str, Any]:
+    """The attribute columns of ``maps`` in ``layout`` (see the module documentation).
+
+    ``"map"``: one ``attributes`` column of text values; ``"columns"``: one typed
+    ``attr.<key>`` column per key.
+    """
+    if layout == "map":
+        return {
+            "attributes": pa.array(
+                [[(key, text_of(value)) for key, value in m.items()] for m in maps],
+                pa.map_(pa.string(), pa.string()),
+            )
+        }
     keys = sorted({key for m in maps for key in m})
     columns: dict[str, Any] = {}
     for key in keys:

@@ -12,42 +12,7 @@ from typing import Final
 
 from spanstream.schemas import DecodeError
 
-__all__ = [
-    "DLQ_ERROR_HEADER",
-    "DLQ_GROUP_HEADER",
-    "DLQ_OFFSET_HEADER",
-    "DLQ_OMITTED_HEADER",
-    "DLQ_PARTITION_HEADER",
-    "DLQ_REASON_HEADER",
-    "DLQ_TIMESTAMP_HEADER",
-    "DLQ_TOPIC_HEADER",
-    "DLQ_VALUE_BYTES_HEADER",
-    "DLQ_VALUE_SHA256_HEADER",
-    "BadRecordPolicy",
-    "classify_bad_record",
-]
-
-DLQ_REASON_HEADER: Final = "spanstream.dlq.reason"
-"""Dead-letter header: the :attr:`DecodeError.reason` (``bad-marker``, ``tombstone``...)."""
-DLQ_ERROR_HEADER: Final = "spanstream.dlq.error"
-"""Dead-letter header: the human-readable error message."""
-DLQ_TOPIC_HEADER: Final = "spanstream.dlq.topic"
-"""Dead-letter header: the topic the record was read from."""
-DLQ_PARTITION_HEADER: Final = "spanstream.dlq.partition"
-"""Dead-letter header: its partition, as ASCII decimal."""
-DLQ_OFFSET_HEADER: Final = "spanstream.dlq.offset"
-"""Dead-letter header: its offset, as ASCII decimal."""
-DLQ_TIMESTAMP_HEADER: Final = "spanstream.dlq.timestamp_ms"
-"""Dead-letter header: its original timestamp in epoch ms, as ASCII decimal (when it had one)."""
-DLQ_GROUP_HEADER: Final = "spanstream.dlq.group"
-"""Dead-letter header: the consumer group that rejected it."""
-DLQ_OMITTED_HEADER: Final = "spanstream.dlq.omitted"
-"""Dead-letter header, on a metadata-only copy only: why the value (and the original headers)
-were left out, as Kafka's error name (``MSG_SIZE_TOO_LARGE``, ``TOPIC_AUTHORIZATION_FAILED``...)."""
-DLQ_VALUE_BYTES_HEADER: Final = "spanstream.dlq.value_bytes"
-"""Dead-letter header, on a metadata-only copy: the original value's size, as ASCII decimal."""
-DLQ_VALUE_SHA256_HEADER: Final = "spanstream.dlq.value_sha256"
-"""Dead-letter header, on a metadata-only copy: the SHA-256 of the original value, in hex."""
+__all__ = ["BadRecordPolicy", "classify_bad_record"]
 
 _CONFLUENT_MAGIC: Final = 0  # the first byte of the Confluent Schema Registry wire format
 

@@ -37,26 +37,50 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource  # not re-exported for typing
 from confluent_kafka.cimpl import NewTopic  # typed here; confluent_kafka.admin does not export it
 
-from spanstream.consumer._bad_records import (
-    DLQ_ERROR_HEADER,
-    DLQ_GROUP_HEADER,
-    DLQ_OFFSET_HEADER,
-    DLQ_OMITTED_HEADER,
-    DLQ_PARTITION_HEADER,
-    DLQ_REASON_HEADER,
-    DLQ_TIMESTAMP_HEADER,
-    DLQ_TOPIC_HEADER,
-    DLQ_VALUE_BYTES_HEADER,
-    DLQ_VALUE_SHA256_HEADER,
-)
 from spanstream.consumer._errors import DeadLetterError
 from spanstream.consumer._records import record_headers
 from spanstream.kafka import RateLimiter, connection_settings, kafka_error_text, scrub
 from spanstream.schemas import DecodeError
 
-__all__ = ["DEAD_LETTER_HEADROOM_BYTES", "DeadLetterOutcome", "DeadLetterSink"]
+__all__ = [
+    "DEAD_LETTER_HEADROOM_BYTES",
+    "DLQ_ERROR_HEADER",
+    "DLQ_GROUP_HEADER",
+    "DLQ_OFFSET_HEADER",
+    "DLQ_OMITTED_HEADER",
+    "DLQ_PARTITION_HEADER",
+    "DLQ_REASON_HEADER",
+    "DLQ_TIMESTAMP_HEADER",
+    "DLQ_TOPIC_HEADER",
+    "DLQ_VALUE_BYTES_HEADER",
+    "DLQ_VALUE_SHA256_HEADER",
+    "DeadLetterOutcome",
+    "DeadLetterSink",
+]
 
 _LOG: Final = logging.getLogger("spanstream.consumer.dead_letter")
+
+DLQ_REASON_HEADER: Final = "spanstream.dlq.reason"
+"""Dead-letter header: the :attr:`DecodeError.reason` (``bad-marker``, ``tombstone``...)."""
+DLQ_ERROR_HEADER: Final = "spanstream.dlq.error"
+"""Dead-letter header: the human-readable error message."""
+DLQ_TOPIC_HEADER: Final = "spanstream.dlq.topic"
+"""Dead-letter header: the topic the record was read from."""
+DLQ_PARTITION_HEADER: Final = "spanstream.dlq.partition"
+"""Dead-letter header: its partition, as ASCII decimal."""
+DLQ_OFFSET_HEADER: Final = "spanstream.dlq.offset"
+"""Dead-letter header: its offset, as ASCII decimal."""
+DLQ_TIMESTAMP_HEADER: Final = "spanstream.dlq.timestamp_ms"
+"""Dead-letter header: its original timestamp in epoch ms, as ASCII decimal (when it had one)."""
+DLQ_GROUP_HEADER: Final = "spanstream.dlq.group"
+"""Dead-letter header: the consumer group that rejected it."""
+DLQ_OMITTED_HEADER: Final = "spanstream.dlq.omitted"
+"""Dead-letter header, on a metadata-only copy only: why the value (and the original headers)
+were left out, as Kafka's error name (``MSG_SIZE_TOO_LARGE``, ``TOPIC_AUTHORIZATION_FAILED``...)."""
+DLQ_VALUE_BYTES_HEADER: Final = "spanstream.dlq.value_bytes"
+"""Dead-letter header, on a metadata-only copy: the original value's size, as ASCII decimal."""
+DLQ_VALUE_SHA256_HEADER: Final = "spanstream.dlq.value_sha256"
+"""Dead-letter header, on a metadata-only copy: the SHA-256 of the original value, in hex."""
 
 DEAD_LETTER_HEADROOM_BYTES: Final = 64 * 1024
 """What a dead-letter copy may need beyond the original record: the ``spanstream.dlq.*``

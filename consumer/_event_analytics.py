@@ -5,10 +5,8 @@ One row per event. Columns, in order:
 ==================  =========================  ==============================================
 column              Arrow type                 meaning
 ==================  =========================  ==============================================
-topic               string (null for an Event) the Kafka record it came from ...
-partition           int32                      ...
-offset              int64                      ...
-record_timestamp    timestamp[ms, UTC]         the record's broker timestamp
+(record columns)                               ``topic`` (null for an Event), ``partition``,
+                                               ``offset``, ``record_timestamp``: as for spans
 event_id            string                     32 lowercase hex digits
 trace_id            string (null: no trace)    32 lowercase hex digits of the enclosing span's
 span_id             string (null: no span)     16 lowercase hex digits of the enclosing span's
@@ -36,7 +34,6 @@ from spanstream.consumer._analytics import (
     require_pandas,
     require_pyarrow,
     table_to_pandas,
-    text_of,
 )
 from spanstream.consumer._event_records import EventRecord
 from spanstream.schemas import Event, SpanValueError
@@ -108,13 +105,7 @@ def events_to_arrow(items: Iterable[Item], *, attributes: AttributeLayout = "map
         "observed_time": millis,
     }
     columns = {name: pa.array(rows[name], types.get(name, pa.string())) for name in names}
-    if attributes == "map":
-        columns["attributes"] = pa.array(
-            [[(key, text_of(value)) for key, value in m.items()] for m in attribute_maps],
-            pa.map_(pa.string(), pa.string()),
-        )
-    else:
-        columns.update(attribute_columns(pa, attribute_maps))
+    columns.update(attribute_columns(pa, attribute_maps, attributes))
     return pa.table(columns)
 
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from types import ModuleType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from spanstream.consumer._bad_records import BadRecordPolicy
 from spanstream.consumer._client_config import ConfigValue
@@ -161,24 +161,18 @@ def forward_spans(
                         break
                     continue
                 last_record_s = time.monotonic()
-                spans, events = batch.spans, batch.events
-                span_count = event_count = failures = rejected = 0
-                if spans:
-                    request, span_count = span_encoder.encode(spans)
-                    failures, rejected = _export_with_retry(
-                        partial(client.export_traces, request),
-                        f"{span_count} spans",
-                        retry_timeout_s=retry_timeout_s,
-                    )
-                if events:
-                    logs, event_count = event_encoder.encode(events)
-                    log_failures, log_rejected = _export_with_retry(
-                        partial(client.export_logs, logs),
-                        f"{event_count} events",
-                        retry_timeout_s=retry_timeout_s,
-                    )
-                    failures += log_failures
-                    rejected += log_rejected
+                span_count, failures, rejected = _export(
+                    batch.spans, span_encoder.encode, client.export_traces, "spans", retry_timeout_s
+                )
+                event_count, log_failures, log_rejected = _export(
+                    batch.events,
+                    event_encoder.encode,
+                    client.export_logs,
+                    "events",
+                    retry_timeout_s,
+                )
+                failures += log_failures
+                rejected += log_rejected
                 batch.ack()
                 consumer.commit()
                 totals = ForwardStats(
@@ -196,6 +190,30 @@ def forward_spans(
     finally:
         client.close()
     return dataclasses.replace(totals, bad_records=bad)
+
+
+def _export(
+    items: Sequence[Any],
+    encode: Callable[[Sequence[Any]], tuple[Any, int]],
+    send: Callable[[Any], int],
+    noun: str,
+    retry_timeout_s: float,
+) -> tuple[int, int, int]:
+    """Encode ``items`` into one request and export it, retried; return three counts.
+
+    The counts: the items exported (as encoded: every span of a tree), the failed attempts and
+    the items the endpoint rejected.
+
+    Raises:
+        ForwardError: as :func:`_export_with_retry`.
+    """
+    if not items:
+        return 0, 0, 0
+    request, count = encode(items)
+    failures, rejected = _export_with_retry(
+        partial(send, request), f"{count} {noun}", retry_timeout_s=retry_timeout_s
+    )
+    return count, failures, rejected
 
 
 def _export_with_retry(

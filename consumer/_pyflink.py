@@ -19,8 +19,9 @@ import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Required, TypedDict, Unpack
 
+from spanstream.consumer._analytics import text_of
 from spanstream.consumer._health import checkpoint_health, job_id_of
 from spanstream.schemas import (
     CHECKPOINT_SCOPE,
@@ -35,6 +36,7 @@ __all__ = [
     "CHECKPOINT_HEALTH_FIELDS",
     "KAFKA_CONNECTOR_VERSION",
     "SPAN_ROW_FIELDS",
+    "SourceOptions",
     "checkpoint_event_time_millis",
     "checkpoint_health_windows",
     "kafka_connector_jar",
@@ -124,6 +126,15 @@ def kafka_connector_jar(version: str = KAFKA_CONNECTOR_VERSION) -> Path:
     return jar
 
 
+class SourceOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`span_kafka_source`, passed on by :func:`span_records`."""
+
+    group_id: Required[str]
+    start: str
+    bounded: bool
+    properties: dict[str, str] | None
+
+
 def span_kafka_source(
     bootstrap_servers: str,
     topics: str | Sequence[str],
@@ -188,11 +199,7 @@ def span_records(
     env: Any,  # noqa: ANN401 - a pyflink StreamExecutionEnvironment
     bootstrap_servers: str,
     topics: str | Sequence[str],
-    *,
-    group_id: str,
-    start: str = "earliest",
-    bounded: bool = False,
-    properties: dict[str, str] | None = None,
+    **source: Unpack[SourceOptions],
 ) -> Any:  # noqa: ANN401 - a pyflink DataStream of bytes
     """The span topic(s) as a PyFlink ``DataStream`` of raw records (``bytes``), ready to use.
 
@@ -216,15 +223,8 @@ def span_records(
     if not configuration.containsKey("python.executable"):
         env.set_python_executable(sys.executable)
     env.add_jars(kafka_connector_jar().as_uri())
-    source = span_kafka_source(
-        bootstrap_servers,
-        topics,
-        group_id=group_id,
-        start=start,
-        bounded=bounded,
-        properties=properties,
-    )
-    return env.from_source(source, WatermarkStrategy.no_watermarks(), "spanstream span topic")
+    kafka_source = span_kafka_source(bootstrap_servers, topics, **source)
+    return env.from_source(kafka_source, WatermarkStrategy.no_watermarks(), "spanstream span topic")
 
 
 def checkpoint_event_time_millis(value: bytes) -> int:
@@ -243,14 +243,6 @@ def checkpoint_event_time_millis(value: bytes) -> int:
     end = span.end_ts_millis or 0
     start = span.start_ts_millis or 0
     return end if end >= start else start
-
-
-def _attribute_text(value: object) -> str:
-    if type(value) is bool:
-        return "true" if value else "false"
-    if type(value) is float:
-        return repr(value)
-    return str(value)
 
 
 def span_row_values(value: bytes) -> list[tuple[object, ...]]:
@@ -273,7 +265,7 @@ def span_row_values(value: bytes) -> list[tuple[object, ...]]:
             span.start_ts_millis,
             span.end_ts_millis,
             span.end_ts_millis - span.start_ts_millis,
-            {key: _attribute_text(item) for key, item in span.attributes.items()},
+            {key: text_of(item) for key, item in span.attributes.items()},
         )
         for span, parent, depth in root.walk()
     ]
