@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
@@ -43,6 +42,7 @@ from spanstream.cli._exit import ExitCode, UsageError
 from spanstream.cli._health import HealthBoard, JobHealth, percentile
 from spanstream.cli._kafka import RDKAFKA_LOG, BrokerAddress, check_reachable
 from spanstream.cli._simulation import FlinkSimulation
+from spanstream.cli._tables import job_table, number, text
 from spanstream.consumer import ConsumerStats, SpanConsumer, SpanRecord
 from spanstream.producer import (
     KafkaEventReporter,
@@ -234,10 +234,7 @@ def _mib(size: int) -> str:
 
 def health_table(jobs: list[JobHealth], *, title: str) -> Table:
     """The checkpoint-health table: one row per job (about 100 columns wide)."""
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0))
-    table.add_column("job", no_wrap=True)
-    table.add_column("state", no_wrap=True)
-    for heading in (
+    headings = (
         "ckpts\nok",
         "ckpts\nfailed",
         "last\nckpt",
@@ -248,8 +245,10 @@ def health_table(jobs: list[JobHealth], *, title: str) -> Table:
         "full\nMiB",
         "job\nfails",
         "app\nspans",
-    ):
-        table.add_column(heading, justify="right", no_wrap=True)
+    )
+    table = job_table(
+        title, text("state", wrap=False), *map(number, headings), padding=(0, 1, 0, 0)
+    )
     for job in jobs:
         durations = job.durations_millis()
         last = job.last

@@ -10,16 +10,14 @@ import json
 from typing import Any, Final
 
 from spanstream.cli._spans import (
-    attribute_text,
+    compact_parts,
     escape_text,
-    json_bytes,
-    ordered_attributes,
-    short_scope,
-    shown_value,
+    key_attributes,
+    long_parts,
+    record_place,
 )
-from spanstream.cli._timerange import format_ts_millis
 from spanstream.consumer import EventRecord
-from spanstream.schemas import AttributeValue, Event
+from spanstream.schemas import Event
 
 __all__ = ["event_line", "event_line_long", "event_record_json", "event_to_dict"]
 
@@ -31,20 +29,6 @@ _KEY_ATTRIBUTES: Final = {
     "AllSubtasksStatusChangeEvent": ("status",),
     "JobFailureEvent": ("canRestart", "isGlobalFailure"),
 }
-_OTHER_ATTRIBUTES: Final = 4
-_MAX_ATTRIBUTES_CHARS: Final = 100
-
-
-def _key_attributes(event: Event) -> list[tuple[str, AttributeValue]]:
-    attributes = event.attributes
-    keys = _KEY_ATTRIBUTES.get(event.name)
-    if keys is not None:
-        chosen = [(k, attributes[k]) for k in keys if k in attributes]
-        if event.name == "JobFailureEvent":
-            chosen += sorted((k, v) for k, v in attributes.items() if k.startswith("failureLabel"))
-        return chosen
-    plain = sorted((k, v) for k, v in attributes.items() if not k.startswith("<"))
-    return plain[:_OTHER_ATTRIBUTES]
 
 
 def event_line(event: Event) -> str:
@@ -54,19 +38,12 @@ def event_line(event: Event) -> str:
     >>> event_line(event.set_severity("INFO").set_attribute("rows", 3).build())
     '2024-01-01T00:00:00.000Z  -  Loaded  INFO  rows=3'
     """
-    job = event.attributes.get("<job_name>")
-    parts = [
-        format_ts_millis(event.observed_ts_millis),
-        "-" if job is None else shown_value(job),
-        escape_text(event.name),
-        escape_text(event.severity) or "-",
-    ]
-    attributes = " ".join(f"{escape_text(k)}={shown_value(v)}" for k, v in _key_attributes(event))
-    if len(attributes) > _MAX_ATTRIBUTES_CHARS:
-        attributes = attributes[: _MAX_ATTRIBUTES_CHARS - 1] + "…"
-    if attributes:
-        parts.append(attributes)
-    return "  ".join(parts)
+    attributes = event.attributes
+    shown = key_attributes(event.name, attributes, _KEY_ATTRIBUTES, failure_name="JobFailureEvent")
+    severity = escape_text(event.severity) or "-"
+    return "  ".join(
+        compact_parts(event.observed_ts_millis, attributes, event.name, severity, shown)
+    )
 
 
 def event_line_long(event: Event) -> str:
@@ -76,18 +53,8 @@ def event_line_long(event: Event) -> str:
     >>> event_line_long(event.set_body("done").set_attribute("rows", 3).build())
     '2024-01-01T00:00:00.000Z  event  Loaded  [Loader]  rows=3  body=done'
     """
-    parts = [
-        format_ts_millis(event.observed_ts_millis),
-        "event" if not event.severity else f"event {escape_text(event.severity)}",
-        escape_text(event.name),
-        f"[{escape_text(short_scope(event.scope))}]",
-    ]
-    attributes = " ".join(
-        f"{escape_text(k)}={escape_text(attribute_text(v))}"
-        for k, v in ordered_attributes(event.attributes)
-    )
-    if attributes:
-        parts.append(attributes)
+    kind = "event" if not event.severity else f"event {escape_text(event.severity)}"
+    parts = long_parts(event.observed_ts_millis, kind, event.name, event.scope, event.attributes)
     if event.body:
         parts.append(f"body={escape_text(event.body)}")
     if event.trace_id is not None:
@@ -115,13 +82,5 @@ def event_record_json(record: EventRecord) -> str:
 
     The record's fields (topic, partition, offset, timestamp_ms, key, headers) are as for spans.
     """
-    document = {"kind": "event", **event_to_dict(record.event)}
-    document.update(
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        timestamp_ms=record.timestamp_ms,
-        key=json_bytes(record.key),
-        headers=[[name, json_bytes(value)] for name, value in record.headers],
-    )
+    document = {"kind": "event", **event_to_dict(record.event), **record_place(record)}
     return json.dumps(document, separators=(",", ":"), allow_nan=True)

@@ -26,9 +26,13 @@ __all__ = [
     "SpanFilter",
     "attribute_text",
     "check_template",
+    "compact_parts",
     "escape_text",
     "json_bytes",
+    "key_attributes",
+    "long_parts",
     "ordered_attributes",
+    "record_place",
     "render_template",
     "short_scope",
     "shown_value",
@@ -209,10 +213,6 @@ def ordered_attributes(attributes: Mapping[str, AttributeValue]) -> Iterable[tup
     return ((key, attributes[key]) for key in keys)
 
 
-def _descendants(span: Span) -> int:
-    return sum(1 for _ in span.walk()) - 1
-
-
 # The attributes the compact line shows for Flink's system spans; other spans show their first
 # few attributes that are not scope variables.
 _KEY_ATTRIBUTES: Final = {
@@ -233,16 +233,69 @@ def shown_value(value: AttributeValue) -> str:
     return text
 
 
-def _key_attributes(span: Span) -> list[tuple[str, AttributeValue]]:
-    attributes = span.attributes
-    keys = _KEY_ATTRIBUTES.get(span.name)
+def key_attributes(
+    name: str,
+    attributes: Mapping[str, AttributeValue],
+    keys_by_name: Mapping[str, tuple[str, ...]],
+    *,
+    failure_name: str,
+) -> list[tuple[str, AttributeValue]]:
+    """The attributes a compact line shows for a span or event named ``name``.
+
+    Flink's system spans and events show their keys (``keys_by_name``; ``failure_name`` adds
+    its ``failureLabel*`` attributes); others their first few attributes that are not scope
+    variables.
+    """
+    keys = keys_by_name.get(name)
     if keys is not None:
         chosen = [(k, attributes[k]) for k in keys if k in attributes]
-        if span.name == "JobFailure":
+        if name == failure_name:
             chosen += sorted((k, v) for k, v in attributes.items() if k.startswith("failureLabel"))
         return chosen
     plain = sorted((k, v) for k, v in attributes.items() if not k.startswith("<"))
     return plain[:_OTHER_ATTRIBUTES]
+
+
+def compact_parts(
+    ts_millis: int,
+    attributes: Mapping[str, AttributeValue],
+    name: str,
+    measure: str,
+    shown: Iterable[tuple[str, AttributeValue]],
+) -> list[str]:
+    """The compact line of a span or event: time, job, name, ``measure``, ``shown`` attributes."""
+    job = attributes.get("<job_name>")
+    parts = [
+        format_ts_millis(ts_millis),
+        "-" if job is None else shown_value(job),
+        escape_text(name),
+        measure,
+    ]
+    text = " ".join(f"{escape_text(k)}={shown_value(v)}" for k, v in shown)
+    if len(text) > _MAX_ATTRIBUTES_CHARS:
+        text = text[: _MAX_ATTRIBUTES_CHARS - 1] + "…"
+    if text:
+        parts.append(text)
+    return parts
+
+
+def long_parts(
+    ts_millis: int, measure: str, name: str, scope: str, attributes: Mapping[str, AttributeValue]
+) -> list[str]:
+    """The ``--long`` line of a span or event: time, ``measure``, name, short scope, attributes."""
+    parts = [
+        format_ts_millis(ts_millis),
+        measure,
+        escape_text(name),
+        f"[{escape_text(short_scope(scope))}]",
+    ]
+    text = " ".join(
+        f"{escape_text(k)}={escape_text(attribute_text(v))}"
+        for k, v in ordered_attributes(attributes)
+    )
+    if text:
+        parts.append(text)
+    return parts
 
 
 def span_line(span: Span) -> str:
@@ -252,22 +305,11 @@ def span_line(span: Span) -> str:
     >>> span_line(span.set_end_ts_millis(1704067200250).set_attribute("rows", 3).build())
     '2024-01-01T00:00:00.000Z  -  Load  250 ms  rows=3'
     """
-    job = span.attributes.get("<job_name>")
-    parts = [
-        format_ts_millis(span.start_ts_millis),
-        "-" if job is None else shown_value(job),
-        escape_text(span.name),
-        f"{span.duration_millis} ms",
-    ]
-    attributes = " ".join(f"{escape_text(k)}={shown_value(v)}" for k, v in _key_attributes(span))
-    if len(attributes) > _MAX_ATTRIBUTES_CHARS:
-        attributes = attributes[: _MAX_ATTRIBUTES_CHARS - 1] + "…"
-    if attributes:
-        parts.append(attributes)
-    descendants = _descendants(span)
-    if descendants:
-        parts.append(f"(+{descendants} nested)")
-    return "  ".join(parts)
+    shown = key_attributes(span.name, span.attributes, _KEY_ATTRIBUTES, failure_name="JobFailure")
+    parts = compact_parts(
+        span.start_ts_millis, span.attributes, span.name, f"{span.duration_millis} ms", shown
+    )
+    return _with_descendants(parts, span, "nested")
 
 
 def span_line_long(span: Span) -> str:
@@ -275,23 +317,26 @@ def span_line_long(span: Span) -> str:
 
     >>> span = Span.builder("app.Loader", "Load").set_start_ts_millis(1704067200000)
     >>> span_line_long(span.set_end_ts_millis(1704067200250).set_attribute("rows", 3).build())
-    '2024-01-01T00:00:00.000Z     250 ms  Load  [Loader]  rows=3'
+    '2024-01-01T00:00:00.000Z      250 ms  Load  [Loader]  rows=3'
     """
-    parts = [
-        format_ts_millis(span.start_ts_millis),
+    parts = long_parts(
+        span.start_ts_millis,
         f"{span.duration_millis:>7} ms",
-        escape_text(span.name),
-        f"[{escape_text(short_scope(span.scope))}]",
-    ]
-    attributes = " ".join(
-        f"{escape_text(k)}={escape_text(attribute_text(v))}"
-        for k, v in ordered_attributes(span.attributes)
+        span.name,
+        span.scope,
+        span.attributes,
     )
-    if attributes:
-        parts.append(attributes)
+    return _with_descendants(parts, span, "nested spans")
+
+
+def _descendants(span: Span) -> int:
+    return sum(1 for _ in span.walk()) - 1
+
+
+def _with_descendants(parts: list[str], span: Span, noun: str) -> str:
     descendants = _descendants(span)
     if descendants:
-        parts.append(f"(+{descendants} nested spans)")
+        parts.append(f"(+{descendants} {noun})")
     return "  ".join(parts)
 
 
@@ -449,13 +494,16 @@ def record_json(record: SpanRecord) -> str:
     ``key`` and header values are text when they are UTF-8 and ``base64:...`` otherwise;
     ``headers`` is a list of ``[name, value]`` pairs (a name may repeat; a value may be null).
     """
-    return span_json(
-        record.span,
-        kind="span",
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        timestamp_ms=record.timestamp_ms,
-        key=json_bytes(record.key),
-        headers=[[name, json_bytes(value)] for name, value in record.headers],
-    )
+    return span_json(record.span, kind="span", **record_place(record))
+
+
+def record_place(record: SpanRecord | EventRecord) -> dict[str, object]:
+    """A record's place and headers as ``--json`` shows them (for spans and events alike)."""
+    return {
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "timestamp_ms": record.timestamp_ms,
+        "key": json_bytes(record.key),
+        "headers": [[name, json_bytes(value)] for name, value in record.headers],
+    }

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -16,6 +15,7 @@ from spanstream.cli._export import check_writable
 from spanstream.cli._health import HealthBoard, JobHealth, percentile
 from spanstream.cli._kafka import BrokerAddress, check_reachable
 from spanstream.cli._reading import RangeReader
+from spanstream.cli._tables import job_table, number, text
 from spanstream.cli._timerange import TimeRange
 from spanstream.consumer import SpanRecord
 from spanstream.schemas import ExtraMissingError
@@ -34,9 +34,7 @@ _MIB = 1024 * 1024
 
 def checkpoint_table(jobs: list[JobHealth]) -> Table:
     """Checkpoints per job: counts, duration quantiles, sizes."""
-    table = Table(title="checkpoints", title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("job", no_wrap=True)
-    for heading in (
+    headings = (
         "completed",
         "failed",
         "p50 ms",
@@ -45,8 +43,8 @@ def checkpoint_table(jobs: list[JobHealth]) -> Table:
         "mean incr MiB",
         "last full MiB",
         "last id",
-    ):
-        table.add_column(heading, justify="right", no_wrap=True)
+    )
+    table = job_table("checkpoints", *map(number, headings))
     for job in jobs:
         if not job.completed and not job.failed:
             continue
@@ -87,13 +85,14 @@ def restored_text(checkpoint_ids: list[int], *, last: int = 5) -> str:
 
 def initialization_table(jobs: list[JobHealth]) -> Table:
     """Job initializations per job: count, statuses, durations, restores."""
-    table = Table(title="initializations", title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("job", no_wrap=True)
-    table.add_column("count", justify="right")
-    table.add_column("statuses")
-    table.add_column("p50 ms", justify="right")
-    table.add_column("max ms", justify="right")
-    table.add_column("restored from checkpoints")
+    table = job_table(
+        "initializations",
+        number("count", wrap=True),
+        text("statuses"),
+        number("p50 ms", wrap=True),
+        number("max ms", wrap=True),
+        text("restored from checkpoints"),
+    )
     for job in jobs:
         if not job.initializations:
             continue
@@ -113,12 +112,11 @@ def initialization_table(jobs: list[JobHealth]) -> Table:
 
 def failure_table(jobs: list[JobHealth]) -> Table:
     """Job failures per job: count, restartable, global, labels."""
-    table = Table(title="failures", title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("job", no_wrap=True)
-    table.add_column("count", justify="right")
-    table.add_column("restartable", justify="right")
-    table.add_column("global", justify="right")
-    table.add_column("labels")
+    table = job_table(
+        "failures",
+        *(number(heading, wrap=True) for heading in ("count", "restartable", "global")),
+        text("labels"),
+    )
     for job in jobs:
         if not job.failures:
             continue
@@ -135,11 +133,12 @@ def failure_table(jobs: list[JobHealth]) -> Table:
 
 def status_table(jobs: list[JobHealth]) -> Table:
     """Job status per job, from Flink 2.2+'s JobStatusChangeEvent/AllSubtasksStatusChangeEvent."""
-    table = Table(title="job status", title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("job", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("all subtasks running", no_wrap=True)
-    table.add_column("changes")
+    table = job_table(
+        "job status",
+        text("status", wrap=False),
+        text("all subtasks running", wrap=False),
+        text("changes"),
+    )
     for job in jobs:
         if job.job_status is None and job.all_subtasks_running is None:
             continue
@@ -155,10 +154,7 @@ def status_table(jobs: list[JobHealth]) -> Table:
 
 def other_table(jobs: list[JobHealth]) -> Table:
     """Custom (non-system) spans per job and name."""
-    table = Table(title="other spans", title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("job", no_wrap=True)
-    table.add_column("span", no_wrap=True)
-    table.add_column("count", justify="right")
+    table = job_table("other spans", text("span", wrap=False), number("count", wrap=True))
     for job in jobs:
         for name, count in sorted(job.other_spans.items()):
             table.add_row(job.job, name, f"{count:,}")
@@ -221,20 +217,17 @@ def plot_checkpoints(jobs: list[JobHealth], path: Path) -> int:
                 marker="x",
                 color=line.get_color(),
             )
-        sizes_ax.plot(
-            [t for t, _ in ok],
-            [p.checkpointed_size_bytes / _MIB for _, p in ok],
-            marker=".",
-            color=line.get_color(),
-            label=f"{job.job} (incremental)",
-        )
-        sizes_ax.plot(
-            [t for t, _ in ok],
-            [p.full_size_bytes / _MIB for _, p in ok],
-            linestyle="--",
-            color=line.get_color(),
-            label=f"{job.job} (full)",
-        )
+        for kind, sizes, style in (
+            ("incremental", [p.checkpointed_size_bytes for _, p in ok], {"marker": "."}),
+            ("full", [p.full_size_bytes for _, p in ok], {"linestyle": "--"}),
+        ):
+            sizes_ax.plot(
+                [t for t, _ in ok],
+                [size / _MIB for size in sizes],
+                color=line.get_color(),
+                label=f"{job.job} ({kind})",
+                **style,
+            )
     durations_ax.set_ylabel("checkpoint duration (ms)")
     durations_ax.set_title("Checkpoint duration per job (x: failed)")
     durations_ax.legend(loc="upper left", fontsize="small")
