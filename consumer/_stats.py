@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
+from typing import Final
 
 __all__ = ["ConsumerCounters", "ConsumerStats"]
 
@@ -58,61 +59,47 @@ class ConsumerStats:
     kafka_errors: int = 0
 
 
-class ConsumerCounters:
-    """The mutable counters behind :class:`ConsumerStats` (one consumer, one thread)."""
+# Every count of ConsumerStats but the two derived from bad_records_by_reason.
+_COUNTS: Final = tuple(
+    f.name for f in fields(ConsumerStats) if f.name not in ("bad_records", "bad_records_by_reason")
+)
 
-    __slots__ = (
-        "bad_records_by_reason",
-        "commit_failures",
-        "commits",
-        "dead_letter_dropped",
-        "dead_letter_failures",
-        "dead_letter_metadata_only",
-        "dead_lettered",
-        "duplicate_spans",
-        "duplicates_dropped",
-        "events_delivered",
-        "kafka_errors",
-        "partitions_assigned",
-        "partitions_revoked",
-        "records_consumed",
-        "spans_delivered",
-    )
+
+class ConsumerCounters:
+    """The mutable counters behind :class:`ConsumerStats` (one consumer, one thread).
+
+    One ``int`` per count of :class:`ConsumerStats` (its fields are the list: a count added
+    there is a slot here, zeroed here; annotate it below for the type checker), and
+    ``bad_records_by_reason``.
+    """
+
+    __slots__ = (*_COUNTS, "bad_records_by_reason")
+
+    records_consumed: int
+    spans_delivered: int
+    events_delivered: int
+    duplicate_spans: int
+    duplicates_dropped: int
+    dead_lettered: int
+    dead_letter_failures: int
+    dead_letter_metadata_only: int
+    dead_letter_dropped: int
+    commits: int
+    commit_failures: int
+    partitions_assigned: int
+    partitions_revoked: int
+    kafka_errors: int
 
     def __init__(self) -> None:
-        self.records_consumed = 0
-        self.spans_delivered = 0
-        self.events_delivered = 0
-        self.duplicate_spans = 0
-        self.duplicates_dropped = 0
+        for name in _COUNTS:
+            setattr(self, name, 0)
         self.bad_records_by_reason: Counter[str] = Counter()
-        self.dead_lettered = 0
-        self.dead_letter_failures = 0
-        self.dead_letter_metadata_only = 0
-        self.dead_letter_dropped = 0
-        self.commits = 0
-        self.commit_failures = 0
-        self.partitions_assigned = 0
-        self.partitions_revoked = 0
-        self.kafka_errors = 0
 
     def snapshot(self) -> ConsumerStats:
         """Return the counters as an immutable :class:`ConsumerStats`."""
+        by_reason = dict(self.bad_records_by_reason)
         return ConsumerStats(
-            records_consumed=self.records_consumed,
-            spans_delivered=self.spans_delivered,
-            events_delivered=self.events_delivered,
-            duplicate_spans=self.duplicate_spans,
-            duplicates_dropped=self.duplicates_dropped,
-            bad_records=sum(self.bad_records_by_reason.values()),
-            bad_records_by_reason=MappingProxyType(dict(self.bad_records_by_reason)),
-            dead_lettered=self.dead_lettered,
-            dead_letter_failures=self.dead_letter_failures,
-            dead_letter_metadata_only=self.dead_letter_metadata_only,
-            dead_letter_dropped=self.dead_letter_dropped,
-            commits=self.commits,
-            commit_failures=self.commit_failures,
-            partitions_assigned=self.partitions_assigned,
-            partitions_revoked=self.partitions_revoked,
-            kafka_errors=self.kafka_errors,
+            **{name: getattr(self, name) for name in _COUNTS},
+            bad_records=sum(by_reason.values()),
+            bad_records_by_reason=MappingProxyType(by_reason),
         )
