@@ -41,7 +41,7 @@ import datetime as dt
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from os import PathLike
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, Unpack
 
 from spanstream.consumer._event_records import EventRecord
 from spanstream.consumer._reader import SpanReader
@@ -64,6 +64,7 @@ __all__ = [
     "ATTRIBUTE_COLUMN_PREFIX",
     "AttributeLayout",
     "Item",
+    "ReadOptions",
     "TimeBound",
     "attribute_columns",
     "read_arrow",
@@ -378,20 +379,25 @@ def read_arrow(
     return to_arrow(records, attributes=attributes)
 
 
+class ReadOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`read_arrow`, passed on by :func:`read_spans`."""
+
+    attributes: AttributeLayout
+    config: Mapping[str, Any] | None
+
+
 def read_spans(
     topic: str,
     since: TimeBound = None,
     until: TimeBound = None,
     bootstrap_servers: str | None = None,
-    *,
-    attributes: AttributeLayout = "columns",
-    config: Mapping[str, Any] | None = None,
+    **options: Unpack[ReadOptions],
 ) -> pd.DataFrame:
     """Read a topic's spans whose records fall in ``[since, until)`` into a pandas DataFrame.
 
-    The one call from a topic and a time range to a table: :func:`read_arrow`, then the
-    nullable dtypes of :func:`to_pandas` (typed ``attr.<key>`` columns by default). No consumer
-    group is joined or left behind.
+    The one call from a topic and a time range to a table: :func:`read_arrow` (the same
+    arguments), then the nullable dtypes of :func:`to_pandas` (typed ``attr.<key>`` columns by
+    default). No consumer group is joined or left behind.
 
     Example:
         >>> import datetime as dt
@@ -402,5 +408,5 @@ def read_spans(
         ConfigError, TopicNotFoundError, BrokerError, ExtraMissingError: as :func:`read_arrow`.
     """
     require_pandas("read_spans")
-    records = _read_records(topic, since, until, bootstrap_servers, config)
-    return to_pandas(records, attributes=attributes)
+    table = read_arrow(topic, since, until, bootstrap_servers, **options)
+    return table_to_pandas(table, feature="read_spans")
