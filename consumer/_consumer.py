@@ -1,8 +1,8 @@
 """SpanConsumer: Kafka records back into spans, at-least-once, with a bad-record policy.
 
 The delivery guarantee (at-least-once) and how offsets are stored and committed are written
-once, in ``consumer/_partitions.py``; the record path in ``_record_queue.py`` and
-``_record_conversion.py``.
+once, in ``consumer/_partitions.py``; the record path in ``_record_feed.py`` (the poll loop),
+``_record_queue.py`` and ``_record_conversion.py``.
 """
 
 from __future__ import annotations
@@ -208,9 +208,7 @@ class SpanConsumer:
             start_ms=start_ms,
             closed=lambda: self._feed.closed,
             bootstrap_servers=bootstrap_servers,
-            commit_wait_s=_DEFAULT_BROKER_TIMEOUT_S
-            if broker_timeout_s is None
-            else broker_timeout_s,
+            commit_wait_s=broker_timeout_s or _DEFAULT_BROKER_TIMEOUT_S,
         )
         self._assigned = self._partitions.assigned  # the same set, kept up to date there
         self._queue = self._partitions.queue
