@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from spanstream.consumer import job_id_of, percentile
 from spanstream.schemas import (
@@ -38,6 +38,8 @@ __all__ = ["CheckpointPoint", "HealthBoard", "JobHealth", "job_of", "percentile"
 UNKNOWN_JOB: Final = "(no job)"
 # The live view keeps recent checkpoints only; stats keeps them all.
 _RECENT_CHECKPOINTS: Final = 200
+_Item = TypeVar("_Item", Span, Event)
+_View = TypeVar("_View")
 _JOB_NAME: Final = "<job_name>"
 # Job statuses in which the job is not running its tasks (Flink's JobStatus names).
 _RESTARTING_STATUSES: Final = frozenset({"RESTARTING", "FAILING"})
@@ -288,12 +290,7 @@ class HealthBoard:
         span = item
         self.spans += 1
         health = self._job_of(span)
-        try:
-            trace = read_system_trace(span)
-        except NotASystemTraceError:
-            self.unreadable += 1
-            health.other_spans[span.name] += 1
-            return
+        trace = self._view(read_system_trace, span, health.other_spans)
         if isinstance(trace, CheckpointTrace):
             self._checkpoint(health, trace)
         elif isinstance(trace, JobInitializationTrace):
@@ -307,18 +304,11 @@ class HealthBoard:
             )
         elif isinstance(trace, JobFailureTrace):
             self._failure(health, trace)
-        else:
-            health.other_spans[span.name] += 1
 
     def _observe_event(self, event: Event) -> None:
         self.events += 1
         health = self._job_of(event)
-        try:
-            view = read_system_event(event)
-        except NotASystemTraceError:
-            self.unreadable += 1
-            health.other_events[event.name] += 1
-            return
+        view = self._view(read_system_event, event, health.other_events)
         if isinstance(view, CheckpointEventView):
             self._checkpoint(health, view)
         elif isinstance(view, JobFailureEventView):
@@ -332,8 +322,23 @@ class HealthBoard:
                 health.job_status_ts_millis = view.change_ts_millis
         elif isinstance(view, AllSubtasksStatusChangeEventView):
             health.all_subtasks_running = view.all_running_or_finished
-        else:
-            health.other_events[event.name] += 1
+
+    def _view(
+        self, read: Callable[[_Item], _View | None], item: _Item, others: Counter[str]
+    ) -> _View | None:
+        """Flink's typed view of a span or event; None for any other, counted in ``others``.
+
+        One with a system span's or event's scope and name that does not read as one counts
+        as unreadable too.
+        """
+        try:
+            view = read(item)
+        except NotASystemTraceError:
+            self.unreadable += 1
+            view = None
+        if view is None:
+            others[item.name] += 1
+        return view
 
     @staticmethod
     def _failure(health: JobHealth, failure: JobFailureTrace | JobFailureEventView) -> None:

@@ -267,3 +267,22 @@ def test_a_checkpoint_span_after_its_event_replaces_the_events_point():
     health = board.job("etl")
     assert [(c.checkpoint_id, c.duration_millis) for c in health.checkpoints] == [(1, 100)]
     assert (health.completed, health.failed) == (1, 0)
+
+
+def test_a_system_span_or_event_that_does_not_read_is_unreadable_and_other():
+    """A Checkpoint span or event lacking its attributes counts as unreadable and as other."""
+    checkpoint = _checkpoint_23(1)
+    event = checkpoint_event(
+        checkpoint_id=1, latest_ack_ts_millis=T0, full_size_bytes=1, checkpointed_size_bytes=1
+    ).build(variables=VARIABLES)
+    board = HealthBoard()
+    bare = Span.builder(checkpoint.scope, checkpoint.name)
+    for key, value in VARIABLES.items():
+        bare.set_attribute(key, value)
+    board.observe(bare.build())
+    board.observe(Event.builder(event.scope, event.name).build(variables=VARIABLES))
+    health = board.job("etl")
+    assert board.unreadable == 2
+    assert dict(health.other_spans) == {checkpoint.name: 1}
+    assert dict(health.other_events) == {event.name: 1}
+    assert (health.completed, health.failed) == (0, 0)
