@@ -285,10 +285,10 @@ def _version(distribution: str) -> str:
 
 def _codec_implementation() -> str:
     try:
-        from spanstream.schemas import _codec
+        from spanstream.schemas import SPEEDUPS
     except ImportError:
         return "unknown"
-    return "C accelerator" if getattr(_codec, "SPEEDUPS", False) else "pure Python"
+    return "C accelerator" if SPEEDUPS else "pure Python"
 
 
 def machine_info() -> dict[str, Any]:

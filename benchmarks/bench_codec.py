@@ -25,8 +25,15 @@ from typing import Any
 
 import fastavro
 
-from spanstream.schemas import Span, SpanCodec, decode_span, encode_span, encode_spans
-from spanstream.schemas._codec import IMPLEMENTATIONS, span_to_record, use_implementation
+from spanstream.schemas import (
+    Span,
+    SpanCodec,
+    _implementation,
+    decode_span,
+    encode_span,
+    encode_spans,
+)
+from spanstream.schemas._codec import span_to_record
 from spanstream.schemas._decoder import span_from_record
 from spanstream.schemas._schema_history import default_history
 
@@ -128,14 +135,15 @@ def measure(spans: Sequence[Span], repeats: int) -> list[tuple[str, str, float]]
             decode_span(message)
 
     def ours(name: str, run: Callable[[], object]) -> float:
-        previous = use_implementation(name)
+        previous = _implementation.use(name)
         try:
             return best_rate(run, n, repeats)
         finally:
-            use_implementation(previous)
+            _implementation.use(previous)
 
     implementations = [("C", "c"), ("Python", "python")]
-    implementations = [(label, name) for label, name in implementations if name in IMPLEMENTATIONS]
+    available = _implementation.AVAILABLE
+    implementations = [(label, name) for label, name in implementations if name in available]
     return [
         (
             "encode",

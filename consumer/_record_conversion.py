@@ -30,7 +30,6 @@ from spanstream.consumer._records import RECORD_FIELDS, RECORD_SETTERS, SpanReco
 from spanstream.consumer._stats import ConsumerCounters
 from spanstream.kafka import LOG_INTERVAL_S
 from spanstream.schemas import (
-    IMPLEMENTATIONS,
     SCHEMA_FINGERPRINT,
     SINGLE_OBJECT_MARKER,
     BrokerError,
@@ -39,6 +38,9 @@ from spanstream.schemas import (
     SpanCodec,
     decode_span,
 )
+
+# The schemas' C decoder, handed to the C loop: the one cross-package wiring of the accelerator.
+from spanstream.schemas._implementation import C as _SCHEMAS_C
 
 __all__ = ["RecordConverter"]
 
@@ -53,7 +55,7 @@ def _load_fast_convert() -> (
     It needs the schemas' C decoder too, so it is off whenever that is (not built, or
     ``SPANSTREAM_NO_SPEEDUPS=1``).
     """
-    if "c" not in IMPLEMENTATIONS:
+    if _SCHEMAS_C is None:
         return None
     try:
         from spanstream.consumer import _convert
@@ -63,7 +65,7 @@ def _load_fast_convert() -> (
         SpanRecord,
         tuple(SpanRecord.__dict__[name] for name in RECORD_FIELDS),
         Message,
-        IMPLEMENTATIONS["c"][0],
+        _SCHEMAS_C.decode_body,
         SINGLE_OBJECT_MARKER + SCHEMA_FINGERPRINT,
     )
     return _convert.convert

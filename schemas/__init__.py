@@ -23,10 +23,8 @@ from spanstream.schemas._checkpoint_spans import (
     checkpoint_span,
 )
 from spanstream.schemas._codec import (
-    IMPLEMENTATIONS,
     SCHEMA_FINGERPRINT,
     SINGLE_OBJECT_MARKER,
-    SPEEDUPS,
     SchemaRegistry,
     SpanCodec,
     decode_span,
@@ -58,7 +56,7 @@ from spanstream.schemas._headers import (
     HEADER_PRODUCER,
     HEADER_SCHEMA_FINGERPRINT,
 )
-from spanstream.schemas._ids import new_span_id, new_trace_id
+from spanstream.schemas._implementation import SPEEDUPS, new_span_id, new_trace_id
 from spanstream.schemas._job_spans import (
     FAILURE_LABEL_PREFIX,
     INITIALIZATION_METRICS,
@@ -142,7 +140,6 @@ __all__ = [
     "HEADER_CONTENT_TYPE",
     "HEADER_PRODUCER",
     "HEADER_SCHEMA_FINGERPRINT",
-    "IMPLEMENTATIONS",
     "INITIALIZATION_METRICS",
     "INITIALIZATION_STATUSES",
     "JOB_FAILURE_EVENT",

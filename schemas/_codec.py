@@ -10,16 +10,14 @@ whose ``reason`` says which: ``bad-marker``, ``unknown-fingerprint``, ``unknown-
 
 from __future__ import annotations
 
-import dataclasses
 import io
-from collections.abc import Callable, Iterable
-from types import ModuleType
+from collections.abc import Iterable
 from typing import Any, Final
 
 import fastavro
 
-from spanstream.schemas import _decoder, _encoder, _span
-from spanstream.schemas._accelerator import load_accelerator
+# The body's decoder and encoder in use (C or Python) are _implementation's; it chooses.
+from spanstream.schemas import _implementation
 from spanstream.schemas._decoder import BodyError, check_body, read_resolved, span_from_record
 from spanstream.schemas._encoder import ENCODER_SCHEMA_CANONICAL_FORM
 from spanstream.schemas._errors import ConfigError, DecodeError, EncodeError, ExtraMissingError
@@ -32,76 +30,18 @@ from spanstream.schemas._framing import (
     single_object_header,
 )
 from spanstream.schemas._schema_history import SchemaHistory, SchemaVersion, default_history
-from spanstream.schemas._span import MAX_SPAN_DEPTH, Span, SpanTooDeepError
+from spanstream.schemas._span import Span
 from spanstream.schemas._writer_lookup import SchemaRegistry, WriterLookup
 
 __all__ = [
-    "IMPLEMENTATIONS",
     "SCHEMA_FINGERPRINT",
     "SINGLE_OBJECT_MARKER",
-    "SPEEDUPS",
     "SchemaRegistry",
     "SpanCodec",
     "decode_span",
     "encode_span",
     "encode_spans",
 ]
-
-
-DecodeBody = Callable[[bytes, int], Span]
-EncodeFramed = Callable[[Span, bytes], bytes]
-
-
-def _load_speedups() -> ModuleType | None:
-    """Return the C accelerator, configured; None if not built or ``SPANSTREAM_NO_SPEEDUPS=1``."""
-    _speedups = load_accelerator()
-    if _speedups is None:
-        return None
-    names = tuple(field.name for field in dataclasses.fields(Span))
-    if _decoder._new_span is Span:  # Span's fields changed: the C port no longer fits them
-        return None
-    _speedups.configure(
-        Span,
-        names,
-        tuple(getattr(Span, name) for name in names),
-        BodyError,
-        EncodeError,
-        SpanTooDeepError,
-        _decoder._EMPTY,
-        MAX_SPAN_DEPTH,
-    )
-    _span.install_fast_build(_speedups.build_tree)
-    return _speedups
-
-
-_SPEEDUPS_MODULE: Final = _load_speedups()
-
-IMPLEMENTATIONS: Final[dict[str, tuple[DecodeBody, EncodeFramed]]] = {
-    "python": (_decoder.decode_body, _encoder.encode_framed)
-}
-"""The hand-written codec's implementations by name: ``"python"`` (the reference) and, when the
-optional C accelerator ``spanstream.schemas._speedups`` is built and enabled, ``"c"``."""
-if _SPEEDUPS_MODULE is not None:
-    IMPLEMENTATIONS["c"] = (_SPEEDUPS_MODULE.decode_body, _SPEEDUPS_MODULE.encode_framed)
-
-SPEEDUPS: Final = _SPEEDUPS_MODULE is not None
-"""Whether the codec runs on the C accelerator (built, and not disabled by
-``SPANSTREAM_NO_SPEEDUPS=1``); otherwise on the pure-Python encoder and decoder."""
-
-_active = "c" if SPEEDUPS else "python"
-decode_body, encode_framed = IMPLEMENTATIONS[_active]
-
-
-def use_implementation(name: str) -> str:
-    """Make every codec use the implementation ``name`` (tests and benchmarks); return the old.
-
-    Raises:
-        KeyError: ``name`` is not in :data:`IMPLEMENTATIONS` (``"c"`` when it is not built).
-    """
-    global _active, decode_body, encode_framed
-    decode_body, encode_framed = IMPLEMENTATIONS[name]
-    previous, _active = _active, name
-    return previous
 
 
 def span_to_record(span: Span) -> dict[str, Any]:
@@ -202,7 +142,7 @@ class SpanCodec:
         if not self._header:
             raise EncodeError("a Confluent codec without a subject only decodes")
         if self._fast_current:
-            return encode_framed(span, self._header)
+            return _implementation.encode_framed(span, self._header)
         return self._encode_generic(span)
 
     def encode_many(self, spans: Iterable[Span]) -> list[bytes]:
@@ -215,6 +155,7 @@ class SpanCodec:
         if not header:
             raise EncodeError("a Confluent codec without a subject only decodes")
         if self._fast_current:
+            encode_framed = _implementation.encode_framed
             return [encode_framed(span, header) for span in spans]
         return [self._encode_generic(span) for span in spans]
 
@@ -239,14 +180,14 @@ class SpanCodec:
         fast = self._fast_header
         if fast is not None and type(data) is bytes and data.startswith(fast):
             try:
-                return decode_body(data, len(fast))
+                return _implementation.decode_body(data, len(fast))
             except BodyError as exc:
                 raise DecodeError(f"span message: {exc}", reason=exc.reason, raw=data) from exc
         data = as_bytes(data)
         writer, offset = self._writers.find(data)
         try:
             if writer is self._history.current and self._fast_current:
-                return decode_body(data, offset)
+                return _implementation.decode_body(data, offset)
             return span_from_record(self._read_generic(data, offset, writer))
         except BodyError as exc:
             raise DecodeError(
@@ -328,7 +269,7 @@ def encode_span(span: Span) -> bytes:
         EncodeError: a value does not fit the schema.
     """
     if _FAST:
-        return encode_framed(span, _HEADER)
+        return _implementation.encode_framed(span, _HEADER)
     return _DEFAULT_CODEC.encode(span)
 
 
@@ -349,7 +290,7 @@ def decode_span(data: bytes) -> Span:
     """
     if _FAST and type(data) is bytes and data.startswith(_HEADER):
         try:
-            return decode_body(data, SINGLE_OBJECT_HEADER_BYTES)
+            return _implementation.decode_body(data, SINGLE_OBJECT_HEADER_BYTES)
         except BodyError as exc:
             raise DecodeError(f"span message: {exc}", reason=exc.reason, raw=data) from exc
     return _DEFAULT_CODEC.decode(data)

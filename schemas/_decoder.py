@@ -13,7 +13,6 @@ reader trusts lengths and recurses without limit (a forged deep tree crashes the
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import struct
 from types import MappingProxyType
@@ -21,7 +20,9 @@ from typing import Any, Final
 
 import fastavro
 
-from spanstream.schemas._span import MAX_SPAN_DEPTH, AttributeValue, Span
+# _new_span: Span's positional constructor (SPAN_FIELDS) without __post_init__'s checks; the
+# decoder builds exact types (a read-only attributes proxy, a tuple of children, sized ids).
+from spanstream.schemas._span import MAX_SPAN_DEPTH, AttributeValue, Span, _new_span
 
 __all__ = ["BodyError", "check_body", "decode_body", "read_resolved", "span_from_record"]
 
@@ -127,50 +128,6 @@ def _string(data: bytes, pos: int, what: str) -> tuple[str, int]:
         return data[pos:end].decode(), end
     except UnicodeDecodeError as exc:
         raise BodyError("malformed", f"{what}: not UTF-8: {exc}") from exc
-
-
-def _make_span_factory() -> Any:  # noqa: ANN401 - returns a positional constructor of Span
-    """Return a positional constructor of Span that skips ``__post_init__``'s checks.
-
-    The decoder builds exact types (a read-only attributes proxy, a tuple of children, ids of
-    the right length), so the checks are redundant; setting the slots directly halves the cost
-    of building a span. Falls back to the real constructor if Span's fields ever change.
-    """
-    names: tuple[str, ...] = ("scope", "name", "start_ts_millis", "end_ts_millis")
-    names += ("attributes", "children", "trace_id", "span_id")
-    if tuple(f.name for f in dataclasses.fields(Span)) != names or not hasattr(Span, "__slots__"):
-        return Span
-    setters = [getattr(Span, name).__set__ for name in names]
-    (set_scope, set_name, set_start, set_end, set_attributes, set_children, set_trace, set_span) = (
-        setters
-    )
-    new = object.__new__
-
-    def make(  # noqa: PLR0917 - Span's own positional order
-        scope: str,
-        name: str,
-        start: int,
-        end: int,
-        attributes: MappingProxyType[str, AttributeValue],
-        children: tuple[Span, ...],
-        trace_id: bytes,
-        span_id: bytes,
-    ) -> Span:
-        span: Span = new(Span)
-        set_scope(span, scope)
-        set_name(span, name)
-        set_start(span, start)
-        set_end(span, end)
-        set_attributes(span, attributes)
-        set_children(span, children)
-        set_trace(span, trace_id)
-        set_span(span, span_id)
-        return span
-
-    return make
-
-
-_new_span: Final = _make_span_factory()
 
 
 def _read_span(data: bytes, pos: int, depth: int) -> tuple[Span, int]:  # noqa: PLR0912, PLR0915

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Self
 
-from spanstream.schemas._ids import SPAN_ID_BYTES, TRACE_ID_BYTES, new_trace_id
+from spanstream.schemas._errors import SpanTypeError, SpanValueError
+from spanstream.schemas._ids import SPAN_ID_BYTES, TRACE_ID_BYTES
+from spanstream.schemas._implementation import new_trace_id
 from spanstream.schemas._span import (
     _ATTRIBUTE_TYPES,
     _LONG_MAX,
@@ -43,7 +45,7 @@ def _check_optional_id(which: str, value: object, size: int) -> bytes | None:
     if value is None:
         return None
     if type(value) is not bytes or len(value) != size:
-        raise ValueError(f"{which} must be None or {size} bytes, not {value!r}")
+        raise SpanValueError(f"{which} must be None or {size} bytes, not {value!r}")
     return value
 
 
@@ -80,7 +82,7 @@ class Event:
         if type(self.attributes) is not MappingProxyType:
             object.__setattr__(self, "attributes", MappingProxyType(dict(self.attributes)))
         if type(self.event_id) is not bytes or len(self.event_id) != EVENT_ID_BYTES:
-            raise ValueError(f"event_id must be {EVENT_ID_BYTES} bytes, not {self.event_id!r}")
+            raise SpanValueError(f"event_id must be {EVENT_ID_BYTES} bytes, not {self.event_id!r}")
         _check_optional_id("trace_id", self.trace_id, TRACE_ID_BYTES)
         _check_optional_id("span_id", self.span_id, SPAN_ID_BYTES)
 
@@ -139,7 +141,7 @@ class Event:
 
 def _check_text(which: str, value: object) -> str:
     if type(value) is not str:
-        raise TypeError(f"event {which} must be a str, not {type(value).__name__}: {value!r}")
+        raise SpanTypeError(f"event {which} must be a str, not {type(value).__name__}: {value!r}")
     return value
 
 
@@ -148,7 +150,7 @@ class EventBuilder:
 
     Defaults follow Flink: an observed time of 0 or unset is the time of :meth:`build`; body
     and severity are ``""``. Attribute values are ``str``, ``int`` (a signed 64-bit long),
-    ``float`` or ``bool``; anything else raises ``TypeError`` naming the key and the type.
+    ``float`` or ``bool``; anything else raises :class:`SpanTypeError` naming the key and the type.
     """
 
     __slots__ = ("_attributes", "_body", "_name", "_observed", "_scope", "_severity")
@@ -221,7 +223,7 @@ class EventBuilder:
         if type(key) is not str or type(value) not in _ATTRIBUTE_TYPES:
             SpanBuilder._reject(key, value)
         if type(value) is int and not _LONG_MIN <= value <= _LONG_MAX:
-            raise ValueError(
+            raise SpanValueError(
                 f"attribute {key!r}: {value} is outside the signed 64-bit range of Avro's long"
             )
         self._attributes[key] = value

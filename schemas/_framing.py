@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from spanstream.schemas._errors import SpanValueError
+
 __all__ = [
     "CONFLUENT_HEADER_BYTES",
     "CONFLUENT_MAGIC",
@@ -38,7 +40,9 @@ CONFLUENT_HEADER_BYTES: Final = 5
 def single_object_header(schema_fingerprint: bytes) -> bytes:
     """Return the 10-byte single-object header for an 8-byte CRC-64-AVRO fingerprint."""
     if len(schema_fingerprint) != 8:
-        raise ValueError(f"a CRC-64-AVRO fingerprint has 8 bytes, not {len(schema_fingerprint)}")
+        raise SpanValueError(
+            f"a CRC-64-AVRO fingerprint has 8 bytes, not {len(schema_fingerprint)}"
+        )
     return SINGLE_OBJECT_MARKER + schema_fingerprint
 
 

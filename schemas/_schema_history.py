@@ -18,6 +18,8 @@ from typing import Any, Final
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
+from spanstream.schemas._errors import SpanValueError
+
 __all__ = [
     "CURRENT_EVENT_SCHEMA_VERSION",
     "CURRENT_SCHEMA_VERSION",
@@ -105,10 +107,10 @@ class SchemaHistory:
         self._versions = tuple(sorted(versions, key=lambda v: v.version))
         self._by_fingerprint = {v.fingerprint: v for v in self._versions}
         if len(self._by_fingerprint) != len(self._versions):
-            raise ValueError("two schema versions share one fingerprint")
+            raise SpanValueError("two schema versions share one fingerprint")
         matching = [v for v in self._versions if v.version == current]
         if len(matching) != 1:
-            raise ValueError(f"current version {current} is not exactly one of the versions")
+            raise SpanValueError(f"current version {current} is not exactly one of the versions")
         self._current = matching[0]
 
     @property

@@ -6,19 +6,21 @@ validates every value as it is set, so a built span always fits the wire contrac
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final, Self
+from typing import ClassVar, Final, Self
 
-from spanstream.schemas._accelerator import load_accelerator
-from spanstream.schemas._errors import EncodeError
-from spanstream.schemas._ids import SPAN_ID_BYTES, TRACE_ID_BYTES, new_span_id, new_trace_id
+from spanstream.schemas import _ids
+from spanstream.schemas._errors import EncodeError, SpanTypeError, SpanValueError
+from spanstream.schemas._ids import SPAN_ID_BYTES, TRACE_ID_BYTES
 
 __all__ = [
     "MAX_SPAN_DEPTH",
+    "SPAN_FIELDS",
     "AttributeValue",
     "Span",
     "SpanBuilder",
@@ -41,23 +43,11 @@ with :class:`SpanTooDeepError` instead of exhausting the interpreter's recursion
 
 _EMPTY_ATTRIBUTES: Final[Mapping[str, AttributeValue]] = MappingProxyType({})
 
-# SpanBuilder.build() without given ids, in C (the accelerator's ``build_tree``): what every
-# ``add_span`` of a builder does, a checkpoint tree (a root and its builder children) included.
-# It returns None for anything unusual (a finished Span as a child, a tree too deep, a mapping
-# that is not a dict), which the Python code below (the reference) then builds. Installed by the
-# codec once it has configured the accelerator; ``None`` leaves the Python code in charge.
+# SpanBuilder.build() without given ids in C (the accelerator's ``build_tree``), or None.
 _FastBuild = Callable[
     ["SpanBuilder", "Mapping[str, AttributeValue] | None", "Mapping[str, AttributeValue] | None"],
     "Span | None",
 ]
-_fast_build: _FastBuild | None = None
-
-
-def install_fast_build(fast_build: _FastBuild | None) -> _FastBuild | None:
-    """Route builds without given ids through ``fast_build`` (None: Python); return the old."""
-    global _fast_build
-    previous, _fast_build = _fast_build, fast_build
-    return previous
 
 
 class SpanTooDeepError(EncodeError):
@@ -76,7 +66,7 @@ def scope_name(scope: type | str) -> str:
         return scope
     if isinstance(scope, type):
         return f"{scope.__module__}.{scope.__qualname__}"
-    raise TypeError(f"scope must be a class or a str, not {type(scope).__name__}: {scope!r}")
+    raise SpanTypeError(f"scope must be a class or a str, not {type(scope).__name__}: {scope!r}")
 
 
 def _now_millis() -> int:
@@ -85,12 +75,14 @@ def _now_millis() -> int:
 
 def _check_ts(which: str, ts_millis: object) -> int:
     if type(ts_millis) is not int:
-        raise TypeError(
+        raise SpanTypeError(
             f"{which} must be an int of epoch milliseconds, not {type(ts_millis).__name__}: "
             f"{ts_millis!r}"
         )
     if not _LONG_MIN <= ts_millis <= _LONG_MAX:
-        raise ValueError(f"{which} {ts_millis} is outside the signed 64-bit range of Avro's long")
+        raise SpanValueError(
+            f"{which} {ts_millis} is outside the signed 64-bit range of Avro's long"
+        )
     return ts_millis
 
 
@@ -141,7 +133,7 @@ class Span:
         if type(self.children) is not tuple:
             object.__setattr__(self, "children", tuple(self.children))
         if len(self.trace_id) != TRACE_ID_BYTES or len(self.span_id) != SPAN_ID_BYTES:
-            raise ValueError(
+            raise SpanValueError(
                 f"trace_id must be {TRACE_ID_BYTES} bytes and span_id {SPAN_ID_BYTES} bytes, "
                 f"got {len(self.trace_id)} and {len(self.span_id)}"
             )
@@ -211,8 +203,26 @@ class Span:
         )
 
 
+SPAN_FIELDS: Final = tuple(field.name for field in dataclasses.fields(Span))
+"""Span's fields in positional order, read from the class body above: its one definition.
+
+``__slots__`` (the dataclass's), :func:`_new_span`, the C accelerator's ``configure`` and the
+decoder all follow it; tests/unit/test_span_fields.py checks each against it."""
+
+# The slots' data descriptors, in SPAN_FIELDS order: setting them directly skips the frozen
+# dataclass's __setattr__ and __init__'s checks.
+_SLOT_SETTERS: Final = tuple(getattr(Span, name).__set__ for name in SPAN_FIELDS)
+(
+    _set_scope,
+    _set_name,
+    _set_start,
+    _set_end,
+    _set_attributes,
+    _set_children,
+    _set_trace_id,
+    _set_span_id,
+) = _SLOT_SETTERS
 _object_new = object.__new__
-_object_setattr = object.__setattr__
 
 
 def _new_span(  # noqa: PLR0917 - one positional per field, as Span(...)
@@ -227,18 +237,18 @@ def _new_span(  # noqa: PLR0917 - one positional per field, as Span(...)
 ) -> Span:
     """Construct a span from values already checked (a read-only mapping, a tuple, sized ids).
 
-    The builder's fast path: it skips ``__init__``'s conversions and checks, which cost as much
-    as the rest of a build.
+    The builder's and the decoder's fast path: it skips ``__init__``'s conversions and checks,
+    which cost as much as the rest of a build. Its parameters are :data:`SPAN_FIELDS`.
     """
     span: Span = _object_new(Span)
-    _object_setattr(span, "scope", scope)
-    _object_setattr(span, "name", name)
-    _object_setattr(span, "start_ts_millis", start_ts_millis)
-    _object_setattr(span, "end_ts_millis", end_ts_millis)
-    _object_setattr(span, "attributes", attributes)
-    _object_setattr(span, "children", children)
-    _object_setattr(span, "trace_id", trace_id)
-    _object_setattr(span, "span_id", span_id)
+    _set_scope(span, scope)
+    _set_name(span, name)
+    _set_start(span, start_ts_millis)
+    _set_end(span, end_ts_millis)
+    _set_attributes(span, attributes)
+    _set_children(span, children)
+    _set_trace_id(span, trace_id)
+    _set_span_id(span, span_id)
     return span
 
 
@@ -294,7 +304,7 @@ def _with_variables(
 
 def _check_id(which: str, value: object, size: int) -> bytes:
     if type(value) is not bytes or len(value) != size:
-        raise ValueError(f"{which} must be {size} bytes, not {value!r}")
+        raise SpanValueError(f"{which} must be {size} bytes, not {value!r}")
     return value
 
 
@@ -303,7 +313,7 @@ class SpanBuilder:
 
     Defaults follow Flink: an unset start (or 0) is the time of :meth:`build`; an unset end (or
     0) equals the start. Attribute values are ``str``, ``int`` (a signed 64-bit long),
-    ``float`` or ``bool``; anything else raises ``TypeError`` naming the key and the type.
+    ``float`` or ``bool``; anything else raises :class:`SpanTypeError` naming the key and the type.
 
     Example:
         >>> span = (
@@ -320,9 +330,17 @@ class SpanBuilder:
 
     __slots__ = ("_attributes", "_children", "_end", "_name", "_scope", "_start")
 
+    # What runs is chosen in one place, schemas/_implementation.py: with the C accelerator it
+    # replaces ``Span.builder``, ``set_attribute`` and ``add_child`` on these classes with C
+    # ones that do the plain case and call the Python below (the reference) for anything else,
+    # and sets these hooks: builds without given ids in C, and the C id generator.
+    _fast_build: ClassVar[_FastBuild | None] = None
+    _new_trace_id: ClassVar[Callable[[], bytes]] = staticmethod(_ids.new_trace_id)
+    _new_span_id: ClassVar[Callable[[], bytes]] = staticmethod(_ids.new_span_id)
+
     def __init__(self, scope: type | str, name: str) -> None:
         if type(name) is not str:
-            raise TypeError(f"span name must be a str, not {type(name).__name__}: {name!r}")
+            raise SpanTypeError(f"span name must be a str, not {type(name).__name__}: {name!r}")
         self._scope = scope if type(scope) is str else scope_name(scope)
         self._name = name
         self._start: int | None = None
@@ -376,7 +394,7 @@ class SpanBuilder:
         if type(key) is not str or value_type not in _ATTRIBUTE_TYPES:
             self._reject(key, value)
         if value_type is int and not _LONG_MIN <= value <= _LONG_MAX:  # type: ignore[operator]
-            raise ValueError(
+            raise SpanValueError(
                 f"attribute {key!r}: {value} is outside the signed 64-bit range of Avro's long"
             )
         self._attributes[key] = value
@@ -391,18 +409,18 @@ class SpanBuilder:
     @staticmethod
     def _reject(key: object, value: object) -> None:
         if type(key) is not str:
-            raise TypeError(
+            raise SpanTypeError(
                 f"attribute keys must be str, not {type(key).__name__}: {key!r} "
                 f"(value {type(value).__name__})"
             )
-        raise TypeError(
+        raise SpanTypeError(
             f"attribute {key!r}: values must be str, int, float or bool, not {type(value).__name__}"
         )
 
     def add_child(self, child: SpanBuilder | Span) -> Self:
         """Nest a child span (a builder, built with this one, or a finished span)."""
         if not isinstance(child, SpanBuilder | Span):
-            raise TypeError(
+            raise SpanTypeError(
                 f"a child must be a SpanBuilder or a Span, not {type(child).__name__}: {child!r}"
             )
         self._children.append(child)
@@ -440,16 +458,17 @@ class SpanBuilder:
         Raises:
             SpanTooDeepError: the tree nests deeper than :data:`MAX_SPAN_DEPTH`.
         """
-        if _fast_build is not None and trace_id is None and span_id is None:
-            span = _fast_build(self, extra_attributes, children_extra_attributes)
+        fast_build = SpanBuilder._fast_build
+        if fast_build is not None and trace_id is None and span_id is None:
+            span = fast_build(self, extra_attributes, children_extra_attributes)
             if span is not None:
                 return span
         if trace_id is None:
-            trace_id = new_trace_id()
+            trace_id = SpanBuilder._new_trace_id()
         else:
             _check_id("trace_id", trace_id, TRACE_ID_BYTES)
         if span_id is None:
-            span_id = new_span_id()
+            span_id = SpanBuilder._new_span_id()
         else:
             _check_id("span_id", span_id, SPAN_ID_BYTES)
         extra = extra_attributes or _EMPTY_ATTRIBUTES
@@ -487,6 +506,7 @@ class SpanBuilder:
                 "levels (or a builder contains itself)"
             )
         children = []
+        new_span_id = SpanBuilder._new_span_id
         for child in self._children:
             if isinstance(child, Span):
                 restamped = _restamp(child, trace_id)
@@ -502,34 +522,3 @@ class SpanBuilder:
             f"SpanBuilder({self._scope}/{self._name} start={self._start} end={self._end} "
             f"attributes={len(self._attributes)} children={len(self._children)})"
         )
-
-
-# The builder's hot methods in C (the optional accelerator), the Python above staying the
-# reference: ``Span.builder``, ``SpanBuilder.set_attribute`` and ``add_child`` (a tree's one
-# call per child) take the C path for plain values and hand anything unusual (a class as
-# scope, a bad value, keywords, a subclass) to the Python code, so both raise the same errors.
-# tests/unit/test_builder_speedups.py holds them to that.
-_py_builder = SpanBuilder
-_py_set_attribute = SpanBuilder.set_attribute
-_py_add_child = SpanBuilder.add_child
-_accelerator = load_accelerator()
-if _accelerator is not None:
-    SpanBuilder.set_attribute = _accelerator.configure_builder(  # type: ignore[method-assign]
-        SpanBuilder,
-        tuple(
-            SpanBuilder.__dict__[slot]
-            for slot in ("_scope", "_name", "_start", "_end", "_attributes", "_children")
-        ),
-        SpanBuilder,
-        _py_set_attribute,
-    )
-    Span.builder = staticmethod(_accelerator.new_builder)  # type: ignore[method-assign]
-    SpanBuilder.add_child = _accelerator.configure_add_child(  # type: ignore[method-assign]
-        _py_add_child
-    )
-    # Decoded trees keep their children as checked bytes until ``children`` is first read
-    # (schemas/_speedups.c, "lazy children"): a consumer that looks only at roots never builds
-    # the children. The descriptor reads and writes the same slot and always returns the tuple.
-    # mypy objects to any class-level write of a slot's name; this one replaces the slot's
-    # descriptor with one over the same slot.
-    Span.children = _accelerator.children_field(Span.__dict__["children"])  # type: ignore[misc]

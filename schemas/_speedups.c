@@ -11,7 +11,7 @@
  * strings are strict UTF-8, nesting stops at MAX_SPAN_DEPTH, and every failure is the
  * Python BodyError(reason, message) the codec turns into a DecodeError.
  *
- * configure() must be called once (by spanstream.schemas._codec) before use: it hands over
+ * configure() must be called once (by spanstream.schemas._implementation) before use: it hands over
  * the Span class, its slot descriptors, the exception classes and the constants.
  *
  * The caller's side of add_span lives here too: Span.builder, SpanBuilder.set_attribute (a
@@ -27,8 +27,13 @@
 #include <string.h>
 #include <time.h>
 
+/* Span's fields in its positional order (_span.SPAN_FIELDS, read from the class): configure()
+ * refuses field names that do not match these, so a changed Span cannot meet stale C. */
 #define N_FIELDS 8
 enum { F_SCOPE, F_NAME, F_START, F_END, F_ATTRIBUTES, F_CHILDREN, F_TRACE, F_SPAN };
+static const char *const expected_field_names[N_FIELDS] = {
+    "scope", "name", "start_ts_millis", "end_ts_millis", "attributes", "children", "trace_id",
+    "span_id"};
 
 #define MIN_ENTRY_BYTES 3 /* key length, union branch, one byte of value at least */
 #define MIN_SPAN_BYTES 30 /* two ids, four one-byte fields, two empty blocks */
@@ -1459,6 +1464,14 @@ configure(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (!PyUnicode_Check(PyTuple_GET_ITEM(names, i)) ||
             Py_TYPE(descr)->tp_descr_get == NULL || Py_TYPE(descr)->tp_descr_set == NULL) {
             PyErr_SetString(PyExc_TypeError, "descriptors must be data descriptors");
+            return NULL;
+        }
+        if (PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(names, i),
+                                             expected_field_names[i]) != 0) {
+            PyErr_Format(PyExc_TypeError,
+                         "Span's field %d is %R, but the C accelerator expects %s: update "
+                         "schemas/_speedups.c with Span (or set SPANSTREAM_NO_SPEEDUPS=1)",
+                         i, PyTuple_GET_ITEM(names, i), expected_field_names[i]);
             return NULL;
         }
     }

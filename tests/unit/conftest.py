@@ -4,15 +4,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from spanstream.schemas._codec import IMPLEMENTATIONS, use_implementation
+from spanstream.schemas import _implementation
 
 
-@pytest.fixture(scope="module", params=sorted(IMPLEMENTATIONS))
+@pytest.fixture(scope="module", params=_implementation.AVAILABLE)
 def implementation(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Run a module's tests against each codec implementation: pure Python, and C when built.
+    """Run a module's tests against each implementation (codec and builder): Python, and C if built.
 
     A module opts in with ``pytestmark = pytest.mark.usefixtures("implementation")``.
     """
-    previous = use_implementation(request.param)
+    previous = _implementation.use(request.param)
     yield request.param
-    use_implementation(previous)
+    _implementation.use(previous)

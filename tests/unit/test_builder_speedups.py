@@ -3,7 +3,7 @@ builder and its builder children) and the id generator behave exactly as the Pyt
 and the caller's path stays in C.
 
 The Python code in ``schemas/_span.py`` and ``schemas/_ids.py`` is the reference
-(``_py_builder``, ``_py_set_attribute``, ``install_fast_build(None)``, ``_new_trace_id``); the
+(``_implementation.PYTHON``, and ``_implementation.use("python")`` for a whole build); the
 accelerator must give the same spans and raise the same errors with the same messages.
 """
 
@@ -27,6 +27,7 @@ from spanstream.schemas import (
     Span,
     SpanBuilder,
     _ids,
+    _implementation,
     _span,
     decode_span,
     encode_span,
@@ -49,15 +50,15 @@ _ATTRIBUTES = st.dictionaries(st.text(max_size=12), _VALUES, max_size=10)
 @pytest.fixture
 def python_build() -> Iterator[None]:
     """Builds in this test take the Python path (the reference)."""
-    previous = _span.install_fast_build(None)
+    previous = _implementation.use("python")
     try:
         yield
     finally:
-        _span.install_fast_build(previous)
+        _implementation.use(previous)
 
 
 def _python_builder(scope: Any, name: Any) -> SpanBuilder:
-    return _span._py_builder(scope, name)
+    return _implementation.PYTHON.new_builder(scope, name)
 
 
 def _fields(span: Span) -> tuple[object, ...]:
@@ -77,16 +78,16 @@ def _reference_span(
 ) -> Span:
     builder = _python_builder("app.Job", "Load")
     for key, value in attributes.items():
-        _span._py_set_attribute(builder, key, value)
+        _implementation.PYTHON.set_attribute(builder, key, value)
     if start is not None:
         builder.set_start_ts_millis(start)
     if end is not None:
         builder.set_end_ts_millis(end)
-    previous = _span.install_fast_build(None)
+    previous = _implementation.use("python")
     try:
         return builder.build(extra_attributes=extra)
     finally:
-        _span.install_fast_build(previous)
+        _implementation.use(previous)
 
 
 @needs_c
@@ -94,8 +95,8 @@ def test_the_builder_methods_are_the_c_ones_when_the_accelerator_is_built() -> N
     assert type(Span.builder).__name__ == "builtin_function_or_method"
     assert type(SpanBuilder.__dict__["set_attribute"]).__name__ == "method_descriptor"
     assert type(SpanBuilder.__dict__["add_child"]).__name__ == "method_descriptor"
-    assert _span._fast_build is not None
-    assert new_trace_id is not _ids._new_trace_id
+    assert SpanBuilder._fast_build is not None
+    assert new_trace_id is not _ids.new_trace_id
 
 
 def test_a_c_builder_starts_as_a_python_one() -> None:
@@ -194,7 +195,7 @@ def test_a_bad_attribute_is_the_same_error_on_both_paths(key: Any, value: Any) -
     with pytest.raises((TypeError, ValueError)) as fast:
         Span.builder("app.Job", "Load").set_attribute(key, value)
     with pytest.raises((TypeError, ValueError)) as reference:
-        _span._py_set_attribute(_python_builder("app.Job", "Load"), key, value)
+        _implementation.PYTHON.set_attribute(_python_builder("app.Job", "Load"), key, value)
     assert (type(fast.value), str(fast.value)) == (type(reference.value), str(reference.value))
 
 
@@ -332,11 +333,11 @@ def _tree_fields(span: Span) -> tuple[object, ...]:
 
 
 def _python_built(builder: SpanBuilder, **kwargs: Any) -> Span:
-    previous = _span.install_fast_build(None)
+    previous = _implementation.use("python")
     try:
         return builder.build(**kwargs)
     finally:
-        _span.install_fast_build(previous)
+        _implementation.use(previous)
 
 
 @given(_TREES, _VARIABLES, _VARIABLES)
@@ -434,7 +435,7 @@ def test_a_bad_child_is_the_same_error_on_both_paths(args: Any, kwargs: Any) -> 
     with pytest.raises(TypeError) as fast:
         Span.builder("app.Job", "Root").add_child(*args, **kwargs)
     with pytest.raises(TypeError) as reference:
-        _span._py_add_child(_python_builder("app.Job", "Root"), *args, **kwargs)
+        _implementation.PYTHON.add_child(_python_builder("app.Job", "Root"), *args, **kwargs)
     assert str(fast.value) == str(reference.value)
 
 
@@ -444,5 +445,5 @@ def test_add_child_keeps_every_kind_of_child_in_order_on_both_paths() -> None:
     fast, reference = Span.builder("app.Job", "Root"), _python_builder("app.Job", "Root")
     for child in (Span.builder("app.Job", "Task"), done, _SubBuilder("app.Job", "Sub")):
         assert fast.add_child(child) is fast
-        assert _span._py_add_child(reference, child) is reference
+        assert _implementation.PYTHON.add_child(reference, child) is reference
     assert fast._children == reference._children

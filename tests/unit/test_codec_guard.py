@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from spanstream.schemas import Span, SpanCodec, _encoder, decode_span, encode_span
-from spanstream.schemas._codec import use_implementation
+from spanstream.schemas import Span, SpanCodec, _encoder, _implementation, decode_span, encode_span
 from spanstream.schemas._encoder import ENCODER_SCHEMA_CANONICAL_FORM
 from spanstream.schemas._schema_history import default_history
 
@@ -26,9 +25,9 @@ _TRACKER = "org.apache.flink.runtime.checkpoint.CheckpointStatsTracker"
 def _pure_python() -> Iterator[None]:
     """These guards count the Python calls of the pure-Python codec (tests/unit/test_speedups.py
     guards the C accelerator), so they run against that implementation whatever is built."""
-    previous = use_implementation("python")
+    previous = _implementation.use("python")
     yield
-    use_implementation(previous)
+    _implementation.use(previous)
 
 
 def _checkpoint(i: int, *, children: tuple[Span, ...] = ()) -> Span:
@@ -145,7 +144,9 @@ def test_decoding_a_seven_attribute_span_calls_only_multi_byte_varint_helpers() 
     message = encode_span(_checkpoint(3))
     python, _ = _calls(lambda: decode_span(message))
     # two timestamps, checkpointedSize and fullSize take several bytes; checkpointId=3 one
-    assert python == ["decode_span", "decode_body", "_read_span"] + ["_varint_rest"] * 4 + ["make"]
+    assert python == ["decode_span", "decode_body", "_read_span"] + ["_varint_rest"] * 4 + [
+        "_new_span"
+    ]
 
 
 def test_decoded_spans_are_built_through_their_slots() -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spanstream.schemas import Span, _codec, decode_span, encode_span
+from spanstream.schemas import Span, _implementation, decode_span, encode_span
 from spanstream.schemas._codec import span_to_record
 from spanstream.schemas._decoder import span_from_record
 from spanstream.schemas._schema_history import default_history
@@ -19,11 +19,11 @@ pytestmark = pytest.mark.usefixtures("implementation")
 
 
 def decode_body(data: bytes, offset: int) -> Span:
-    return _codec.decode_body(data, offset)  # the implementation in use
+    return _implementation.decode_body(data, offset)  # the implementation in use
 
 
 def encode_body(span: Span) -> bytes:
-    return _codec.encode_framed(span, b"")  # the implementation in use
+    return _implementation.encode_framed(span, b"")  # the implementation in use
 
 
 _WRITER = default_history().current.parsed

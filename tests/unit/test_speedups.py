@@ -30,9 +30,9 @@ from spanstream.schemas import (
     EncodeError,
     Span,
     SpanTooDeepError,
-    _codec,
     _decoder,
     _encoder,
+    _implementation,
     decode_span,
     encode_span,
 )
@@ -43,8 +43,14 @@ _DISABLED = os.environ.get("SPANSTREAM_NO_SPEEDUPS", "") not in ("", "0")
 _TRACKER = "org.apache.flink.runtime.checkpoint.CheckpointStatsTracker"
 
 needs_c = pytest.mark.skipif(
-    "c" not in _codec.IMPLEMENTATIONS, reason="the C accelerator is not built (no compiler)"
+    _implementation.C is None, reason="the C accelerator is not built (no compiler)"
 )
+
+
+def _c() -> _implementation.Implementation:
+    """The C implementation (tests marked needs_c)."""
+    assert _implementation.C is not None
+    return _implementation.C
 
 
 def _checkpoint(i: int, *, children: tuple[Span, ...] = ()) -> Span:
@@ -68,7 +74,7 @@ def fuzz(reliability_module: Callable[[str], ModuleType]) -> ModuleType:
     return reliability_module("fuzz_decoder")
 
 
-def _outcome(decode: _codec.DecodeBody, data: bytes, offset: int) -> tuple[str, object]:
+def _outcome(decode: _implementation.DecodeBody, data: bytes, offset: int) -> tuple[str, object]:
     try:
         return "span", decode(data, offset)
     except BodyError as exc:
@@ -76,12 +82,12 @@ def _outcome(decode: _codec.DecodeBody, data: bytes, offset: int) -> tuple[str, 
 
 
 def _both_decode(data: bytes, offset: int = 10) -> None:
-    python = _outcome(_codec.IMPLEMENTATIONS["python"][0], data, offset)
-    c = _outcome(_codec.IMPLEMENTATIONS["c"][0], data, offset)
+    python = _outcome(_implementation.PYTHON.decode_body, data, offset)
+    c = _outcome(_c().decode_body, data, offset)
     assert c == python, data.hex()
 
 
-def _encoded(encode: _codec.EncodeFramed, span: Span) -> tuple[str, object]:
+def _encoded(encode: _implementation.EncodeFramed, span: Span) -> tuple[str, object]:
     try:
         return "bytes", encode(span, b"\x01\x02")
     except EncodeError as exc:
@@ -89,8 +95,8 @@ def _encoded(encode: _codec.EncodeFramed, span: Span) -> tuple[str, object]:
 
 
 def _both_encode(span: Span) -> bytes:
-    python = _encoded(_codec.IMPLEMENTATIONS["python"][1], span)
-    c = _encoded(_codec.IMPLEMENTATIONS["c"][1], span)
+    python = _encoded(_implementation.PYTHON.encode_framed, span)
+    c = _encoded(_c().encode_framed, span)
     assert c == python
     return c[1]  # type: ignore[return-value]
 
@@ -106,11 +112,11 @@ def test_ci_runs_the_c_accelerator() -> None:
 def test_a_built_accelerator_is_the_one_in_use() -> None:
     """When the extension is built and not disabled, SPEEDUPS is true and the codec uses it."""
     assert (_BUILT and not _DISABLED) == SPEEDUPS
-    assert ("c" in _codec.IMPLEMENTATIONS) == SPEEDUPS
+    assert ("c" in _implementation.AVAILABLE) == SPEEDUPS
     if SPEEDUPS:
-        assert _codec._active == "c"
-        assert _codec.decode_body is _codec.IMPLEMENTATIONS["c"][0]
-        assert _codec.encode_framed is _codec.IMPLEMENTATIONS["c"][1]
+        assert _implementation.active == "c"
+        assert _implementation.decode_body is _c().decode_body
+        assert _implementation.encode_framed is _c().encode_framed
 
 
 @needs_c
@@ -123,7 +129,7 @@ def test_the_c_path_makes_no_python_call_per_span() -> None:
             calls.append(frame.f_code.co_name)  # type: ignore[attr-defined]
 
     span = _checkpoint(3, children=(_checkpoint(4),))
-    previous = _codec.use_implementation("c")
+    previous = _implementation.use("c")
     try:
         message = encode_span(span)
         sys.setprofile(profile)
@@ -133,7 +139,7 @@ def test_the_c_path_makes_no_python_call_per_span() -> None:
         finally:
             sys.setprofile(None)
     finally:
-        _codec.use_implementation(previous)
+        _implementation.use(previous)
     assert calls == ["decode_span", "encode_span"]
     assert decoded == span
 
@@ -142,8 +148,8 @@ def test_spanstream_no_speedups_forces_pure_python() -> None:
     """SPANSTREAM_NO_SPEEDUPS=1 makes a fresh interpreter use the Python codec."""
     env = {**os.environ, "SPANSTREAM_NO_SPEEDUPS": "1"}
     code = (
-        "from spanstream.schemas import SPEEDUPS, _codec; "
-        "print(SPEEDUPS, sorted(_codec.IMPLEMENTATIONS))"
+        "from spanstream.schemas import SPEEDUPS, _implementation; "
+        "print(SPEEDUPS, list(_implementation.AVAILABLE))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
@@ -169,16 +175,16 @@ def test_an_in_place_build_is_not_older_than_its_source() -> None:
     assert built.stat().st_mtime >= source.stat().st_mtime, "rebuild: pip install -e ."
 
 
-def test_use_implementation_rejects_an_unknown_name() -> None:
+def test_the_switch_rejects_an_unknown_implementation() -> None:
     """Only the implementations that exist can be chosen."""
     with pytest.raises(KeyError):
-        _codec.use_implementation("rust")
+        _implementation.use("rust")
 
 
 @needs_c
 def test_decoded_spans_are_exact_span_values() -> None:
     """The C decoder builds real Spans: a read-only proxy, a tuple of children, bytes ids."""
-    decode = _codec.IMPLEMENTATIONS["c"][0]
+    decode = _c().decode_body
     span = decode(encode_span(_checkpoint(1, children=(_checkpoint(2),))), 10)
     assert type(span) is Span
     assert type(span.attributes) is MappingProxyType
@@ -377,7 +383,7 @@ def test_nan_and_infinities_encode_alike() -> None:
 @needs_c
 def test_decoding_and_failing_many_times_does_not_grow_memory() -> None:
     """No reference is leaked on the success or the error paths (traced memory stays flat)."""
-    decode = _codec.IMPLEMENTATIONS["c"][0]
+    decode = _c().decode_body
     good = encode_span(_checkpoint(5, children=(_checkpoint(6),)))
     bad = [good[:cut] for cut in range(10, len(good), 7)]
     bad += [good[:-2] + b"\x07\x00", good + b"\x00", good[:60] + b"\xff" * 12]
@@ -404,7 +410,7 @@ def test_decoding_and_failing_many_times_does_not_grow_memory() -> None:
 @needs_c
 def test_encoding_and_failing_many_times_does_not_grow_memory() -> None:
     """The encoder's error paths release what they hold too."""
-    encode = _codec.IMPLEMENTATIONS["c"][1]
+    encode = _c().encode_framed
     good = _checkpoint(7, children=(_checkpoint(8),))
     bad = [
         Span("a", "b", 0, 0, {"k": [1], "j": 1}, (), bytes(16), bytes(8)),
