@@ -10,28 +10,19 @@ whose ``reason`` says which: ``bad-marker``, ``unknown-fingerprint``, ``unknown-
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 from typing import Any, Final
 
-import fastavro
-
 # The body's decoder and encoder in use (C or Python) are _implementation's; it chooses.
 from spanstream.schemas import _implementation
-from spanstream.schemas._decoder import BodyError, check_body, read_resolved, span_from_record
+from spanstream.schemas._decoder import BodyError, span_from_record
 from spanstream.schemas._encoder import ENCODER_SCHEMA_CANONICAL_FORM
-from spanstream.schemas._errors import ConfigError, DecodeError, EncodeError, ExtraMissingError
-from spanstream.schemas._framing import (
-    FRAMINGS,
-    SINGLE_OBJECT_HEADER_BYTES,
-    SINGLE_OBJECT_MARKER,
-    Framing,
-    confluent_header,
-    single_object_header,
-)
-from spanstream.schemas._schema_history import SchemaHistory, SchemaVersion, default_history
+from spanstream.schemas._errors import EncodeError
+from spanstream.schemas._framed_codec import FramedCodec, as_bytes
+from spanstream.schemas._framing import SINGLE_OBJECT_HEADER_BYTES, SINGLE_OBJECT_MARKER, Framing
+from spanstream.schemas._schema_history import SchemaHistory, default_history
 from spanstream.schemas._span import Span
-from spanstream.schemas._writer_lookup import SchemaRegistry, WriterLookup
+from spanstream.schemas._writer_lookup import SchemaRegistry
 
 __all__ = [
     "SCHEMA_FINGERPRINT",
@@ -58,7 +49,7 @@ def span_to_record(span: Span) -> dict[str, Any]:
     }
 
 
-class SpanCodec:
+class SpanCodec(FramedCodec):
     """Encode spans to messages and decode them back, in one framing.
 
     Args:
@@ -80,7 +71,9 @@ class SpanCodec:
         True
     """
 
-    __slots__ = ("_fast_current", "_fast_header", "_framing", "_header", "_history", "_writers")
+    __slots__ = ("_fast_current", "_fast_header")
+
+    WHAT = "span"
 
     def __init__(
         self,
@@ -90,48 +83,21 @@ class SpanCodec:
         subject: str | None = None,
         history: SchemaHistory | None = None,
     ) -> None:
-        if framing not in FRAMINGS:
-            raise ConfigError("framing", framing, " or ".join(FRAMINGS))
-        self._framing = framing
-        self._history = history if history is not None else default_history()
-        current = self._history.current
-        self._fast_current = current.canonical_form == ENCODER_SCHEMA_CANONICAL_FORM
-        self._writers = WriterLookup(framing, self._history, registry)
-        if framing == "single-object":
-            self._header = single_object_header(current.fingerprint)
-        else:
-            if registry is None:
-                raise ConfigError("registry", registry, "a Schema Registry client")
-            if subject is None:
-                self._header = b""  # a reader only: encode() refuses
-            elif not subject:
-                raise ConfigError("subject", subject, "a registry subject, e.g. '<topic>-value'")
-            else:
-                schema_id = register_schema(registry, subject, current, "span")
-                self._writers.by_schema_id[schema_id] = current
-                self._header = confluent_header(schema_id)
+        super().__init__(
+            framing=framing,
+            registry=registry,
+            subject=subject,
+            history=history if history is not None else default_history(),
+            subject_optional=True,
+        )
+        self._fast_current = self._history.current.canonical_form == ENCODER_SCHEMA_CANONICAL_FORM
         # Messages that start with this header take the hand-written decoder straight away.
         self._fast_header = self._header if self._fast_current and self._header else None
-
-    @property
-    def framing(self) -> Framing:
-        """The framing this codec writes and reads."""
-        return self._framing
-
-    @property
-    def header(self) -> bytes:
-        """The bytes every message this codec writes starts with."""
-        return self._header
 
     @property
     def fast(self) -> bool:
         """Whether the current schema is the one the hand-written encoder and decoder know."""
         return self._fast_current
-
-    @property
-    def history(self) -> SchemaHistory:
-        """The schema versions this codec reads; its current one is what it writes."""
-        return self._history
 
     def encode(self, span: Span) -> bytes:
         """Return the framed Avro message for ``span``.
@@ -143,7 +109,7 @@ class SpanCodec:
             raise EncodeError("a Confluent codec without a subject only decodes")
         if self._fast_current:
             return _implementation.encode_framed(span, self._header)
-        return self._encode_generic(span)
+        return self._encode_record(span_to_record(span))
 
     def encode_many(self, spans: Iterable[Span]) -> list[bytes]:
         """Return one framed message per span, in order.
@@ -157,18 +123,7 @@ class SpanCodec:
         if self._fast_current:
             encode_framed = _implementation.encode_framed
             return [encode_framed(span, header) for span in spans]
-        return [self._encode_generic(span) for span in spans]
-
-    def _encode_generic(self, span: Span) -> bytes:
-        buffer = io.BytesIO()
-        buffer.write(self._header)
-        try:
-            fastavro.schemaless_writer(
-                buffer, self._history.current.parsed_plain, span_to_record(span)
-            )
-        except Exception as exc:
-            raise EncodeError(f"span cannot be encoded: {exc}") from exc
-        return buffer.getvalue()
+        return [self._encode_record(span_to_record(span)) for span in spans]
 
     def decode(self, data: bytes) -> Span:
         """Decode a message into the span it carries, resolved to the current schema.
@@ -182,7 +137,7 @@ class SpanCodec:
             try:
                 return _implementation.decode_body(data, len(fast))
             except BodyError as exc:
-                raise DecodeError(f"span message: {exc}", reason=exc.reason, raw=data) from exc
+                raise self._decode_error(exc, data) from exc
         data = as_bytes(data)
         writer, offset = self._writers.find(data)
         try:
@@ -190,66 +145,7 @@ class SpanCodec:
                 return _implementation.decode_body(data, offset)
             return span_from_record(self._read_generic(data, offset, writer))
         except BodyError as exc:
-            raise DecodeError(
-                f"span message (schema v{writer.version}): {exc}", reason=exc.reason, raw=data
-            ) from exc
-
-    def decode_record(self, data: bytes) -> dict[str, Any]:
-        """Decode a message into a dict of the current reader schema's fields (defaults filled).
-
-        Unlike :meth:`decode`, fields a newer schema adds are kept; useful to inspect evolution.
-
-        Raises:
-            DecodeError: as :meth:`decode`.
-        """
-        data = as_bytes(data)
-        writer, offset = self._writers.find(data)
-        try:
-            record: dict[str, Any] = self._read_generic(data, offset, writer)
-        except BodyError as exc:
-            raise DecodeError(f"span message: {exc}", reason=exc.reason, raw=data) from exc
-        return record
-
-    def _read_generic(self, data: bytes, offset: int, writer: SchemaVersion) -> Any:  # noqa: ANN401
-        check_body(data, offset, writer.parsed_plain, dict(writer.named))
-        return read_resolved(data, offset, writer.parsed_plain, self._history.current.parsed_plain)
-
-
-def register_schema(
-    registry: SchemaRegistry, subject: str, version: SchemaVersion, what: str
-) -> int:
-    """Register ``version`` under ``subject``; return its schema id.
-
-    Raises:
-        ExtraMissingError: the ``registry`` extra is not installed.
-        EncodeError: the registry refused, or could not be reached.
-    """
-    try:
-        from confluent_kafka.schema_registry import Schema
-    except ImportError as exc:
-        raise ExtraMissingError("Confluent Schema Registry framing", "registry") from exc
-    try:
-        return registry.register_schema(subject, Schema(version.text, "AVRO"))
-    except Exception as exc:
-        raise EncodeError(
-            f"could not register the {what} schema under subject {subject!r}: {exc}"
-        ) from exc
-
-
-def as_bytes(data: object) -> bytes:
-    """``data`` as bytes (a message may come as a bytearray or memoryview).
-
-    Raises:
-        DecodeError: ``malformed``: ``data`` is not bytes-like.
-    """
-    if isinstance(data, bytes):
-        return data
-    try:
-        return bytes(data)  # type: ignore[call-overload,no-any-return]
-    except TypeError as exc:
-        raise DecodeError(
-            f"a message must be bytes, not {type(data).__name__}", reason="malformed", raw=b""
-        ) from exc
+            raise self._decode_error(exc, data, writer) from exc
 
 
 _DEFAULT_CODEC: Final = SpanCodec()
@@ -292,5 +188,5 @@ def decode_span(data: bytes) -> Span:
         try:
             return _implementation.decode_body(data, SINGLE_OBJECT_HEADER_BYTES)
         except BodyError as exc:
-            raise DecodeError(f"span message: {exc}", reason=exc.reason, raw=data) from exc
+            raise _DEFAULT_CODEC._decode_error(exc, data) from exc
     return _DEFAULT_CODEC.decode(data)

@@ -9,24 +9,15 @@ way round), which is how a consumer tells the two apart on one topic.
 
 from __future__ import annotations
 
-import io
 from types import MappingProxyType
 from typing import Any, Final
 
-import fastavro
-
-from spanstream.schemas._codec import as_bytes, register_schema
-from spanstream.schemas._decoder import BodyError, check_body, read_resolved
-from spanstream.schemas._errors import ConfigError, DecodeError, EncodeError
+from spanstream.schemas._decoder import BodyError
 from spanstream.schemas._event import Event
-from spanstream.schemas._framing import (
-    FRAMINGS,
-    Framing,
-    confluent_header,
-    single_object_header,
-)
+from spanstream.schemas._framed_codec import FramedCodec
+from spanstream.schemas._framing import Framing
 from spanstream.schemas._schema_history import SchemaHistory, default_event_history
-from spanstream.schemas._writer_lookup import SchemaRegistry, WriterLookup
+from spanstream.schemas._writer_lookup import SchemaRegistry
 
 __all__ = [
     "EVENT_SCHEMA_FINGERPRINT",
@@ -75,7 +66,7 @@ def event_from_record(record: Any) -> Event:  # noqa: ANN401 - a record fastavro
         raise BodyError("malformed", f"the record is not an event: {exc}") from exc
 
 
-class EventCodec:
+class EventCodec(FramedCodec):
     """Encode events to messages and decode them back, in one framing.
 
     Args:
@@ -94,7 +85,9 @@ class EventCodec:
         True
     """
 
-    __slots__ = ("_framing", "_header", "_history", "_writers")
+    __slots__ = ()
+
+    WHAT = "event"
 
     def __init__(
         self,
@@ -104,37 +97,12 @@ class EventCodec:
         subject: str | None = None,
         history: SchemaHistory | None = None,
     ) -> None:
-        if framing not in FRAMINGS:
-            raise ConfigError("framing", framing, " or ".join(FRAMINGS))
-        self._framing = framing
-        self._history = history if history is not None else default_event_history()
-        current = self._history.current
-        self._writers = WriterLookup(framing, self._history, registry)
-        if framing == "single-object":
-            self._header = single_object_header(current.fingerprint)
-        else:
-            if registry is None:
-                raise ConfigError("registry", registry, "a Schema Registry client")
-            if not subject:
-                raise ConfigError("subject", subject, "a registry subject, e.g. '<topic>-value'")
-            schema_id = register_schema(registry, subject, current, "event")
-            self._writers.by_schema_id[schema_id] = current
-            self._header = confluent_header(schema_id)
-
-    @property
-    def framing(self) -> Framing:
-        """The framing this codec writes and reads."""
-        return self._framing
-
-    @property
-    def header(self) -> bytes:
-        """The bytes every message this codec writes starts with."""
-        return self._header
-
-    @property
-    def history(self) -> SchemaHistory:
-        """The event schema versions this codec reads; its current one is what it writes."""
-        return self._history
+        super().__init__(
+            framing=framing,
+            registry=registry,
+            subject=subject,
+            history=history if history is not None else default_event_history(),
+        )
 
     def encode(self, event: Event) -> bytes:
         """Return the framed Avro message for ``event``.
@@ -142,47 +110,20 @@ class EventCodec:
         Raises:
             EncodeError: a value does not fit the schema.
         """
-        buffer = io.BytesIO()
-        buffer.write(self._header)
-        try:
-            fastavro.schemaless_writer(
-                buffer, self._history.current.parsed_plain, event_to_record(event)
-            )
-        except Exception as exc:
-            raise EncodeError(f"event cannot be encoded: {exc}") from exc
-        return buffer.getvalue()
+        return self._encode_record(event_to_record(event))
 
     def decode(self, data: bytes) -> Event:
         """Decode a message into the event it carries, resolved to the current event schema.
 
         Raises:
             DecodeError: the bytes are not an event message of a known schema; its ``reason``
-                says why and ``raw`` keeps the bytes.
+                says why and ``raw`` keeps the bytes (a span message is ``unknown-fingerprint``).
         """
         record = self.decode_record(data)
         try:
             return event_from_record(record)
         except BodyError as exc:
-            raise DecodeError(f"event message: {exc}", reason=exc.reason, raw=data) from exc
-
-    def decode_record(self, data: bytes) -> dict[str, Any]:
-        """Decode a message into a dict of the current event schema's fields (defaults filled).
-
-        Raises:
-            DecodeError: as :meth:`decode`.
-        """
-        data = as_bytes(data)
-        writer, offset = self._writers.find(data)
-        try:
-            check_body(data, offset, writer.parsed_plain, dict(writer.named))
-            record: dict[str, Any] = read_resolved(
-                data, offset, writer.parsed_plain, self._history.current.parsed_plain
-            )
-        except BodyError as exc:
-            raise DecodeError(
-                f"event message (schema v{writer.version}): {exc}", reason=exc.reason, raw=data
-            ) from exc
-        return record
+            raise self._decode_error(exc, data) from exc
 
 
 _DEFAULT_CODEC: Final = EventCodec()
