@@ -17,20 +17,18 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Self
 
+from spanstream.schemas._attributes import (
+    AttributeValue,
+    NamedBuilder,
+    attributes_text,
+    check_ts,
+    now_millis,
+    same_attributes,
+    scope_name,
+)
 from spanstream.schemas._errors import SpanTypeError, SpanValueError
 from spanstream.schemas._ids import SPAN_ID_BYTES, TRACE_ID_BYTES
 from spanstream.schemas._implementation import new_trace_id
-from spanstream.schemas._span import (
-    _ATTRIBUTE_TYPES,
-    _LONG_MAX,
-    _LONG_MIN,
-    AttributeValue,
-    SpanBuilder,
-    _check_ts,
-    _now_millis,
-    _same_attributes,
-    scope_name,
-)
 
 __all__ = ["EVENT_ID_BYTES", "Event", "EventBuilder", "new_event_id"]
 
@@ -124,17 +122,17 @@ class Event:
             and self.observed_ts_millis == other.observed_ts_millis
             and self.body == other.body
             and self.severity == other.severity
-            and _same_attributes(self.attributes, other.attributes)
+            and same_attributes(self.attributes, other.attributes)
         )
 
     def __hash__(self) -> int:
         return hash(self.event_id)
 
     def __repr__(self) -> str:
-        attributes = ", ".join(f"{k}={v!r}" for k, v in self.attributes.items())
         return (
             f"Event({self.scope}/{self.name} observed={self.observed_ts_millis} "
-            f"severity={self.severity!r} body={self.body!r} attributes={{{attributes}}} "
+            f"severity={self.severity!r} body={self.body!r} "
+            f"attributes={attributes_text(self.attributes)} "
             f"event={self.event_id.hex()})"
         )
 
@@ -145,7 +143,7 @@ def _check_text(which: str, value: object) -> str:
     return value
 
 
-class EventBuilder:
+class EventBuilder(NamedBuilder):
     """The mutable description of an event: Flink's ``EventBuilder``, chainable.
 
     Defaults follow Flink: an observed time of 0 or unset is the time of :meth:`build`; body
@@ -164,16 +162,6 @@ class EventBuilder:
         self._attributes: dict[str, AttributeValue] = {}
 
     @property
-    def scope(self) -> str:
-        """The class scope (a class's module-qualified name, or the string given)."""
-        return self._scope
-
-    @property
-    def name(self) -> str:
-        """The event's name."""
-        return self._name
-
-    @property
     def observed_ts_millis(self) -> int:
         """The observed time set so far; 0 means unset (then :meth:`build` uses now)."""
         return self._observed
@@ -188,14 +176,9 @@ class EventBuilder:
         """The severity set so far (``""`` by default)."""
         return self._severity
 
-    @property
-    def attributes(self) -> Mapping[str, AttributeValue]:
-        """A read-only view of the attributes set so far."""
-        return MappingProxyType(self._attributes)
-
     def set_observed_ts_millis(self, observed_ts_millis: int) -> Self:
         """Set the observed time, in epoch milliseconds (0 means unset, as in Flink)."""
-        self._observed = _check_ts("observed_ts_millis", observed_ts_millis)
+        self._observed = check_ts("observed_ts_millis", observed_ts_millis)
         return self
 
     def set_name(self, name: str) -> Self:
@@ -218,23 +201,6 @@ class EventBuilder:
         self._severity = _check_text("severity", severity)
         return self
 
-    def set_attribute(self, key: str, value: AttributeValue) -> Self:
-        """Set one attribute; a later value for the same key replaces the earlier one."""
-        if type(key) is not str or type(value) not in _ATTRIBUTE_TYPES:
-            SpanBuilder._reject(key, value)
-        if type(value) is int and not _LONG_MIN <= value <= _LONG_MAX:
-            raise SpanValueError(
-                f"attribute {key!r}: {value} is outside the signed 64-bit range of Avro's long"
-            )
-        self._attributes[key] = value
-        return self
-
-    def set_attributes(self, attributes: Mapping[str, AttributeValue]) -> Self:
-        """Set several attributes at once, each checked as by :meth:`set_attribute`."""
-        for key, value in attributes.items():
-            self.set_attribute(key, value)
-        return self
-
     def build(
         self,
         *,
@@ -252,7 +218,7 @@ class EventBuilder:
             trace_id: the enclosing span's 16-byte trace id, or ``None``.
             span_id: the enclosing span's 8-byte span id, or ``None``.
         """
-        observed = self._observed or _now_millis()
+        observed = self._observed or now_millis()
         attributes = {**self._attributes, **variables} if variables else self._attributes.copy()
         return Event(
             self._scope,

@@ -91,7 +91,7 @@ PYTHON: Final = Implementation(
     new_trace_id=_ids.new_trace_id,
     new_span_id=_ids.new_span_id,
     new_builder=Span.__dict__["builder"].__func__,
-    set_attribute=SpanBuilder.__dict__["set_attribute"],
+    set_attribute=SpanBuilder.set_attribute,  # NamedBuilder's, shared with EventBuilder
     add_child=SpanBuilder.__dict__["add_child"],
     build_tree=None,
 )

@@ -7,14 +7,23 @@ validates every value as it is set, so a built span always fits the wire contrac
 from __future__ import annotations
 
 import dataclasses
-import math
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar, Final, Self
 
 from spanstream.schemas import _ids
+from spanstream.schemas._attributes import (
+    LONG_MAX,
+    LONG_MIN,
+    AttributeValue,
+    NamedBuilder,
+    attributes_text,
+    check_ts,
+    now_millis,
+    same_attributes,
+    scope_name,
+)
 from spanstream.schemas._errors import EncodeError, SpanTypeError, SpanValueError
 from spanstream.schemas._ids import SPAN_ID_BYTES, TRACE_ID_BYTES
 
@@ -27,15 +36,6 @@ __all__ = [
     "SpanTooDeepError",
     "scope_name",
 ]
-
-AttributeValue = str | int | float | bool
-"""What an attribute can hold: Flink's String, Long and Double, and (Flink 2.1) boolean."""
-
-# Exact types, not isinstance: a subclass (an IntEnum, a numpy scalar) would not survive the
-# wire as itself, and bool must stay bool rather than pass as int.
-_ATTRIBUTE_TYPES: Final = frozenset({str, int, float, bool})
-_LONG_MIN: Final = -(2**63)
-_LONG_MAX: Final = 2**63 - 1
 
 MAX_SPAN_DEPTH: Final = 128
 """How deep a span tree may nest. Deeper trees (or a builder that contains itself) fail to build
@@ -52,51 +52,6 @@ _FastBuild = Callable[
 
 class SpanTooDeepError(EncodeError):
     """A span tree nests deeper than :data:`MAX_SPAN_DEPTH` (or contains itself)."""
-
-
-def scope_name(scope: type | str) -> str:
-    """Return the scope string for a class (its module-qualified name) or a string.
-
-    Flink uses the class's canonical name; the Python counterpart is ``module.QualName``.
-
-    >>> scope_name(dict)
-    'builtins.dict'
-    """
-    if type(scope) is str:
-        return scope
-    if isinstance(scope, type):
-        return f"{scope.__module__}.{scope.__qualname__}"
-    raise SpanTypeError(f"scope must be a class or a str, not {type(scope).__name__}: {scope!r}")
-
-
-def _now_millis() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def _check_ts(which: str, ts_millis: object) -> int:
-    if type(ts_millis) is not int:
-        raise SpanTypeError(
-            f"{which} must be an int of epoch milliseconds, not {type(ts_millis).__name__}: "
-            f"{ts_millis!r}"
-        )
-    if not _LONG_MIN <= ts_millis <= _LONG_MAX:
-        raise SpanValueError(
-            f"{which} {ts_millis} is outside the signed 64-bit range of Avro's long"
-        )
-    return ts_millis
-
-
-def _typed(value: AttributeValue) -> tuple[type, object]:
-    # NaN is not equal to itself; two spans that both carry NaN are still the same span.
-    if type(value) is float and math.isnan(value):
-        return (float, "NaN")
-    return (type(value), value)
-
-
-def _same_attributes(a: Mapping[str, AttributeValue], b: Mapping[str, AttributeValue]) -> bool:
-    if len(a) != len(b):
-        return False
-    return all(key in b and _typed(value) == _typed(b[key]) for key, value in a.items())
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -187,7 +142,7 @@ class Span:
             and self.scope == other.scope
             and self.start_ts_millis == other.start_ts_millis
             and self.end_ts_millis == other.end_ts_millis
-            and _same_attributes(self.attributes, other.attributes)
+            and same_attributes(self.attributes, other.attributes)
             and self.children == other.children
         )
 
@@ -195,10 +150,9 @@ class Span:
         return hash((self.trace_id, self.span_id))
 
     def __repr__(self) -> str:
-        attributes = ", ".join(f"{k}={v!r}" for k, v in self.attributes.items())
         return (
             f"Span({self.scope}/{self.name} start={self.start_ts_millis} "
-            f"duration={self.duration_millis}ms attributes={{{attributes}}} "
+            f"duration={self.duration_millis}ms attributes={attributes_text(self.attributes)} "
             f"children={len(self.children)} trace={self.trace_id.hex()} span={self.span_id.hex()})"
         )
 
@@ -308,7 +262,7 @@ def _check_id(which: str, value: object, size: int) -> bytes:
     return value
 
 
-class SpanBuilder:
+class SpanBuilder(NamedBuilder):
     """The mutable description of a span: Flink's ``SpanBuilder``, chainable.
 
     Defaults follow Flink: an unset start (or 0) is the time of :meth:`build`; an unset end (or
@@ -349,16 +303,6 @@ class SpanBuilder:
         self._children: list[SpanBuilder | Span] = []
 
     @property
-    def scope(self) -> str:
-        """The scope string (a class's module-qualified name, or the string given)."""
-        return self._scope
-
-    @property
-    def name(self) -> str:
-        """The span's name."""
-        return self._name
-
-    @property
     def start_ts_millis(self) -> int | None:
         """The start set so far, or ``None`` (then :meth:`build` uses the current time)."""
         return self._start
@@ -368,54 +312,20 @@ class SpanBuilder:
         """The end set so far, or ``None`` (then :meth:`build` uses the start)."""
         return self._end
 
-    @property
-    def attributes(self) -> Mapping[str, AttributeValue]:
-        """A read-only view of the attributes set so far."""
-        return MappingProxyType(self._attributes)
-
     def set_start_ts_millis(self, start_ts_millis: int) -> Self:
         """Set the start, in epoch milliseconds."""
         # The check is inlined for the common case: a call costs as much as the setter.
-        if type(start_ts_millis) is not int or not _LONG_MIN <= start_ts_millis <= _LONG_MAX:
-            _check_ts("start_ts_millis", start_ts_millis)
+        if type(start_ts_millis) is not int or not LONG_MIN <= start_ts_millis <= LONG_MAX:
+            check_ts("start_ts_millis", start_ts_millis)
         self._start = start_ts_millis
         return self
 
     def set_end_ts_millis(self, end_ts_millis: int) -> Self:
         """Set the end, in epoch milliseconds."""
-        if type(end_ts_millis) is not int or not _LONG_MIN <= end_ts_millis <= _LONG_MAX:
-            _check_ts("end_ts_millis", end_ts_millis)
+        if type(end_ts_millis) is not int or not LONG_MIN <= end_ts_millis <= LONG_MAX:
+            check_ts("end_ts_millis", end_ts_millis)
         self._end = end_ts_millis
         return self
-
-    def set_attribute(self, key: str, value: AttributeValue) -> Self:
-        """Set one attribute; a later value for the same key replaces the earlier one."""
-        value_type = type(value)
-        if type(key) is not str or value_type not in _ATTRIBUTE_TYPES:
-            self._reject(key, value)
-        if value_type is int and not _LONG_MIN <= value <= _LONG_MAX:  # type: ignore[operator]
-            raise SpanValueError(
-                f"attribute {key!r}: {value} is outside the signed 64-bit range of Avro's long"
-            )
-        self._attributes[key] = value
-        return self
-
-    def set_attributes(self, attributes: Mapping[str, AttributeValue]) -> Self:
-        """Set several attributes at once, each checked as by :meth:`set_attribute`."""
-        for key, value in attributes.items():
-            self.set_attribute(key, value)
-        return self
-
-    @staticmethod
-    def _reject(key: object, value: object) -> None:
-        if type(key) is not str:
-            raise SpanTypeError(
-                f"attribute keys must be str, not {type(key).__name__}: {key!r} "
-                f"(value {type(value).__name__})"
-            )
-        raise SpanTypeError(
-            f"attribute {key!r}: values must be str, int, float or bool, not {type(value).__name__}"
-        )
 
     def add_child(self, child: SpanBuilder | Span) -> Self:
         """Nest a child span (a builder, built with this one, or a finished span)."""
@@ -485,7 +395,7 @@ class SpanBuilder:
     ) -> Span:
         # Flink's order: the variables are put after the span's own attributes, so they win.
         attributes = {**self._attributes, **extra} if extra else self._attributes.copy()
-        start = self._start or _now_millis()  # 0 is unset, as in Flink
+        start = self._start or now_millis()  # 0 is unset, as in Flink
         return _new_span(
             self._scope,
             self._name,
