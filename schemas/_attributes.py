@@ -21,6 +21,7 @@ __all__ = [
     "now_millis",
     "reject_attribute",
     "same_attributes",
+    "same_fields",
     "scope_name",
 ]
 
@@ -104,6 +105,20 @@ def same_attributes(a: Mapping[str, AttributeValue], b: Mapping[str, AttributeVa
     if len(a) != len(b):
         return False
     return all(key in b and _typed(value) == _typed(b[key]) for key, value in a.items())
+
+
+def same_fields(a: object, b: object, names: tuple[str, ...]) -> bool:
+    """Whether ``a`` and ``b`` are equal field for field, in the order of ``names``.
+
+    ``attributes`` compare as by :func:`same_attributes`, every other field by ``==``.
+    """
+    for name in names:
+        if name == "attributes":
+            if not same_attributes(a.attributes, b.attributes):  # type: ignore[attr-defined]
+                return False
+        elif getattr(a, name) != getattr(b, name):
+            return False
+    return True
 
 
 def attributes_text(attributes: Mapping[str, AttributeValue]) -> str:

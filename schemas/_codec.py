@@ -19,9 +19,9 @@ from spanstream.schemas._decoder import BodyError, span_from_record
 from spanstream.schemas._encoder import ENCODER_SCHEMA_CANONICAL_FORM
 from spanstream.schemas._errors import EncodeError
 from spanstream.schemas._framed_codec import FramedCodec, as_bytes
-from spanstream.schemas._framing import SINGLE_OBJECT_HEADER_BYTES, SINGLE_OBJECT_MARKER, Framing
-from spanstream.schemas._schema_history import SchemaHistory, default_history
-from spanstream.schemas._span import Span
+from spanstream.schemas._framing import SINGLE_OBJECT_HEADER_BYTES, SINGLE_OBJECT_MARKER
+from spanstream.schemas._schema_history import default_history
+from spanstream.schemas._span import SPAN_FIELDS, Span
 from spanstream.schemas._writer_lookup import SchemaRegistry
 
 __all__ = [
@@ -37,16 +37,10 @@ __all__ = [
 
 def span_to_record(span: Span) -> dict[str, Any]:
     """Return the span as the dict fastavro writes (the generic path and the tests use it)."""
-    return {
-        "trace_id": span.trace_id,
-        "span_id": span.span_id,
-        "scope": span.scope,
-        "name": span.name,
-        "start_ts_millis": span.start_ts_millis,
-        "end_ts_millis": span.end_ts_millis,
-        "attributes": dict(span.attributes),
-        "children": [span_to_record(child) for child in span.children],
-    }
+    record = {name: getattr(span, name) for name in SPAN_FIELDS}
+    record["attributes"] = dict(span.attributes)
+    record["children"] = [span_to_record(child) for child in span.children]
+    return record
 
 
 class SpanCodec(FramedCodec):
@@ -74,22 +68,10 @@ class SpanCodec(FramedCodec):
     __slots__ = ("_fast_current", "_fast_header")
 
     WHAT = "span"
+    SUBJECT_OPTIONAL = True
+    default_history = staticmethod(default_history)
 
-    def __init__(
-        self,
-        *,
-        framing: Framing = "single-object",
-        registry: SchemaRegistry | None = None,
-        subject: str | None = None,
-        history: SchemaHistory | None = None,
-    ) -> None:
-        super().__init__(
-            framing=framing,
-            registry=registry,
-            subject=subject,
-            history=history if history is not None else default_history(),
-            subject_optional=True,
-        )
+    def _ready(self) -> None:
         self._fast_current = self._history.current.canonical_form == ENCODER_SCHEMA_CANONICAL_FORM
         # Messages that start with this header take the hand-written decoder straight away.
         self._fast_header = self._header if self._fast_current and self._header else None

@@ -12,6 +12,7 @@ Ids (spanstream's, Flink's events have none): every event gets a random 16-byte
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -23,14 +24,14 @@ from spanstream.schemas._attributes import (
     attributes_text,
     check_ts,
     now_millis,
-    same_attributes,
+    same_fields,
     scope_name,
 )
 from spanstream.schemas._errors import SpanTypeError, SpanValueError
 from spanstream.schemas._ids import SPAN_ID_BYTES, TRACE_ID_BYTES
 from spanstream.schemas._implementation import new_trace_id
 
-__all__ = ["EVENT_ID_BYTES", "Event", "EventBuilder", "new_event_id"]
+__all__ = ["EVENT_FIELDS", "EVENT_ID_BYTES", "Event", "EventBuilder", "new_event_id"]
 
 EVENT_ID_BYTES: Final = 16
 """Size of an event id: 16 random bytes, never all zero."""
@@ -113,17 +114,7 @@ class Event:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Event):
             return NotImplemented
-        return (
-            self.event_id == other.event_id
-            and self.trace_id == other.trace_id
-            and self.span_id == other.span_id
-            and self.name == other.name
-            and self.scope == other.scope
-            and self.observed_ts_millis == other.observed_ts_millis
-            and self.body == other.body
-            and self.severity == other.severity
-            and same_attributes(self.attributes, other.attributes)
-        )
+        return same_fields(self, other, EVENT_FIELDS)
 
     def __hash__(self) -> int:
         return hash(self.event_id)
@@ -135,6 +126,10 @@ class Event:
             f"attributes={attributes_text(self.attributes)} "
             f"event={self.event_id.hex()})"
         )
+
+
+EVENT_FIELDS: Final = tuple(field.name for field in dataclasses.fields(Event))
+"""Event's fields in positional order, read from the class body above: its one definition."""
 
 
 def _check_text(which: str, value: object) -> str:

@@ -13,11 +13,9 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from spanstream.schemas._decoder import BodyError
-from spanstream.schemas._event import Event
+from spanstream.schemas._event import EVENT_FIELDS, Event
 from spanstream.schemas._framed_codec import FramedCodec
-from spanstream.schemas._framing import Framing
-from spanstream.schemas._schema_history import SchemaHistory, default_event_history
-from spanstream.schemas._writer_lookup import SchemaRegistry
+from spanstream.schemas._schema_history import default_event_history
 
 __all__ = [
     "EVENT_SCHEMA_FINGERPRINT",
@@ -31,17 +29,9 @@ __all__ = [
 
 def event_to_record(event: Event) -> dict[str, Any]:
     """Return the event as the dict fastavro writes."""
-    return {
-        "event_id": event.event_id,
-        "trace_id": event.trace_id,
-        "span_id": event.span_id,
-        "scope": event.scope,
-        "name": event.name,
-        "observed_ts_millis": event.observed_ts_millis,
-        "body": event.body,
-        "severity": event.severity,
-        "attributes": dict(event.attributes),
-    }
+    record = {name: getattr(event, name) for name in EVENT_FIELDS}
+    record["attributes"] = dict(event.attributes)
+    return record
 
 
 def event_from_record(record: Any) -> Event:  # noqa: ANN401 - a record fastavro read
@@ -88,21 +78,7 @@ class EventCodec(FramedCodec):
     __slots__ = ()
 
     WHAT = "event"
-
-    def __init__(
-        self,
-        *,
-        framing: Framing = "single-object",
-        registry: SchemaRegistry | None = None,
-        subject: str | None = None,
-        history: SchemaHistory | None = None,
-    ) -> None:
-        super().__init__(
-            framing=framing,
-            registry=registry,
-            subject=subject,
-            history=history if history is not None else default_event_history(),
-        )
+    default_history = staticmethod(default_event_history)
 
     def encode(self, event: Event) -> bytes:
         """Return the framed Avro message for ``event``.

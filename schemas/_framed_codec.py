@@ -24,43 +24,56 @@ __all__ = ["FramedCodec", "as_bytes", "register_schema"]
 class FramedCodec:
     """Encode records to messages and decode them back, in one framing, over one history.
 
-    Subclasses name what they carry (:attr:`WHAT`, e.g. ``"span"``) and pass their default
-    history. A Confluent codec without a subject only decodes when ``subject_optional``.
+    A subclass names what it carries (:attr:`WHAT`), its released history
+    (:meth:`default_history`) and whether a Confluent codec may go without a subject, then
+    decoding only (:attr:`SUBJECT_OPTIONAL`); its docstring documents the arguments.
     """
 
     __slots__ = ("_framing", "_header", "_history", "_writers")
 
     WHAT: ClassVar[str] = "record"
     """What a message carries, for error messages (``"span"``, ``"event"``)."""
+    SUBJECT_OPTIONAL: ClassVar[bool] = False
+    """Whether a Confluent codec without a subject is accepted (it only decodes)."""
+
+    @staticmethod
+    def default_history() -> SchemaHistory:
+        """The released schema versions, used when no history is given."""
+        raise NotImplementedError
 
     def __init__(
         self,
         *,
-        framing: Framing,
-        registry: SchemaRegistry | None,
-        subject: str | None,
-        history: SchemaHistory,
-        subject_optional: bool = False,
+        framing: Framing = "single-object",
+        registry: SchemaRegistry | None = None,
+        subject: str | None = None,
+        history: SchemaHistory | None = None,
     ) -> None:
         if framing not in FRAMINGS:
             raise ConfigError("framing", framing, " or ".join(FRAMINGS))
         self._framing = framing
-        self._history = history
-        current = history.current
+        self._history = history = history if history is not None else self.default_history()
         self._writers = WriterLookup(framing, history, registry)
-        if framing == "single-object":
-            self._header = single_object_header(current.fingerprint)
-            return
+        self._header = self._make_header(registry, subject)
+        self._ready()
+
+    def _make_header(self, registry: SchemaRegistry | None, subject: str | None) -> bytes:
+        """The framing header of this codec's messages (registering the schema if Confluent)."""
+        current = self._history.current
+        if self._framing == "single-object":
+            return single_object_header(current.fingerprint)
         if registry is None:
             raise ConfigError("registry", registry, "a Schema Registry client")
-        if subject is None and subject_optional:
-            self._header = b""  # a reader only: encode() refuses
-            return
+        if subject is None and self.SUBJECT_OPTIONAL:
+            return b""  # a reader only: encode() refuses
         if not subject:
             raise ConfigError("subject", subject, "a registry subject, e.g. '<topic>-value'")
         schema_id = register_schema(registry, subject, current, self.WHAT)
         self._writers.by_schema_id[schema_id] = current
-        self._header = confluent_header(schema_id)
+        return confluent_header(schema_id)
+
+    def _ready(self) -> None:
+        """Set up what a subclass adds, once the framing, history and header are known."""
 
     @property
     def framing(self) -> Framing:

@@ -21,7 +21,7 @@ from spanstream.schemas._attributes import (
     attributes_text,
     check_ts,
     now_millis,
-    same_attributes,
+    same_fields,
     scope_name,
 )
 from spanstream.schemas._errors import EncodeError, SpanTypeError, SpanValueError
@@ -135,16 +135,7 @@ class Span:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Span):
             return NotImplemented
-        return (
-            self.span_id == other.span_id
-            and self.trace_id == other.trace_id
-            and self.name == other.name
-            and self.scope == other.scope
-            and self.start_ts_millis == other.start_ts_millis
-            and self.end_ts_millis == other.end_ts_millis
-            and same_attributes(self.attributes, other.attributes)
-            and self.children == other.children
-        )
+        return same_fields(self, other, SPAN_FIELDS)
 
     def __hash__(self) -> int:
         return hash((self.trace_id, self.span_id))
