@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
 
+from spanstream.schemas._attributes import AttributeValue
 from spanstream.schemas._errors import SpanValueError
 from spanstream.schemas._span import SpanBuilder
 
@@ -31,7 +32,7 @@ __all__ = [
     "CheckpointSpanDetailLevel",
     "CheckpointSubtaskStats",
     "CheckpointTaskStats",
-    "check_checkpoint_fields",
+    "checkpoint_attributes",
     "checkpoint_span",
 ]
 
@@ -161,14 +162,36 @@ def _java_long_array(values: Iterable[int]) -> str:
     return "[" + ", ".join(str(value) for value in values) + "]"
 
 
-def check_checkpoint_fields(status: str, checkpoint_type: str) -> None:
-    """Raise ``ValueError`` naming the accepted values for a bad status or checkpoint type."""
+def checkpoint_attributes(
+    *,
+    checkpoint_id: int,
+    full_size_bytes: int,
+    checkpointed_size_bytes: int,
+    metadata_size_bytes: int,
+    status: str,
+    is_unaligned: bool,
+    checkpoint_type: str,
+) -> dict[str, AttributeValue]:
+    """The attributes the ``Checkpoint`` span and the ``CheckpointEvent`` share, in Flink's order.
+
+    Raises:
+        SpanValueError: an unknown status or checkpoint type, naming the accepted values.
+    """
     if status not in CHECKPOINT_STATUSES:
         raise SpanValueError(f"checkpoint status {status!r}: expected one of {CHECKPOINT_STATUSES}")
     if checkpoint_type not in CHECKPOINT_TYPES:
         raise SpanValueError(
             f"checkpoint type {checkpoint_type!r}: expected one of {CHECKPOINT_TYPES}"
         )
+    return {
+        "checkpointId": checkpoint_id,
+        "fullSize": full_size_bytes,
+        "checkpointedSize": checkpointed_size_bytes,
+        "metadataSize": metadata_size_bytes,
+        "checkpointStatus": status,
+        "isUnaligned": "true" if is_unaligned else "false",  # a string, as Flink writes it
+        "checkpointType": checkpoint_type,
+    }
 
 
 def checkpoint_span(
@@ -216,7 +239,15 @@ def checkpoint_span(
     Raises:
         ValueError: an unknown status, checkpoint type, detail level or aggregate metric.
     """
-    check_checkpoint_fields(status, checkpoint_type)
+    attributes = checkpoint_attributes(
+        checkpoint_id=checkpoint_id,
+        full_size_bytes=full_size_bytes,
+        checkpointed_size_bytes=checkpointed_size_bytes,
+        metadata_size_bytes=metadata_size_bytes,
+        status=status,
+        is_unaligned=is_unaligned,
+        checkpoint_type=checkpoint_type,
+    )
     level = CheckpointSpanDetailLevel(detail_level)
     if aggregates is not None and set(aggregates) - set(CHECKPOINT_METRICS):
         unknown = sorted(set(aggregates) - set(CHECKPOINT_METRICS))
@@ -233,13 +264,7 @@ def checkpoint_span(
         SpanBuilder(CHECKPOINT_SCOPE, CHECKPOINT_SPAN)
         .set_start_ts_millis(trigger_ts_millis)
         .set_end_ts_millis(latest_ack_ts_millis)
-        .set_attribute("checkpointId", checkpoint_id)
-        .set_attribute("fullSize", full_size_bytes)
-        .set_attribute("checkpointedSize", checkpointed_size_bytes)
-        .set_attribute("metadataSize", metadata_size_bytes)
-        .set_attribute("checkpointStatus", status)
-        .set_attribute("isUnaligned", "true" if is_unaligned else "false")
-        .set_attribute("checkpointType", checkpoint_type)
+        .set_attributes(attributes)
     )
     for metric in CHECKPOINT_METRICS:
         if aggregates is not None:
@@ -271,29 +296,35 @@ def checkpoint_span(
     return builder
 
 
+def _child_span(
+    name: str, checkpoint_id: int, job_vertex_id: str, start_ts_millis: int, end_ts_millis: int
+) -> SpanBuilder:
+    return (
+        SpanBuilder(CHECKPOINT_SCOPE, name)
+        .set_start_ts_millis(start_ts_millis)
+        .set_end_ts_millis(end_ts_millis)
+        .set_attribute("checkpointId", checkpoint_id)
+        .set_attribute("jobVertexId", job_vertex_id)
+    )
+
+
 def _task_span(
     checkpoint_id: int, trigger_ts_millis: int, task: CheckpointTaskStats, *, with_subtasks: bool
 ) -> SpanBuilder:
-    builder = (
-        SpanBuilder(CHECKPOINT_SCOPE, CHECKPOINT_TASK_SPAN)
-        .set_start_ts_millis(trigger_ts_millis + task.min("CheckpointStartDelayMs"))
-        .set_end_ts_millis(task.latest_ack_ts_millis)
-        .set_attribute("checkpointId", checkpoint_id)
-        .set_attribute("jobVertexId", task.job_vertex_id)
-    )
+    start = trigger_ts_millis + task.min("CheckpointStartDelayMs")
+    end = task.latest_ack_ts_millis
+    builder = _child_span(CHECKPOINT_TASK_SPAN, checkpoint_id, task.job_vertex_id, start, end)
     for metric in CHECKPOINT_METRICS:
         builder.set_attribute("max" + metric, task.max(metric))
         builder.set_attribute("sum" + metric, task.sum(metric))
     if with_subtasks:
         for subtask in task.subtasks:
-            child = (
-                SpanBuilder(CHECKPOINT_SCOPE, CHECKPOINT_SUBTASK_SPAN)
-                .set_start_ts_millis(trigger_ts_millis + subtask.metric("CheckpointStartDelayMs"))
-                .set_end_ts_millis(subtask.ack_ts_millis)
-                .set_attribute("checkpointId", checkpoint_id)
-                .set_attribute("jobVertexId", task.job_vertex_id)
-                .set_attribute("subtaskId", subtask.subtask_id)
+            start = trigger_ts_millis + subtask.metric("CheckpointStartDelayMs")
+            end = subtask.ack_ts_millis
+            child = _child_span(
+                CHECKPOINT_SUBTASK_SPAN, checkpoint_id, task.job_vertex_id, start, end
             )
+            child.set_attribute("subtaskId", subtask.subtask_id)
             for metric in CHECKPOINT_METRICS:
                 child.set_attribute(metric, subtask.metric(metric))
             builder.add_child(child)

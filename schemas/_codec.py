@@ -18,7 +18,7 @@ from spanstream.schemas import _implementation
 from spanstream.schemas._decoder import BodyError, span_from_record
 from spanstream.schemas._encoder import ENCODER_SCHEMA_CANONICAL_FORM
 from spanstream.schemas._errors import EncodeError
-from spanstream.schemas._framed_codec import FramedCodec, as_bytes
+from spanstream.schemas._framed_codec import FramedCodec, as_bytes, to_record
 from spanstream.schemas._framing import SINGLE_OBJECT_HEADER_BYTES, SINGLE_OBJECT_MARKER
 from spanstream.schemas._schema_history import default_history
 from spanstream.schemas._span import SPAN_FIELDS, Span
@@ -37,8 +37,7 @@ __all__ = [
 
 def span_to_record(span: Span) -> dict[str, Any]:
     """Return the span as the dict fastavro writes (the generic path and the tests use it)."""
-    record = {name: getattr(span, name) for name in SPAN_FIELDS}
-    record["attributes"] = dict(span.attributes)
+    record = to_record(span, SPAN_FIELDS)
     record["children"] = [span_to_record(child) for child in span.children]
     return record
 

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from spanstream.schemas._decoder import BodyError
 from spanstream.schemas._event import EVENT_FIELDS, Event
-from spanstream.schemas._framed_codec import FramedCodec
+from spanstream.schemas._framed_codec import FramedCodec, to_record
 from spanstream.schemas._schema_history import default_event_history
 
 __all__ = [
@@ -29,9 +29,7 @@ __all__ = [
 
 def event_to_record(event: Event) -> dict[str, Any]:
     """Return the event as the dict fastavro writes."""
-    record = {name: getattr(event, name) for name in EVENT_FIELDS}
-    record["attributes"] = dict(event.attributes)
-    return record
+    return to_record(event, EVENT_FIELDS)
 
 
 def event_from_record(record: Any) -> Event:  # noqa: ANN401 - a record fastavro read

@@ -18,7 +18,14 @@ from spanstream.schemas._framing import FRAMINGS, Framing, confluent_header, sin
 from spanstream.schemas._schema_history import SchemaHistory, SchemaVersion
 from spanstream.schemas._writer_lookup import SchemaRegistry, WriterLookup
 
-__all__ = ["FramedCodec", "as_bytes", "register_schema"]
+__all__ = ["FramedCodec", "as_bytes", "register_schema", "to_record"]
+
+
+def to_record(value: object, fields: tuple[str, ...]) -> dict[str, Any]:
+    """``value`` (a Span or an Event) as a dict of its ``fields``, attributes as a plain dict."""
+    record = {name: getattr(value, name) for name in fields}
+    record["attributes"] = dict(record["attributes"])
+    return record
 
 
 class FramedCodec:

@@ -17,7 +17,7 @@ from typing import Final
 from spanstream.schemas._checkpoint_spans import (
     CHECKPOINT_SCOPE,
     ROOT_JOB_ID_ATTRIBUTE,
-    check_checkpoint_fields,
+    checkpoint_attributes,
 )
 from spanstream.schemas._errors import SpanValueError
 from spanstream.schemas._event import EventBuilder
@@ -131,17 +131,18 @@ def checkpoint_event(
     Raises:
         ValueError: an unknown status or checkpoint type.
     """
-    check_checkpoint_fields(status, checkpoint_type)
-    return (
-        _system_event(CHECKPOINT_SCOPE, CHECKPOINT_EVENT, latest_ack_ts_millis, job_id)
-        .set_attribute("checkpointId", checkpoint_id)
-        .set_attribute("fullSize", full_size_bytes)
-        .set_attribute("checkpointedSize", checkpointed_size_bytes)
-        .set_attribute("metadataSize", metadata_size_bytes)
-        .set_attribute("checkpointStatus", status)
-        .set_attribute("isUnaligned", "true" if is_unaligned else "false")
-        .set_attribute("checkpointType", checkpoint_type)
+    attributes = checkpoint_attributes(
+        checkpoint_id=checkpoint_id,
+        full_size_bytes=full_size_bytes,
+        checkpointed_size_bytes=checkpointed_size_bytes,
+        metadata_size_bytes=metadata_size_bytes,
+        status=status,
+        is_unaligned=is_unaligned,
+        checkpoint_type=checkpoint_type,
     )
+    return _system_event(
+        CHECKPOINT_SCOPE, CHECKPOINT_EVENT, latest_ack_ts_millis, job_id
+    ).set_attributes(attributes)
 
 
 def job_status_change_event(
