@@ -6,7 +6,7 @@ a Confluent message names it by registry id, fetched from the registry once and 
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from spanstream.schemas._errors import DecodeError
 from spanstream.schemas._framing import (
@@ -36,6 +36,24 @@ class SchemaRegistry(Protocol):
         ...
 
 
+# Per framing: what a message is called, what its header is called, the bytes it starts with,
+# and the header's size.
+_FRAMES: Final[dict[Framing, tuple[str, str, bytes, int]]] = {
+    "single-object": (
+        "an Avro single-object message",
+        "single-object header",
+        SINGLE_OBJECT_MARKER,
+        SINGLE_OBJECT_HEADER_BYTES,
+    ),
+    "confluent": (
+        "a Confluent wire-format message",
+        "Confluent header",
+        bytes([CONFLUENT_MAGIC]),
+        CONFLUENT_HEADER_BYTES,
+    ),
+}
+
+
 class WriterLookup:
     """The writer schema and body offset of a message, in one framing, over one history."""
 
@@ -56,19 +74,20 @@ class WriterLookup:
             DecodeError: ``bad-marker``, ``truncated``, ``unknown-fingerprint`` or
                 ``unknown-schema-id``.
         """
+        what, header, marker, header_bytes = _FRAMES[self.framing]
+        if not data.startswith(marker):
+            raise DecodeError(
+                f"not {what}: starts with {data[: len(marker)].hex() or 'nothing'}",
+                reason="bad-marker",
+                raw=data,
+            )
+        if len(data) < header_bytes:
+            raise DecodeError(
+                f"{header} cut short at {len(data)} bytes",
+                reason="truncated",
+                raw=data,
+            )
         if self.framing == "single-object":
-            if data[:2] != SINGLE_OBJECT_MARKER:
-                raise DecodeError(
-                    f"not an Avro single-object message: starts with {data[:2].hex() or 'nothing'}",
-                    reason="bad-marker",
-                    raw=data,
-                )
-            if len(data) < SINGLE_OBJECT_HEADER_BYTES:
-                raise DecodeError(
-                    f"single-object header cut short at {len(data)} bytes",
-                    reason="truncated",
-                    raw=data,
-                )
             fingerprint = data[2:SINGLE_OBJECT_HEADER_BYTES]
             writer = self.history.by_fingerprint(fingerprint)
             if writer is None:
@@ -78,16 +97,6 @@ class WriterLookup:
                     raw=data,
                 )
             return writer, SINGLE_OBJECT_HEADER_BYTES
-        if not data or data[0] != CONFLUENT_MAGIC:
-            raise DecodeError(
-                f"not a Confluent wire-format message: starts with {data[:1].hex() or 'nothing'}",
-                reason="bad-marker",
-                raw=data,
-            )
-        if len(data) < CONFLUENT_HEADER_BYTES:
-            raise DecodeError(
-                f"Confluent header cut short at {len(data)} bytes", reason="truncated", raw=data
-            )
         schema_id = int.from_bytes(data[1:CONFLUENT_HEADER_BYTES], "big")
         writer = self.by_schema_id.get(schema_id)
         if writer is None:
