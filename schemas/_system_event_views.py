@@ -11,17 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
-from typing import Self
+from typing import ClassVar, Final, Self
 
 from spanstream.schemas._checkpoint_spans import (
     CHECKPOINT_SCOPE,
     NO_ACK_TS_MILLIS,
-    ROOT_JOB_ID_ATTRIBUTE,
 )
-from spanstream.schemas._errors import NotASystemTraceError
 from spanstream.schemas._event import Event
-from spanstream.schemas._job_spans import FAILURE_LABEL_PREFIX, JOB_FAILURE_SCOPE
+from spanstream.schemas._job_spans import JOB_FAILURE_SCOPE
 from spanstream.schemas._span import AttributeValue
 from spanstream.schemas._system_events import (
     ALL_SUBTASKS_STATUS_CHANGE_EVENT,
@@ -33,7 +30,13 @@ from spanstream.schemas._system_events import (
     JOB_STATUS_SCOPE,
     NULL_LABEL,
 )
-from spanstream.schemas._system_trace_views import read_attribute, read_flag, scope_variables
+from spanstream.schemas._system_trace_views import (
+    AttributesView,
+    expect,
+    flag,
+    job_failure_fields,
+    required,
+)
 
 __all__ = [
     "AllSubtasksStatusChangeEventView",
@@ -44,51 +47,36 @@ __all__ = [
 ]
 
 
-def _expect(event: object, scope: str, name: str) -> Event:
-    if not isinstance(event, Event):
-        raise NotASystemTraceError(
-            f"expected a {name} event (scope {scope}), got a {type(event).__name__}"
-        )
-    if event.scope != scope or event.name != name:
-        raise NotASystemTraceError(
-            f"expected a {name} event (scope {scope}, name {name!r}), "
-            f"got {event.scope}/{event.name!r}"
-        )
-    return event
-
-
-def _int(event: Event, key: str) -> int:
-    value = read_attribute(event.attributes, f"a {event.name} event", key, int)
-    assert value is not None  # required=True raises instead
-    return value
-
-
-def _str(event: Event, key: str) -> str:
-    value = read_attribute(event.attributes, f"a {event.name} event", key, str)
-    assert value is not None  # required=True raises instead
-    return value
-
-
 @dataclass(frozen=True, slots=True)
-class _SystemEventView:
+class _SystemEventView(AttributesView):
     event: Event
     """The event this view reads."""
+
+    _SCOPE: ClassVar[str]
+    _NAME: ClassVar[str]
+
+    @property
+    def _attributes(self) -> Mapping[str, AttributeValue]:
+        return self.event.attributes
+
+    @classmethod
+    def from_event(cls, event: Event) -> Self:
+        """Read an event of this view's kind (its class scope and name).
+
+        Raises:
+            NotASystemTraceError: ``event`` is not one: another scope or name, or an attribute
+                it must have is missing or mistyped; the message says what was expected.
+        """
+        return cls._read(expect(event, Event, cls._SCOPE, cls._NAME))
+
+    @classmethod
+    def _read(cls, event: Event) -> Self:
+        raise NotImplementedError
 
     @property
     def observed_ts_millis(self) -> int:
         """The event's observed time, epoch milliseconds."""
         return self.event.observed_ts_millis
-
-    @property
-    def scope_variables(self) -> Mapping[str, AttributeValue]:
-        """The ``<...>`` attributes the reporting group added (``<job_id>``, ``<host>``, ...)."""
-        return scope_variables(self.event.attributes)
-
-    @property
-    def job_id(self) -> str | None:
-        """The event's ``jobId`` (Flink's job group puts it on every event), or ``None``."""
-        value = self.event.attributes.get(ROOT_JOB_ID_ATTRIBUTE)
-        return value if type(value) is str else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,26 +115,23 @@ class CheckpointEventView(_SystemEventView):
         """Whether any subtask acknowledged (Flink observes the event at -1 when none did)."""
         return self.event.observed_ts_millis != NO_ACK_TS_MILLIS
 
-    @classmethod
-    def from_event(cls, event: Event) -> Self:
-        """Read a ``CheckpointEvent``.
+    _SCOPE: ClassVar[str] = CHECKPOINT_SCOPE
+    _NAME: ClassVar[str] = CHECKPOINT_EVENT
 
-        Raises:
-            NotASystemTraceError: ``event`` is not one, or lacks or mistypes an attribute.
-        """
-        event = _expect(event, CHECKPOINT_SCOPE, CHECKPOINT_EVENT)
-        unaligned = read_flag(event.attributes, f"a {event.name} event", "isUnaligned")
+    @classmethod
+    def _read(cls, event: Event) -> Self:
+        unaligned = flag(event, "isUnaligned")
         if unaligned is None:
-            _str(event, "isUnaligned")  # raises: required, and named in the message
+            required(event, "isUnaligned", str)  # raises: required, and named in the message
         return cls(
             event,
-            _int(event, "checkpointId"),
-            _str(event, "checkpointStatus"),
-            _int(event, "fullSize"),
-            _int(event, "checkpointedSize"),
-            _int(event, "metadataSize"),
+            required(event, "checkpointId", int),
+            required(event, "checkpointStatus", str),
+            required(event, "fullSize", int),
+            required(event, "checkpointedSize", int),
+            required(event, "metadataSize", int),
             bool(unaligned),
-            _str(event, "checkpointType"),
+            required(event, "checkpointType", str),
         )
 
 
@@ -162,15 +147,12 @@ class JobStatusChangeEventView(_SystemEventView):
         """When the status changed (the observed time)."""
         return self.event.observed_ts_millis
 
-    @classmethod
-    def from_event(cls, event: Event) -> Self:
-        """Read a ``JobStatusChangeEvent``.
+    _SCOPE: ClassVar[str] = JOB_STATUS_SCOPE
+    _NAME: ClassVar[str] = JOB_STATUS_CHANGE_EVENT
 
-        Raises:
-            NotASystemTraceError: ``event`` is not one.
-        """
-        event = _expect(event, JOB_STATUS_SCOPE, JOB_STATUS_CHANGE_EVENT)
-        return cls(event, _str(event, "newJobStatus"))
+    @classmethod
+    def _read(cls, event: Event) -> Self:
+        return cls(event, required(event, "newJobStatus", str))
 
 
 def _label(text: AttributeValue) -> str | None:
@@ -198,26 +180,12 @@ class JobFailureEventView(_SystemEventView):
         """When the job failed (the observed time)."""
         return self.event.observed_ts_millis
 
-    @classmethod
-    def from_event(cls, event: Event) -> Self:
-        """Read a ``JobFailureEvent``.
+    _SCOPE: ClassVar[str] = JOB_FAILURE_SCOPE
+    _NAME: ClassVar[str] = JOB_FAILURE_EVENT
 
-        Raises:
-            NotASystemTraceError: ``event`` is not one.
-        """
-        event = _expect(event, JOB_FAILURE_SCOPE, JOB_FAILURE_EVENT)
-        what = f"a {event.name} event"
-        labels = {
-            key[len(FAILURE_LABEL_PREFIX) :]: _label(value)
-            for key, value in event.attributes.items()
-            if key.startswith(FAILURE_LABEL_PREFIX)
-        }
-        return cls(
-            event,
-            read_flag(event.attributes, what, "canRestart"),
-            read_flag(event.attributes, what, "isGlobalFailure"),
-            MappingProxyType(labels),
-        )
+    @classmethod
+    def _read(cls, event: Event) -> Self:
+        return cls(event, *job_failure_fields(event, _label))
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,15 +200,12 @@ class AllSubtasksStatusChangeEventView(_SystemEventView):
         """Whether every subtask is running or finished."""
         return self.status == "ALL_RUNNING_OR_FINISHED"
 
-    @classmethod
-    def from_event(cls, event: Event) -> Self:
-        """Read an ``AllSubtasksStatusChangeEvent``.
+    _SCOPE: ClassVar[str] = ALL_SUBTASKS_STATUS_SCOPE
+    _NAME: ClassVar[str] = ALL_SUBTASKS_STATUS_CHANGE_EVENT
 
-        Raises:
-            NotASystemTraceError: ``event`` is not one.
-        """
-        event = _expect(event, ALL_SUBTASKS_STATUS_SCOPE, ALL_SUBTASKS_STATUS_CHANGE_EVENT)
-        return cls(event, _str(event, "status"))
+    @classmethod
+    def _read(cls, event: Event) -> Self:
+        return cls(event, required(event, "status", str))
 
 
 def read_system_event(
@@ -258,13 +223,22 @@ def read_system_event(
         NotASystemTraceError: the event has a system event's scope and name but not its
             attributes.
     """
-    key = (event.scope, event.name)
-    if key == (CHECKPOINT_SCOPE, CHECKPOINT_EVENT):
-        return CheckpointEventView.from_event(event)
-    if key == (JOB_STATUS_SCOPE, JOB_STATUS_CHANGE_EVENT):
-        return JobStatusChangeEventView.from_event(event)
-    if key == (JOB_FAILURE_SCOPE, JOB_FAILURE_EVENT):
-        return JobFailureEventView.from_event(event)
-    if key == (ALL_SUBTASKS_STATUS_SCOPE, ALL_SUBTASKS_STATUS_CHANGE_EVENT):
-        return AllSubtasksStatusChangeEventView.from_event(event)
-    return None
+    view = _VIEWS.get((event.scope, event.name))
+    return None if view is None else view.from_event(event)
+
+
+_View = (
+    CheckpointEventView
+    | JobStatusChangeEventView
+    | JobFailureEventView
+    | AllSubtasksStatusChangeEventView
+)
+_VIEWS: Final[Mapping[tuple[str, str], type[_View]]] = {
+    (view._SCOPE, view._NAME): view
+    for view in (
+        CheckpointEventView,
+        JobStatusChangeEventView,
+        JobFailureEventView,
+        AllSubtasksStatusChangeEventView,
+    )
+}

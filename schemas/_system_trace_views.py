@@ -10,10 +10,10 @@ as ``None`` on spans written by earlier ones.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Self, TypeVar
+from typing import ClassVar, Final, Self, TypeVar
 
 from spanstream.schemas._checkpoint_spans import (
     CHECKPOINT_METRICS,
@@ -25,6 +25,7 @@ from spanstream.schemas._checkpoint_spans import (
     ROOT_JOB_ID_ATTRIBUTE,
 )
 from spanstream.schemas._errors import NotASystemTraceError
+from spanstream.schemas._event import Event
 from spanstream.schemas._job_spans import (
     FAILURE_LABEL_PREFIX,
     JOB_FAILURE_SCOPE,
@@ -34,30 +35,46 @@ from spanstream.schemas._job_spans import (
 from spanstream.schemas._span import AttributeValue, Span
 
 __all__ = [
+    "AttributesView",
     "CheckpointSubtaskTrace",
     "CheckpointTaskTrace",
     "CheckpointTrace",
     "JobFailureTrace",
     "JobInitializationTrace",
+    "attribute",
+    "expect",
+    "flag",
+    "job_failure_fields",
     "read_attribute",
     "read_flag",
     "read_system_trace",
+    "required",
     "scope_variables",
 ]
 
 T = TypeVar("T")
 
 
-def _expect(span: object, scope: str, name: str) -> Span:
-    if not isinstance(span, Span):
+V = TypeVar("V", Span, Event)
+
+
+def expect(value: object, kind: type[V], scope: str, name: str) -> V:
+    """``value`` if it is a ``kind`` (Span or Event) of ``scope`` and ``name``.
+
+    Raises:
+        NotASystemTraceError: it is not, saying what was expected.
+    """
+    what = kind.__name__.lower()
+    if not isinstance(value, kind):
         raise NotASystemTraceError(
-            f"expected a {name} span (scope {scope}), got a {type(span).__name__}"
+            f"expected a {name} {what} (scope {scope}), got a {type(value).__name__}"
         )
-    if span.scope != scope or span.name != name:
+    if value.scope != scope or value.name != name:
         raise NotASystemTraceError(
-            f"expected a {name} span (scope {scope}, name {name!r}), got {span.scope}/{span.name!r}"
+            f"expected a {name} {what} (scope {scope}, name {name!r}), "
+            f"got {value.scope}/{value.name!r}"
         )
-    return span
+    return value
 
 
 def read_attribute(
@@ -112,18 +129,79 @@ def scope_variables(attributes: Mapping[str, AttributeValue]) -> Mapping[str, At
     )
 
 
-def _attribute(span: Span, key: str, kind: type[T], *, required: bool = True) -> T | None:
-    return read_attribute(span.attributes, f"a {span.name} span", key, kind, required=required)
+def _what(value: Span | Event) -> str:
+    return f"a {value.name} {type(value).__name__.lower()}"
 
 
-def _int(span: Span, key: str) -> int:
-    value = _attribute(span, key, int)
-    assert value is not None
-    return value
+def attribute(value: Span | Event, key: str, kind: type[T], *, required: bool = True) -> T | None:
+    """The attribute ``key`` of a span or event if it is a ``kind``, as :func:`read_attribute`.
+
+    Raises:
+        NotASystemTraceError: it is missing (when ``required``) or of another type.
+    """
+    return read_attribute(value.attributes, _what(value), key, kind, required=required)
 
 
-def _flag(span: Span, key: str) -> bool | None:
-    return read_flag(span.attributes, f"a {span.name} span", key)
+def required(value: Span | Event, key: str, kind: type[T]) -> T:
+    """The attribute ``key`` of a span or event, which must be there and be a ``kind``.
+
+    Raises:
+        NotASystemTraceError: it is missing or of another type.
+    """
+    found = attribute(value, key, kind)
+    assert found is not None  # required=True raises instead
+    return found
+
+
+def flag(value: Span | Event, key: str) -> bool | None:
+    """A ``"true"``/``"false"`` attribute of a span or event, as :func:`read_flag`.
+
+    Raises:
+        NotASystemTraceError: it is another string or not a string.
+    """
+    return read_flag(value.attributes, _what(value), key)
+
+
+L = TypeVar("L")
+
+
+def job_failure_fields(
+    value: Span | Event, label: Callable[[AttributeValue], L]
+) -> tuple[bool | None, bool | None, Mapping[str, L]]:
+    """A JobFailure span's or event's ``canRestart``, ``isGlobalFailure`` and failure labels.
+
+    The labels are the ``failureLabel.<key>`` attributes by ``<key>``, each read by ``label``.
+
+    Raises:
+        NotASystemTraceError: a flag is not ``"true"`` or ``"false"``.
+    """
+    labels = {
+        key[len(FAILURE_LABEL_PREFIX) :]: label(text)
+        for key, text in value.attributes.items()
+        if key.startswith(FAILURE_LABEL_PREFIX)
+    }
+    return flag(value, "canRestart"), flag(value, "isGlobalFailure"), MappingProxyType(labels)
+
+
+class AttributesView:
+    """What every system view reads from its span's or event's attributes."""
+
+    __slots__ = ()
+
+    @property
+    def _attributes(self) -> Mapping[str, AttributeValue]:
+        raise NotImplementedError
+
+    @property
+    def scope_variables(self) -> Mapping[str, AttributeValue]:
+        """The ``<...>`` attributes the reporting group added (``<job_id>``, ``<host>``, ...)."""
+        return scope_variables(self._attributes)
+
+    @property
+    def job_id(self) -> str | None:
+        """The ``jobId`` (Flink's job group puts it on every root span and event), or ``None``."""
+        value = self._attributes.get(ROOT_JOB_ID_ATTRIBUTE)
+        return value if type(value) is str else None
 
 
 def _aggregates(span: Span) -> Mapping[str, tuple[int | None, int | None]]:
@@ -144,9 +222,30 @@ def _aggregates(span: Span) -> Mapping[str, tuple[int | None, int | None]]:
 
 
 @dataclass(frozen=True, slots=True)
-class _SystemTrace:
+class _SystemTrace(AttributesView):
     span: Span
     """The span this view reads."""
+
+    _SCOPE: ClassVar[str]
+    _NAME: ClassVar[str]
+
+    @property
+    def _attributes(self) -> Mapping[str, AttributeValue]:
+        return self.span.attributes
+
+    @classmethod
+    def from_span(cls, span: Span) -> Self:
+        """Read a span of this view's kind (its scope and name).
+
+        Raises:
+            NotASystemTraceError: ``span`` is not one: another scope or name, or an attribute
+                it must have is missing or mistyped; the message says what was expected.
+        """
+        return cls._read(expect(span, Span, cls._SCOPE, cls._NAME))
+
+    @classmethod
+    def _read(cls, span: Span) -> Self:
+        raise NotImplementedError
 
     @property
     def start_ts_millis(self) -> int:
@@ -162,17 +261,6 @@ class _SystemTrace:
     def duration_millis(self) -> int:
         """End minus start."""
         return self.span.duration_millis
-
-    @property
-    def scope_variables(self) -> Mapping[str, AttributeValue]:
-        """The ``<...>`` attributes the reporting group added (``<job_id>``, ``<host>``, ...)."""
-        return scope_variables(self.span.attributes)
-
-    @property
-    def job_id(self) -> str | None:
-        """The span's ``jobId`` (Flink's job group puts it on every root span), or ``None``."""
-        value = self.span.attributes.get(ROOT_JOB_ID_ATTRIBUTE)
-        return value if type(value) is str else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,19 +286,16 @@ class CheckpointSubtaskTrace(_SystemTrace):
     metrics: Mapping[str, int]
     """The subtask's :data:`CHECKPOINT_METRICS` values that the span carries."""
 
-    @classmethod
-    def from_span(cls, span: Span) -> Self:
-        """Read a ``Checkpoint_Subtask`` span.
+    _SCOPE: ClassVar[str] = CHECKPOINT_SCOPE
+    _NAME: ClassVar[str] = CHECKPOINT_SUBTASK_SPAN
 
-        Raises:
-            NotASystemTraceError: ``span`` is not one.
-        """
-        span = _expect(span, CHECKPOINT_SCOPE, CHECKPOINT_SUBTASK_SPAN)
+    @classmethod
+    def _read(cls, span: Span) -> Self:
         metrics = {m: v for m in CHECKPOINT_METRICS if type(v := span.attributes.get(m)) is int}
         return cls(
             span,
-            _attribute(span, "jobVertexId", str) or "",
-            _int(span, "subtaskId"),
+            attribute(span, "jobVertexId", str) or "",
+            required(span, "subtaskId", int),
             MappingProxyType(metrics),
         )
 
@@ -222,18 +307,15 @@ class CheckpointTaskTrace(_Aggregated):
     job_vertex_id: str
     subtasks: tuple[CheckpointSubtaskTrace, ...]
 
-    @classmethod
-    def from_span(cls, span: Span) -> Self:
-        """Read a ``Checkpoint_Task`` span.
+    _SCOPE: ClassVar[str] = CHECKPOINT_SCOPE
+    _NAME: ClassVar[str] = CHECKPOINT_TASK_SPAN
 
-        Raises:
-            NotASystemTraceError: ``span`` is not one.
-        """
-        span = _expect(span, CHECKPOINT_SCOPE, CHECKPOINT_TASK_SPAN)
+    @classmethod
+    def _read(cls, span: Span) -> Self:
         return cls(
             span,
             _aggregates(span),
-            _attribute(span, "jobVertexId", str) or "",
+            attribute(span, "jobVertexId", str) or "",
             tuple(
                 CheckpointSubtaskTrace.from_span(child)
                 for child in span.children
@@ -303,32 +385,26 @@ class CheckpointTrace(_Aggregated):
             return self.checkpointed_size_bytes
         return self.aggregates.get(metric, (None, None))[1]
 
-    @classmethod
-    def from_span(cls, span: Span) -> Self:
-        """Read a ``Checkpoint`` span.
+    _SCOPE: ClassVar[str] = CHECKPOINT_SCOPE
+    _NAME: ClassVar[str] = CHECKPOINT_SPAN
 
-        Raises:
-            NotASystemTraceError: ``span`` is not a Checkpoint span (scope, name, or a missing
-                or mistyped ``checkpointId``/``checkpointStatus``/``fullSize``/
-                ``checkpointedSize``, or a mistyped ``metadataSize``/``isUnaligned``/
-                ``checkpointType``); the message says what was expected.
-        """
-        span = _expect(span, CHECKPOINT_SCOPE, CHECKPOINT_SPAN)
+    @classmethod
+    def _read(cls, span: Span) -> Self:
         return cls(
             span,
             _aggregates(span),
-            _int(span, "checkpointId"),
-            _attribute(span, "checkpointStatus", str) or "",
-            _int(span, "fullSize"),
-            _int(span, "checkpointedSize"),
+            required(span, "checkpointId", int),
+            attribute(span, "checkpointStatus", str) or "",
+            required(span, "fullSize", int),
+            required(span, "checkpointedSize", int),
             tuple(
                 CheckpointTaskTrace.from_span(child)
                 for child in span.children
                 if child.name == CHECKPOINT_TASK_SPAN
             ),
-            _attribute(span, "metadataSize", int, required=False),
-            _flag(span, "isUnaligned"),
-            _attribute(span, "checkpointType", str, required=False),
+            attribute(span, "metadataSize", int, required=False),
+            flag(span, "isUnaligned"),
+            attribute(span, "checkpointType", str, required=False),
         )
 
 
@@ -347,20 +423,17 @@ class JobInitializationTrace(_Aggregated):
         """``(max, sum)`` of ``RestoredStateSizeBytes.<location>``, or ``None`` each."""
         return self.aggregates.get(f"RestoredStateSizeBytes.{location}", (None, None))
 
-    @classmethod
-    def from_span(cls, span: Span) -> Self:
-        """Read a ``JobInitialization`` span.
+    _SCOPE: ClassVar[str] = CHECKPOINT_SCOPE
+    _NAME: ClassVar[str] = JOB_INITIALIZATION_SPAN
 
-        Raises:
-            NotASystemTraceError: ``span`` is not one.
-        """
-        span = _expect(span, CHECKPOINT_SCOPE, JOB_INITIALIZATION_SPAN)
+    @classmethod
+    def _read(cls, span: Span) -> Self:
         return cls(
             span,
             _aggregates(span),
-            _attribute(span, "initializationStatus", str) or "",
-            _attribute(span, "checkpointId", int, required=False),
-            _attribute(span, "fullSize", int, required=False),
+            attribute(span, "initializationStatus", str) or "",
+            attribute(span, "checkpointId", int, required=False),
+            attribute(span, "fullSize", int, required=False),
         )
 
 
@@ -384,25 +457,12 @@ class JobFailureTrace(_SystemTrace):
         """When the job failed (the span's start and end)."""
         return self.span.start_ts_millis
 
-    @classmethod
-    def from_span(cls, span: Span) -> Self:
-        """Read a ``JobFailure`` span.
+    _SCOPE: ClassVar[str] = JOB_FAILURE_SCOPE
+    _NAME: ClassVar[str] = JOB_FAILURE_SPAN
 
-        Raises:
-            NotASystemTraceError: ``span`` is not one.
-        """
-        span = _expect(span, JOB_FAILURE_SCOPE, JOB_FAILURE_SPAN)
-        labels = {
-            key[len(FAILURE_LABEL_PREFIX) :]: str(value)
-            for key, value in span.attributes.items()
-            if key.startswith(FAILURE_LABEL_PREFIX)
-        }
-        return cls(
-            span,
-            _flag(span, "canRestart"),
-            _flag(span, "isGlobalFailure"),
-            MappingProxyType(labels),
-        )
+    @classmethod
+    def _read(cls, span: Span) -> Self:
+        return cls(span, *job_failure_fields(span, str))
 
 
 def read_system_trace(
@@ -414,11 +474,13 @@ def read_system_trace(
         NotASystemTraceError: the span has a system trace's scope and name but not its
             attributes.
     """
-    if span.scope == CHECKPOINT_SCOPE:
-        if span.name == CHECKPOINT_SPAN:
-            return CheckpointTrace.from_span(span)
-        if span.name == JOB_INITIALIZATION_SPAN:
-            return JobInitializationTrace.from_span(span)
-    elif span.scope == JOB_FAILURE_SCOPE and span.name == JOB_FAILURE_SPAN:
-        return JobFailureTrace.from_span(span)
-    return None
+    view = _TOP_LEVEL.get((span.scope, span.name))
+    return None if view is None else view.from_span(span)
+
+
+_TOP_LEVEL: Final[
+    Mapping[tuple[str, str], type[CheckpointTrace | JobInitializationTrace | JobFailureTrace]]
+] = {
+    (view._SCOPE, view._NAME): view
+    for view in (CheckpointTrace, JobInitializationTrace, JobFailureTrace)
+}
