@@ -17,7 +17,10 @@ def configure(
     max_depth: int,
     /,
 ) -> None:
-    """Hand over the Span class, its slot descriptors, the error classes and the constants."""
+    """Hand over the Span class, its fields and slot descriptors, the error classes and constants.
+
+    Raises TypeError when ``field_names`` (``_span.SPAN_FIELDS``) are not the C port's order.
+    """
 
 def decode_body(data: bytes, offset: int, /) -> Span:
     """Decode the current schema's body starting at ``offset`` (C port of the Python one)."""
