@@ -274,6 +274,8 @@ def test_add_span_of_a_builder_runs_four_python_functions() -> None:
         if event == "call":
             calls.append(frame.f_code.co_name)
 
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # a collection would run others' gc callbacks (hypothesis's) here
     sys.setprofile(profile)
     try:
         group.add_span(
@@ -286,6 +288,8 @@ def test_add_span_of_a_builder_runs_four_python_functions() -> None:
         )
     finally:
         sys.setprofile(None)
+        if gc_was_enabled:
+            gc.enable()
     assert calls == ["add_span", "name", "build", "notify_of_added_span"]
     span = registry.reporter("mem").spans[-1]
     assert span.attributes["<host>"] == "worker-1"
@@ -404,6 +408,8 @@ def test_add_span_of_a_checkpoint_tree_runs_no_python_call_per_child() -> None:
         if event == "call":
             calls.append(frame.f_code.co_name)
 
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # a collection would run others' gc callbacks (hypothesis's) here
     sys.setprofile(profile)
     try:
         root = builder_of("app.Job", "Checkpoint").set_attribute("checkpointId", 1)
@@ -415,6 +421,8 @@ def test_add_span_of_a_checkpoint_tree_runs_no_python_call_per_child() -> None:
         group.add_span(root)
     finally:
         sys.setprofile(None)
+        if gc_was_enabled:
+            gc.enable()
     assert calls == ["add_span", "name", "build", "notify_of_added_span"]
     span = registry.reporter("mem").spans[-1]
     assert len(span.children) == 8

@@ -7,6 +7,7 @@ fail if a change falls back to a generic path (more Python calls) or stops reusi
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable, Iterator
 from types import FrameType
@@ -74,11 +75,15 @@ def _calls(action: Callable[[], Any]) -> tuple[list[str], int]:
         elif event == "c_call":
             builtin += 1
 
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # a collection would run others' gc callbacks (hypothesis's) here
     sys.setprofile(profile)
     try:
         action()
     finally:
         sys.setprofile(None)
+        if gc_was_enabled:
+            gc.enable()
     return python[1:], builtin - 1  # minus the lambda and the setprofile(None) call
 
 
