@@ -20,8 +20,9 @@ the plain case and hands anything unusual to its Python counterpart, so both rai
 errors (``SpanTypeError``, ``SpanValueError``, ...); differential tests hold them to each other.
 
 How the choice reaches its users: the codecs call this module's :data:`decode_body` and
-:data:`encode_framed`; the builder's methods and hooks are set on ``Span`` and ``SpanBuilder``
-by :func:`use`. ``use`` is private: tests and benchmarks switch with ``use("python")``.
+:data:`encode_framed`; :func:`use` sets the builder's methods on ``Span`` and ``SpanBuilder``
+and its hooks in ``_span`` (``_fast_build``, ``_new_trace_id``, ``_new_span_id``). ``use`` is
+private: tests and benchmarks switch with ``use("python")``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Final
 
-from spanstream.schemas import _decoder, _encoder, _ids
+from spanstream.schemas import _decoder, _encoder, _ids, _span
 from spanstream.schemas._decoder import BodyError
 from spanstream.schemas._errors import EncodeError
 from spanstream.schemas._span import (
@@ -195,10 +196,9 @@ def use(name: str) -> str:
     Span.builder = staticmethod(impl.new_builder)  # type: ignore[method-assign,assignment]
     SpanBuilder.set_attribute = impl.set_attribute  # type: ignore[method-assign]
     SpanBuilder.add_child = impl.add_child  # type: ignore[method-assign]
-    fast_build = None if impl.build_tree is None else staticmethod(impl.build_tree)
-    SpanBuilder._fast_build = fast_build
-    SpanBuilder._new_trace_id = staticmethod(impl.new_trace_id)
-    SpanBuilder._new_span_id = staticmethod(impl.new_span_id)
+    _span._fast_build = impl.build_tree
+    _span._new_trace_id = impl.new_trace_id
+    _span._new_span_id = impl.new_span_id
     previous, active = active, impl.name
     return previous
 

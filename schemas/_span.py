@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import ClassVar, Final, Self
+from typing import Final, Self
 
 from spanstream.schemas import _ids
 from spanstream.schemas._attributes import (
@@ -278,10 +278,7 @@ class SpanBuilder(NamedBuilder):
     # What runs is chosen in one place, schemas/_implementation.py: with the C accelerator it
     # replaces ``Span.builder``, ``set_attribute`` and ``add_child`` on these classes with C
     # ones that do the plain case and call the Python below (the reference) for anything else,
-    # and sets these hooks: builds without given ids in C, and the C id generator.
-    _fast_build: ClassVar[_FastBuild | None] = None
-    _new_trace_id: ClassVar[Callable[[], bytes]] = staticmethod(_ids.new_trace_id)
-    _new_span_id: ClassVar[Callable[[], bytes]] = staticmethod(_ids.new_span_id)
+    # and sets this module's hooks below the class (C builds without given ids, C ids).
 
     def __init__(self, scope: type | str, name: str) -> None:
         if type(name) is not str:
@@ -359,17 +356,17 @@ class SpanBuilder(NamedBuilder):
         Raises:
             SpanTooDeepError: the tree nests deeper than :data:`MAX_SPAN_DEPTH`.
         """
-        fast_build = SpanBuilder._fast_build
+        fast_build = _fast_build
         if fast_build is not None and trace_id is None and span_id is None:
             span = fast_build(self, extra_attributes, children_extra_attributes)
             if span is not None:
                 return span
         if trace_id is None:
-            trace_id = SpanBuilder._new_trace_id()
+            trace_id = _new_trace_id()
         else:
             _check_id("trace_id", trace_id, TRACE_ID_BYTES)
         if span_id is None:
-            span_id = SpanBuilder._new_span_id()
+            span_id = _new_span_id()
         else:
             _check_id("span_id", span_id, SPAN_ID_BYTES)
         extra = extra_attributes or _EMPTY_ATTRIBUTES
@@ -407,7 +404,7 @@ class SpanBuilder(NamedBuilder):
                 "levels (or a builder contains itself)"
             )
         children = []
-        new_span_id = SpanBuilder._new_span_id
+        new_span_id = _new_span_id
         for child in self._children:
             if isinstance(child, Span):
                 restamped = _restamp(child, trace_id)
@@ -423,3 +420,11 @@ class SpanBuilder(NamedBuilder):
             f"SpanBuilder({self._scope}/{self._name} start={self._start} end={self._end} "
             f"attributes={len(self._attributes)} children={len(self._children)})"
         )
+
+
+# The builder's hooks, set by _implementation.use() alone (C when it is there, these Python
+# ones otherwise): builds without given ids, and the id generator. Module globals rather than
+# class attributes: build() is the caller's hot path, and a global is the cheapest lookup.
+_fast_build: _FastBuild | None = None
+_new_trace_id: Callable[[], bytes] = _ids.new_trace_id
+_new_span_id: Callable[[], bytes] = _ids.new_span_id

@@ -102,8 +102,8 @@ def test_python_makes_the_builder_and_the_codec_the_reference() -> None:
         assert Span.builder is _implementation.PYTHON.new_builder
         assert SpanBuilder.set_attribute is _implementation.PYTHON.set_attribute
         assert SpanBuilder.add_child is _implementation.PYTHON.add_child
-        assert SpanBuilder._fast_build is None
-        assert SpanBuilder._new_span_id is _ids.new_span_id
+        assert _span._fast_build is None
+        assert _span._new_span_id is _ids.new_span_id
         assert _implementation.decode_body is _decoder.decode_body
         span = Span.builder("app.Job", "Load").set_attribute("a", 1).build()
         assert decode_span(encode_span(span)) == span
@@ -120,6 +120,6 @@ def test_c_is_in_use_by_default_when_it_is_built() -> None:
     assert Span.builder is c.new_builder
     assert SpanBuilder.__dict__["set_attribute"] is c.set_attribute
     assert SpanBuilder.__dict__["add_child"] is c.add_child
-    assert SpanBuilder._fast_build is c.build_tree
+    assert _span._fast_build is c.build_tree
     assert spanstream.schemas.new_trace_id is c.new_trace_id
     assert _implementation.encode_framed is c.encode_framed
