@@ -21,11 +21,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spanstream.schemas import MAX_SPAN_DEPTH, Span, _codec, encode_span
+from spanstream.schemas import MAX_SPAN_DEPTH, Span, _implementation, encode_span
 from spanstream.schemas._decoder import BodyError
 
 needs_c = pytest.mark.skipif(
-    "c" not in _codec.IMPLEMENTATIONS, reason="the C accelerator is not built (no compiler)"
+    _implementation.C is None, reason="the C accelerator is not built (no compiler)"
 )
 
 _TRACKER = "org.apache.flink.runtime.checkpoint.CheckpointStatsTracker"
@@ -33,11 +33,12 @@ _PLACEHOLDER = "\u00a7PLACEHOLDER\u00a7"  # found once in a message, then overwr
 
 
 def _python_decode(data: bytes) -> Span:
-    return _codec.IMPLEMENTATIONS["python"][0](data, 10)
+    return _implementation.PYTHON.decode_body(data, 10)
 
 
 def _c_decode(data: bytes) -> Span:
-    return _codec.IMPLEMENTATIONS["c"][0](data, 10)
+    assert _implementation.C is not None
+    return _implementation.C.decode_body(data, 10)
 
 
 def _span(name: str, attributes: dict[str, object], children: tuple[Span, ...] = ()) -> Span:
