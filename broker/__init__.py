@@ -10,75 +10,29 @@ Example:
     >>> broker.bootstrap_servers          # doctest: +SKIP
     '127.0.0.1:39092'
     >>> broker.stop()                     # doctest: +SKIP
+
+The public face is what a user calls: :func:`obtain_broker` and the :class:`Broker` it returns,
+:class:`LocalKafka` (a local node or 3-node KRaft cluster to start, stop, kill and restart; its
+:meth:`~LocalKafka.status` is a :class:`ClusterStatus`), :class:`SecureLocalKafka` (the same with
+a ``SASL_SSL`` listener), :func:`default_state_dir`, and the constants :data:`KAFKA_VERSION` and
+:data:`BOOTSTRAP_ENV`. Everything else (ports, ``server.properties``, Maven resolution, Docker
+detection) is internal: tests that need it import the private modules.
 """
 
-from spanstream.broker._cluster_status import ClusterStatus, NodeStatus
-from spanstream.broker._docker import COMPOSE_BOOTSTRAP_SERVERS, docker_answers
-from spanstream.broker._jvm import new_cluster_id
-from spanstream.broker._local import DEFAULT_CLUSTER_BASE_PORT, DEFAULT_SINGLE_NODE_PORT, LocalKafka
-from spanstream.broker._maven import KAFKA_VERSION, MAVEN_REPO_ENV, resolve_kafka_libs
-from spanstream.broker._obtain import (
-    BOOTSTRAP_ENV,
-    BROKER_CHOICE_ENV,
-    Broker,
-    BrokerSource,
-    choose_broker_source,
-    obtain_broker,
-)
-from spanstream.broker._paths import STATE_DIR_ENV, default_state_dir
-from spanstream.broker._process import port_is_free
-from spanstream.broker._properties import (
-    PORTS_PER_NODE,
-    Listener,
-    NodeLayout,
-    node_layouts,
-    render_server_properties,
-    server_properties,
-)
-from spanstream.broker._security import (
-    SASL_SSL_LISTENER,
-    SCRAM_MECHANISM,
-    ScramUser,
-    SecureLocalKafka,
-    TlsMaterial,
-    find_free_base_port,
-    generate_tls_material,
-    sasl_ssl_properties,
-)
+from spanstream.broker._cluster_status import ClusterStatus
+from spanstream.broker._local import LocalKafka
+from spanstream.broker._maven import KAFKA_VERSION
+from spanstream.broker._obtain import BOOTSTRAP_ENV, Broker, obtain_broker
+from spanstream.broker._paths import default_state_dir
+from spanstream.broker._security import SecureLocalKafka
 
 __all__ = [
     "BOOTSTRAP_ENV",
-    "BROKER_CHOICE_ENV",
-    "COMPOSE_BOOTSTRAP_SERVERS",
-    "DEFAULT_CLUSTER_BASE_PORT",
-    "DEFAULT_SINGLE_NODE_PORT",
     "KAFKA_VERSION",
-    "MAVEN_REPO_ENV",
-    "PORTS_PER_NODE",
-    "SASL_SSL_LISTENER",
-    "SCRAM_MECHANISM",
-    "STATE_DIR_ENV",
     "Broker",
-    "BrokerSource",
     "ClusterStatus",
-    "Listener",
     "LocalKafka",
-    "NodeLayout",
-    "NodeStatus",
-    "ScramUser",
     "SecureLocalKafka",
-    "TlsMaterial",
-    "choose_broker_source",
     "default_state_dir",
-    "docker_answers",
-    "find_free_base_port",
-    "generate_tls_material",
-    "new_cluster_id",
-    "node_layouts",
     "obtain_broker",
-    "port_is_free",
-    "render_server_properties",
-    "resolve_kafka_libs",
-    "sasl_ssl_properties",
-    "server_properties",
 ]

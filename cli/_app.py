@@ -9,14 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from spanstream.broker import (
-    BOOTSTRAP_ENV,
-    BrokerSource,
-    LocalKafka,
-    choose_broker_source,
-    docker_answers,
-    obtain_broker,
-)
+from spanstream.broker import BOOTSTRAP_ENV, LocalKafka, obtain_broker
+from spanstream.broker._docker import docker_answers
+from spanstream.broker._obtain import BrokerSource, choose_broker_source
 from spanstream.cli._command_group import OneLineErrors, examples
 from spanstream.cli._demo import DemoOptions, run_demo
 from spanstream.cli._exit import (

@@ -11,14 +11,9 @@ from typing import Any, Final
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
-from spanstream.broker import (
-    BOOTSTRAP_ENV,
-    COMPOSE_BOOTSTRAP_SERVERS,
-    BrokerSource,
-    LocalKafka,
-    choose_broker_source,
-    docker_answers,
-)
+from spanstream.broker import BOOTSTRAP_ENV, LocalKafka
+from spanstream.broker._docker import COMPOSE_BOOTSTRAP_SERVERS, docker_answers
+from spanstream.broker._obtain import BrokerSource, choose_broker_source
 from spanstream.cli._exit import BrokerUnreachableError, CliError, UsageError
 from spanstream.consumer import READER_MANAGED_KEYS
 from spanstream.kafka import is_secret_key

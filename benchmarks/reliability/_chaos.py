@@ -25,7 +25,8 @@ from typing import Any
 import psutil
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from spanstream.broker import LocalKafka, new_cluster_id
+from spanstream.broker import LocalKafka
+from spanstream.broker._jvm import new_cluster_id
 from spanstream.broker._security import find_free_base_port
 from spanstream.producer import KafkaTraceReporter, MetricGroup, ReporterRegistry
 from spanstream.schemas import BrokerError, DecodeError, Span, decode_span

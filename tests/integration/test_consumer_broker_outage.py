@@ -20,7 +20,9 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from spanstream.broker import PORTS_PER_NODE, LocalKafka, port_is_free
+from spanstream.broker import LocalKafka
+from spanstream.broker._process import port_is_free
+from spanstream.broker._properties import PORTS_PER_NODE
 from spanstream.consumer import CommitError, SpanConsumer
 from spanstream.schemas import BrokerError, Span, encode_span
 

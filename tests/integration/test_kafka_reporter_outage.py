@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from _helpers import read_topic
 
-from spanstream.broker import PORTS_PER_NODE, LocalKafka, port_is_free
+from spanstream.broker import LocalKafka
+from spanstream.broker._process import port_is_free
+from spanstream.broker._properties import PORTS_PER_NODE
 from spanstream.producer import (
     InMemoryTraceReporter,
     KafkaTraceReporter,

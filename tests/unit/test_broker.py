@@ -11,21 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from spanstream.broker import (
-    BrokerSource,
+from spanstream.broker import LocalKafka, default_state_dir, obtain_broker
+from spanstream.broker._jvm import new_cluster_id
+from spanstream.broker._maven import resolve_kafka_libs
+from spanstream.broker._obtain import BrokerSource, choose_broker_source
+from spanstream.broker._process import pid_alive, port_is_free
+from spanstream.broker._properties import (
     Listener,
-    LocalKafka,
-    choose_broker_source,
-    default_state_dir,
-    new_cluster_id,
     node_layouts,
-    obtain_broker,
-    port_is_free,
     render_server_properties,
-    resolve_kafka_libs,
     server_properties,
 )
-from spanstream.broker._process import pid_alive
 from spanstream.schemas import BrokerError, ConfigError
 
 
