@@ -18,17 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
 from spanstream.consumer import job_id_of, percentile
-from spanstream.schemas import (
+from spanstream.schemas import Event, NotASystemTraceError, Span
+from spanstream.schemas.system import (
     AllSubtasksStatusChangeEventView,
     CheckpointEventView,
     CheckpointTrace,
-    Event,
     JobFailureEventView,
     JobFailureTrace,
     JobInitializationTrace,
     JobStatusChangeEventView,
-    NotASystemTraceError,
-    Span,
     read_system_event,
     read_system_trace,
 )

@@ -37,12 +37,11 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from spanstream.producer import MetricGroup, ReporterRegistry
-from spanstream.schemas import (
+from spanstream.schemas import EventBuilder, SpanBuilder
+from spanstream.schemas.system import (
     CheckpointSpanDetailLevel,
     CheckpointSubtaskStats,
     CheckpointTaskStats,
-    EventBuilder,
-    SpanBuilder,
     all_subtasks_status_change_event,
     checkpoint_event,
     checkpoint_span,

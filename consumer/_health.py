@@ -19,14 +19,12 @@ from typing import TYPE_CHECKING
 from spanstream.consumer._analytics import require_pandas
 from spanstream.consumer._event_records import EventRecord
 from spanstream.consumer._records import SpanRecord
-from spanstream.schemas import (
+from spanstream.schemas import Event, NotASystemTraceError, Span
+from spanstream.schemas.system import (
     CHECKPOINT_SCOPE,
     CHECKPOINT_SPAN,
     ROOT_JOB_ID_ATTRIBUTE,
     CheckpointTrace,
-    Event,
-    NotASystemTraceError,
-    Span,
 )
 
 if TYPE_CHECKING:

@@ -23,14 +23,8 @@ from typing import Any, Final, Required, TypedDict, Unpack
 
 from spanstream.consumer._analytics import text_of
 from spanstream.consumer._health import checkpoint_health, job_id_of
-from spanstream.schemas import (
-    CHECKPOINT_SCOPE,
-    CHECKPOINT_SPAN,
-    DecodeError,
-    ExtraMissingError,
-    SpanstreamError,
-    decode_span,
-)
+from spanstream.schemas import DecodeError, ExtraMissingError, SpanstreamError, decode_span
+from spanstream.schemas.system import CHECKPOINT_SCOPE, CHECKPOINT_SPAN
 
 __all__ = [
     "CHECKPOINT_HEALTH_FIELDS",

@@ -6,11 +6,11 @@ import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Final, Literal, Protocol, overload
 
-from spanstream.schemas import (
+from spanstream.schemas import Span
+from spanstream.schemas.system import (
     CheckpointTrace,
     JobFailureTrace,
     JobInitializationTrace,
-    Span,
     read_system_trace,
 )
 

@@ -40,7 +40,8 @@ from spanstream.producer._reporter_setup import (
     start_reporter,
     variable_key,
 )
-from spanstream.schemas import CheckpointSpanDetailLevel, SpanValueError
+from spanstream.schemas import SpanValueError
+from spanstream.schemas.system import CheckpointSpanDetailLevel
 
 if TYPE_CHECKING:
     import os
@@ -185,7 +186,7 @@ class ReporterRegistry:
         ``metrics.scope.delimiter``)."""
         self.checkpoint_span_detail_level = CheckpointSpanDetailLevel(checkpoint_span_detail_level)
         """Flink's ``traces.checkpoint.span-detail-level``: how much of a checkpoint the
-        ``Checkpoint`` span tree shows (for :func:`~spanstream.schemas.checkpoint_span`)."""
+        ``Checkpoint`` span tree shows (for :func:`~spanstream.schemas.system.checkpoint_span`)."""
         self._closed = False
         self._attribute_drops = 0
         self._drop_lock = threading.Lock()

@@ -46,7 +46,8 @@ from spanstream.producer._reporter import (
     TraceReporter,
     TraceReporterFactory,
 )
-from spanstream.schemas import CheckpointSpanDetailLevel, ConfigError
+from spanstream.schemas import ConfigError
+from spanstream.schemas.system import CheckpointSpanDetailLevel
 
 __all__ = [
     "DETAIL_LEVEL_KEY",

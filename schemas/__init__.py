@@ -2,26 +2,13 @@
 
 The :class:`Span` value and its :class:`SpanBuilder` (pure data), the :class:`Event` value and
 its :class:`EventBuilder`, the Avro schemas (``span.avsc``, ``event.avsc`` and their history),
-their codecs and the record-header names, and the exception hierarchy rooted at
-:class:`SpanstreamError`. Both ``spanstream.producer`` and ``spanstream.consumer`` depend on
-this package; it depends on neither.
+their codecs, the schema history, the record-header names and fingerprints, and the exception
+hierarchy rooted at :class:`SpanstreamError`. Flink's own system traces and events (the
+``Checkpoint`` span, ``JobStatusChangeEvent``, ... and their typed views) are in the public
+submodule :mod:`spanstream.schemas.system`. Both ``spanstream.producer`` and
+``spanstream.consumer`` depend on this package; it depends on neither.
 """
 
-from spanstream.schemas._checkpoint_spans import (
-    CHECKPOINT_METRICS,
-    CHECKPOINT_SCOPE,
-    CHECKPOINT_SPAN,
-    CHECKPOINT_STATUSES,
-    CHECKPOINT_SUBTASK_SPAN,
-    CHECKPOINT_TASK_SPAN,
-    CHECKPOINT_TYPES,
-    NO_ACK_TS_MILLIS,
-    ROOT_JOB_ID_ATTRIBUTE,
-    CheckpointSpanDetailLevel,
-    CheckpointSubtaskStats,
-    CheckpointTaskStats,
-    checkpoint_span,
-)
 from spanstream.schemas._codec import (
     SCHEMA_FINGERPRINT,
     SINGLE_OBJECT_MARKER,
@@ -57,17 +44,6 @@ from spanstream.schemas._headers import (
     HEADER_SCHEMA_FINGERPRINT,
 )
 from spanstream.schemas._implementation import SPEEDUPS, new_span_id, new_trace_id
-from spanstream.schemas._job_spans import (
-    FAILURE_LABEL_PREFIX,
-    INITIALIZATION_METRICS,
-    INITIALIZATION_STATUSES,
-    JOB_FAILURE_SCOPE,
-    JOB_FAILURE_SPAN,
-    JOB_INITIALIZATION_SPAN,
-    RESTORED_STATE_LOCATIONS,
-    job_failure_span,
-    job_initialization_span,
-)
 from spanstream.schemas._schema_history import (
     CURRENT_EVENT_SCHEMA_VERSION,
     CURRENT_SCHEMA_VERSION,
@@ -85,89 +61,22 @@ from spanstream.schemas._span import (
     SpanTooDeepError,
     scope_name,
 )
-from spanstream.schemas._system_event_views import (
-    AllSubtasksStatusChangeEventView,
-    CheckpointEventView,
-    JobFailureEventView,
-    JobStatusChangeEventView,
-    read_system_event,
-)
-from spanstream.schemas._system_events import (
-    ALL_SUBTASKS_STATUS_CHANGE_EVENT,
-    ALL_SUBTASKS_STATUS_SCOPE,
-    ALL_SUBTASKS_STATUSES,
-    CHECKPOINT_EVENT,
-    EMPTY_LABEL,
-    JOB_FAILURE_EVENT,
-    JOB_STATUS_CHANGE_EVENT,
-    JOB_STATUS_SCOPE,
-    JOB_STATUSES,
-    NULL_LABEL,
-    SYSTEM_EVENT_SEVERITY,
-    all_subtasks_status_change_event,
-    checkpoint_event,
-    job_failure_event,
-    job_status_change_event,
-)
-from spanstream.schemas._system_trace_views import (
-    CheckpointSubtaskTrace,
-    CheckpointTaskTrace,
-    CheckpointTrace,
-    JobFailureTrace,
-    JobInitializationTrace,
-    read_system_trace,
-)
 
 __all__ = [
-    "ALL_SUBTASKS_STATUSES",
-    "ALL_SUBTASKS_STATUS_CHANGE_EVENT",
-    "ALL_SUBTASKS_STATUS_SCOPE",
-    "CHECKPOINT_EVENT",
-    "CHECKPOINT_METRICS",
-    "CHECKPOINT_SCOPE",
-    "CHECKPOINT_SPAN",
-    "CHECKPOINT_STATUSES",
-    "CHECKPOINT_SUBTASK_SPAN",
-    "CHECKPOINT_TASK_SPAN",
-    "CHECKPOINT_TYPES",
     "CONTENT_TYPE",
     "CURRENT_EVENT_SCHEMA_VERSION",
     "CURRENT_SCHEMA_VERSION",
-    "EMPTY_LABEL",
     "EVENT_ID_BYTES",
     "EVENT_SCHEMA_FINGERPRINT",
-    "FAILURE_LABEL_PREFIX",
     "HEADER_CONTENT_TYPE",
     "HEADER_PRODUCER",
     "HEADER_SCHEMA_FINGERPRINT",
-    "INITIALIZATION_METRICS",
-    "INITIALIZATION_STATUSES",
-    "JOB_FAILURE_EVENT",
-    "JOB_FAILURE_SCOPE",
-    "JOB_FAILURE_SPAN",
-    "JOB_INITIALIZATION_SPAN",
-    "JOB_STATUSES",
-    "JOB_STATUS_CHANGE_EVENT",
-    "JOB_STATUS_SCOPE",
     "MAX_SPAN_DEPTH",
-    "NO_ACK_TS_MILLIS",
-    "NULL_LABEL",
-    "RESTORED_STATE_LOCATIONS",
-    "ROOT_JOB_ID_ATTRIBUTE",
     "SCHEMA_FINGERPRINT",
     "SINGLE_OBJECT_MARKER",
     "SPEEDUPS",
-    "SYSTEM_EVENT_SEVERITY",
-    "AllSubtasksStatusChangeEventView",
     "AttributeValue",
     "BrokerError",
-    "CheckpointEventView",
-    "CheckpointSpanDetailLevel",
-    "CheckpointSubtaskStats",
-    "CheckpointSubtaskTrace",
-    "CheckpointTaskStats",
-    "CheckpointTaskTrace",
-    "CheckpointTrace",
     "ConfigError",
     "DecodeError",
     "EncodeError",
@@ -176,10 +85,6 @@ __all__ = [
     "EventCodec",
     "ExtraMissingError",
     "Framing",
-    "JobFailureEventView",
-    "JobFailureTrace",
-    "JobInitializationTrace",
-    "JobStatusChangeEventView",
     "NotASystemTraceError",
     "SchemaHistory",
     "SchemaRegistry",
@@ -191,9 +96,6 @@ __all__ = [
     "SpanTypeError",
     "SpanValueError",
     "SpanstreamError",
-    "all_subtasks_status_change_event",
-    "checkpoint_event",
-    "checkpoint_span",
     "decode_event",
     "decode_span",
     "default_event_history",
@@ -201,15 +103,9 @@ __all__ = [
     "encode_span",
     "encode_spans",
     "event_schema_for_fingerprint",
-    "job_failure_event",
-    "job_failure_span",
-    "job_initialization_span",
-    "job_status_change_event",
     "new_event_id",
     "new_span_id",
     "new_trace_id",
-    "read_system_event",
-    "read_system_trace",
     "schema_for_fingerprint",
     "scope_name",
 ]

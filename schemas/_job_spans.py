@@ -3,7 +3,7 @@
 ``JobInitialization`` is reported once every subtask of a (re)started job has initialized
 (Flink 2.3, scope ``CheckpointStatsTracker``). ``JobFailure`` is the span Flink 1.20-2.1 report
 when ``traces.report-events-as-spans`` is true; Flink 2.2+ report a ``JobFailureEvent`` instead
-(:func:`~spanstream.schemas.job_failure_event`). Both builders follow
+(:func:`~spanstream.schemas.system.job_failure_event`). Both builders follow
 ``flink-2.3-traces-and-events.md`` §8.
 """
 
@@ -114,7 +114,7 @@ def job_failure_span(
 ) -> SpanBuilder:
     """Build Flink 1.20-2.1's ``JobFailure`` span (start = end = the failure time).
 
-    Flink 2.2+ report :func:`~spanstream.schemas.job_failure_event` instead; this form is for
+    Flink 2.2+ report :func:`~spanstream.schemas.system.job_failure_event` instead; this form is for
     spans written by 1.20-2.1 with ``traces.report-events-as-spans: true``.
 
     ``canRestart`` and ``isGlobalFailure`` are the strings ``"true"``/``"false"`` (as Flink's

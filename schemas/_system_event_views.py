@@ -1,6 +1,6 @@
 """Typed, read-only views of Flink 2.2+'s system events, as the span views read system spans.
 
-:func:`read_system_event` is :func:`~spanstream.schemas.read_system_trace`'s counterpart: it
+:func:`read_system_event` is :func:`~spanstream.schemas.system.read_system_trace`'s counterpart: it
 recognises ``CheckpointEvent``, ``JobStatusChangeEvent``, ``JobFailureEvent`` and
 ``AllSubtasksStatusChangeEvent`` by class scope and name, wherever the event came from, and
 returns its view; an event that has a system event's scope and name but not its attributes

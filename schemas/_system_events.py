@@ -113,7 +113,7 @@ def checkpoint_event(
     """Build Flink's ``CheckpointEvent``: the ``Checkpoint`` span's values, without aggregates.
 
     Flink reports it beside the ``Checkpoint`` span, from the same statistics; pass the same
-    values as to :func:`~spanstream.schemas.checkpoint_span`.
+    values as to :func:`~spanstream.schemas.system.checkpoint_span`.
 
     Args:
         checkpoint_id: ``checkpointId``.

@@ -10,14 +10,11 @@ import pytest
 from _helpers import run_cli
 from confluent_kafka import Producer
 
-from spanstream.schemas import (
-    Event,
-    Span,
+from spanstream.schemas import Event, Span, encode_event, encode_span
+from spanstream.schemas.system import (
     all_subtasks_status_change_event,
     checkpoint_event,
     checkpoint_span,
-    encode_event,
-    encode_span,
     job_failure_event,
     job_status_change_event,
 )

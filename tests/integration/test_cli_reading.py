@@ -15,7 +15,8 @@ import pytest
 from _helpers import SPANSTREAM, run_cli
 from confluent_kafka import Producer
 
-from spanstream.schemas import Span, checkpoint_span, encode_span
+from spanstream.schemas import Span, encode_span
+from spanstream.schemas.system import checkpoint_span
 
 T0 = 1_700_000_000_000
 SCOPE = "org.apache.flink.runtime.checkpoint.CheckpointStatsTracker"

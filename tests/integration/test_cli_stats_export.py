@@ -10,7 +10,8 @@ import pytest
 from _helpers import run_cli
 
 from spanstream.producer import ReporterRegistry
-from spanstream.schemas import Span, checkpoint_span, job_failure_span, job_initialization_span
+from spanstream.schemas import Span
+from spanstream.schemas.system import checkpoint_span, job_failure_span, job_initialization_span
 
 T0 = 1_700_000_000_000
 

@@ -8,7 +8,8 @@ import pytest
 from _helpers import run_cli
 
 from spanstream.producer import ReporterRegistry
-from spanstream.schemas import Span, checkpoint_span
+from spanstream.schemas import Span
+from spanstream.schemas.system import checkpoint_span
 
 
 @pytest.fixture

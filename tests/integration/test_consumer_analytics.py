@@ -6,16 +6,15 @@ import pyarrow.parquet as pq
 from confluent_kafka import Producer
 
 from spanstream.consumer import SpanConsumer, checkpoint_health, to_pandas, write_parquet
-from spanstream.schemas import (
+from spanstream.schemas import Span, encode_span
+from spanstream.schemas.system import (
     CheckpointSpanDetailLevel,
     CheckpointSubtaskStats,
     CheckpointTaskStats,
     CheckpointTrace,
     JobFailureTrace,
     JobInitializationTrace,
-    Span,
     checkpoint_span,
-    encode_span,
     job_failure_span,
     job_initialization_span,
 )

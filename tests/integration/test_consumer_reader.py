@@ -15,14 +15,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import NewTopic
 
 from spanstream.consumer import SpanReader, TopicNotFoundError, read_arrow, read_spans
-from spanstream.schemas import (
-    BrokerError,
-    Event,
-    Span,
-    checkpoint_span,
-    encode_event,
-    encode_span,
-)
+from spanstream.schemas import BrokerError, Event, Span, encode_event, encode_span
+from spanstream.schemas.system import checkpoint_span
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 T0 = 1_700_000_000_000  # record timestamps: T0, T0 + 1000, ...

@@ -7,7 +7,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from confluent_kafka import Producer
 
-from spanstream.schemas import Span, checkpoint_span, encode_span
+from spanstream.schemas import Span, encode_span
+from spanstream.schemas.system import checkpoint_span
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -9,7 +9,8 @@ import pytest
 
 from spanstream.consumer import SpanConsumer
 from spanstream.producer import KafkaTraceReporter, MetricConfig
-from spanstream.schemas import Span, SpanBuilder, checkpoint_span
+from spanstream.schemas import Span, SpanBuilder
+from spanstream.schemas.system import checkpoint_span
 
 COUNT = 100_000
 

@@ -7,13 +7,8 @@ from pathlib import Path
 
 from _helpers import read_topic, run_cli
 
-from spanstream.schemas import (
-    EVENT_SCHEMA_FINGERPRINT,
-    SINGLE_OBJECT_MARKER,
-    JobStatusChangeEventView,
-    decode_event,
-    read_system_event,
-)
+from spanstream.schemas import EVENT_SCHEMA_FINGERPRINT, SINGLE_OBJECT_MARKER, decode_event
+from spanstream.schemas.system import JobStatusChangeEventView, read_system_event
 
 EVENT_HEADER = SINGLE_OBJECT_MARKER + EVENT_SCHEMA_FINGERPRINT
 

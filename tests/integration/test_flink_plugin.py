@@ -26,12 +26,8 @@ from _helpers import read_topic, run_cli
 from confluent_kafka.admin import AdminClient
 
 from spanstream.consumer import SpanConsumer
-from spanstream.schemas import (
-    INITIALIZATION_METRICS,
-    RESTORED_STATE_LOCATIONS,
-    SCHEMA_FINGERPRINT,
-    Span,
-)
+from spanstream.schemas import SCHEMA_FINGERPRINT, Span
+from spanstream.schemas.system import INITIALIZATION_METRICS, RESTORED_STATE_LOCATIONS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -377,7 +373,7 @@ def _builder_shapes(
     depend on the state backend and on whether state was restored) and whether it restored.
     """
     # Imported here: a builder missing from spanstream.schemas fails this test only.
-    from spanstream.schemas import (
+    from spanstream.schemas.system import (
         CHECKPOINT_METRICS,
         CheckpointSubtaskStats,
         CheckpointTaskStats,

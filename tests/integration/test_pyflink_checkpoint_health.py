@@ -15,7 +15,8 @@ from _helpers import run_pyflink
 from confluent_kafka import Producer
 
 from spanstream.consumer import checkpoint_event_time_millis, checkpoint_health
-from spanstream.schemas import Span, checkpoint_span, encode_span
+from spanstream.schemas import Span, encode_span
+from spanstream.schemas.system import checkpoint_span
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 WINDOW_MS = 60_000

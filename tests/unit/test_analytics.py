@@ -16,7 +16,8 @@ from spanstream.consumer import (
     to_pandas,
     write_parquet,
 )
-from spanstream.schemas import ExtraMissingError, Span, checkpoint_span, job_failure_span
+from spanstream.schemas import ExtraMissingError, Span
+from spanstream.schemas.system import checkpoint_span, job_failure_span
 
 
 def _tree() -> Span:

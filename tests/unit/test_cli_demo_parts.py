@@ -13,7 +13,7 @@ from spanstream.cli._exit import UsageError
 from spanstream.cli._health import HealthBoard, percentile
 from spanstream.cli._simulation import DEMO_JOBS, FlinkSimulation
 from spanstream.producer import InMemoryTraceReporter, ReporterRegistry, ReporterSetup, load_config
-from spanstream.schemas import (
+from spanstream.schemas.system import (
     CheckpointTrace,
     checkpoint_span,
     job_failure_span,

@@ -8,7 +8,8 @@ from pathlib import Path
 from spanstream.cli._event_lines import event_line, event_line_long, event_to_dict
 from spanstream.cli._export import events_path
 from spanstream.cli._spans import SpanFilter
-from spanstream.schemas import Event, job_failure_event
+from spanstream.schemas import Event
+from spanstream.schemas.system import job_failure_event
 
 T0 = 1_700_000_000_000
 

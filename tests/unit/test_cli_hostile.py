@@ -15,7 +15,8 @@ from spanstream.cli._health import HealthBoard
 from spanstream.cli._spans import SpanFilter, escape_text, span_line, span_line_long
 from spanstream.cli._stats import restored_text
 from spanstream.cli._tail import TailOptions
-from spanstream.schemas import Span, checkpoint_span
+from spanstream.schemas import Span
+from spanstream.schemas.system import checkpoint_span
 
 CANARY = "CANARY-pa55w0rd-7f3e"
 NOWHERE = "127.0.0.1:1"

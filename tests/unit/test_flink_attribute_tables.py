@@ -14,16 +14,13 @@ from typing import Any
 
 import pytest
 
-from spanstream.schemas import (
+from spanstream.schemas import Event, Span, decode_span, encode_span
+from spanstream.schemas.system import (
     CheckpointSubtaskStats,
     CheckpointTaskStats,
-    Event,
-    Span,
     all_subtasks_status_change_event,
     checkpoint_event,
     checkpoint_span,
-    decode_span,
-    encode_span,
     job_failure_event,
     job_failure_span,
     job_initialization_span,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from spanstream.cli._health import HealthBoard, job_of
 from spanstream.consumer import checkpoint_health, job_id_of
-from spanstream.schemas import (
-    Event,
-    Span,
+from spanstream.schemas import Event, Span
+from spanstream.schemas.system import (
     all_subtasks_status_change_event,
     checkpoint_event,
     checkpoint_span,

@@ -10,13 +10,8 @@ import pytest
 
 from spanstream.consumer import SpanConsumer, to_arrow
 from spanstream.producer import MetricGroup
-from spanstream.schemas import (
-    SpanstreamError,
-    SpanTypeError,
-    SpanValueError,
-    all_subtasks_status_change_event,
-    job_status_change_event,
-)
+from spanstream.schemas import SpanstreamError, SpanTypeError, SpanValueError
+from spanstream.schemas.system import all_subtasks_status_change_event, job_status_change_event
 
 NOWHERE = "127.0.0.1:9"  # nothing listens: no call below reaches the network
 

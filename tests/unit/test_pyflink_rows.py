@@ -8,7 +8,8 @@ from spanstream.consumer import (
     checkpoint_event_time_millis,
     span_row_values,
 )
-from spanstream.schemas import Span, checkpoint_span, encode_span
+from spanstream.schemas import Span, encode_span
+from spanstream.schemas.system import checkpoint_span
 
 
 def test_one_row_per_span_children_after_their_parent():

@@ -15,7 +15,8 @@ from spanstream.producer import (
     ReporterKeys,
     ReporterRegistry,
 )
-from spanstream.schemas import CheckpointSpanDetailLevel, ConfigError, Event, Span
+from spanstream.schemas import ConfigError, Event, Span
+from spanstream.schemas.system import CheckpointSpanDetailLevel
 
 EVENTS_MEM = "events.reporter.mem."
 TRACES_MEM = "traces.reporter.mem."

@@ -393,7 +393,8 @@ def test_fastavro_writes_the_golden_body_too(name: str) -> None:
 
 def test_flink_2_3_vectors_decode_to_what_the_system_trace_views_read() -> None:
     """The real-shape vectors decode and read as Flink 2.3 spans: typed, with -1 for no ack."""
-    from spanstream.schemas import CheckpointTrace, decode_span, read_system_trace
+    from spanstream.schemas import decode_span
+    from spanstream.schemas.system import CheckpointTrace, read_system_trace
 
     vectors = _vectors()
     spans = {n: decode_span(bytes.fromhex(vectors[n]["message_hex"])) for n in flink_2_3_spans()}

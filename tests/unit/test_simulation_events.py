@@ -12,13 +12,11 @@ from spanstream.producer import (
     ReporterRegistry,
     ReporterSetup,
 )
-from spanstream.schemas import (
+from spanstream.schemas import ConfigError, Event, Span
+from spanstream.schemas.system import (
     CheckpointEventView,
     CheckpointTrace,
-    ConfigError,
-    Event,
     JobStatusChangeEventView,
-    Span,
     read_system_event,
 )
 

@@ -7,19 +7,17 @@ import dataclasses
 
 import pytest
 
-from spanstream.schemas import (
+from spanstream.schemas import Event, NotASystemTraceError, Span
+from spanstream.schemas.system import (
     CHECKPOINT_TYPES,
     AllSubtasksStatusChangeEventView,
     CheckpointEventView,
     CheckpointSubtaskStats,
     CheckpointTaskStats,
     CheckpointTrace,
-    Event,
     JobFailureEventView,
     JobFailureTrace,
     JobStatusChangeEventView,
-    NotASystemTraceError,
-    Span,
     all_subtasks_status_change_event,
     checkpoint_event,
     checkpoint_span,

@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from spanstream.producer import InMemoryTraceReporter, ReporterRegistry, ReporterSetup
-from spanstream.schemas import (
+from spanstream.schemas import NotASystemTraceError, Span, decode_span, encode_span
+from spanstream.schemas.system import (
     CHECKPOINT_METRICS,
     CHECKPOINT_SCOPE,
     JOB_FAILURE_SCOPE,
@@ -17,11 +18,7 @@ from spanstream.schemas import (
     CheckpointTrace,
     JobFailureTrace,
     JobInitializationTrace,
-    NotASystemTraceError,
-    Span,
     checkpoint_span,
-    decode_span,
-    encode_span,
     job_failure_span,
     job_initialization_span,
     read_system_trace,
