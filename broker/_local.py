@@ -48,7 +48,7 @@ from spanstream.broker._properties import (
     render_server_properties,
     server_properties,
 )
-from spanstream.schemas import BrokerError
+from spanstream.schemas import BrokerError, SpanValueError
 
 if TYPE_CHECKING:
     # confluent-kafka returns this type from list_topics but does not re-export its name.
@@ -150,7 +150,14 @@ class LocalKafka:
         return ",".join(node.bootstrap_server for node in self.nodes)
 
     def bootstrap_servers_for(self, listener: str) -> str:
-        """The comma-separated addresses of every node's extra listener named ``listener``."""
+        """The comma-separated addresses of every node's extra listener named ``listener``.
+
+        Raises:
+            SpanValueError: no extra listener has that name (the message lists those there are).
+        """
+        names = [extra.name for extra in self.extra_listeners]
+        if listener not in names:
+            raise SpanValueError(f"{self.name} has no listener {listener!r}; there are {names}")
         return ",".join(f"{node.host}:{node.extra_ports[listener]}" for node in self.nodes)
 
     def node(self, node_id: int) -> NodeLayout:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from spanstream.consumer._analytics import require_pandas
 from spanstream.consumer._event_records import EventRecord
 from spanstream.consumer._records import SpanRecord
-from spanstream.schemas import Event, NotASystemTraceError, Span
+from spanstream.schemas import Event, NotASystemTraceError, Span, SpanValueError
 from spanstream.schemas.system import (
     CHECKPOINT_SCOPE,
     CHECKPOINT_SPAN,
@@ -135,7 +135,12 @@ def percentile(values: Sequence[float], fraction: float) -> float | None:
 
     >>> percentile([100, 200, 300, 400], 0.5)
     250.0
+
+    Raises:
+        SpanValueError: ``fraction`` is not a number from 0 to 1.
     """
+    if not 0.0 <= fraction <= 1.0:  # also False for NaN
+        raise SpanValueError(f"fraction must be a number from 0 to 1, not {fraction!r}")
     if not values:
         return None
     ordered = sorted(values)

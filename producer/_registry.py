@@ -40,7 +40,7 @@ from spanstream.producer._reporter_setup import (
     start_reporter,
     variable_key,
 )
-from spanstream.schemas import SpanValueError
+from spanstream.schemas import SpanKeyError, SpanValueError
 from spanstream.schemas.system import CheckpointSpanDetailLevel
 
 if TYPE_CHECKING:
@@ -304,7 +304,8 @@ class ReporterRegistry:
         """The trace reporter started under ``name``.
 
         Raises:
-            KeyError: there is none (the message lists the names there are).
+            SpanKeyError: there is none (the message lists the names there are); it is a
+                ``KeyError`` too.
         """
         return _named(self._slots, TRACES, name).setup.reporter  # type: ignore[no-any-return]
 
@@ -312,7 +313,8 @@ class ReporterRegistry:
         """The event reporter started under ``name``.
 
         Raises:
-            KeyError: there is none (the message lists the names there are).
+            SpanKeyError: there is none (the message lists the names there are); it is a
+                ``KeyError`` too.
         """
         return _named(self._event_slots, EVENTS, name).setup.reporter  # type: ignore[no-any-return]
 
@@ -350,12 +352,12 @@ class ReporterRegistry:
 
 
 def _named(slots: tuple[_Slot, ...], kind: ReporterKind, name: str) -> _Slot:
-    """The slot of the reporter named ``name``; a ``KeyError`` listing the names there are."""
+    """The slot of the reporter named ``name``; else a ``SpanKeyError`` listing the names."""
     for slot in slots:
         if slot.setup.name == name:
             return slot
     names = [slot.setup.name for slot in slots]
-    raise KeyError(f"no {kind.what} reporter named {name!r}; there are {names}")
+    raise SpanKeyError(f"no {kind.what} reporter named {name!r}; there are {names}")
 
 
 def _stats(slot: _Slot) -> ReporterStats:

@@ -167,9 +167,17 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, object]:
     """Read a Flink-style ``config.yaml`` (flat or nested keys) into flat keys.
 
     Raises:
-        ConfigError: the file is not YAML or not a mapping at its top.
+        ConfigError: the file is not UTF-8, not YAML, or not a mapping at its top.
+        OSError: the file cannot be opened (as :func:`open` raises it).
     """
-    text = open(path, encoding="utf-8").read()  # noqa: SIM115
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+    except UnicodeDecodeError as exc:
+        # Where the bad byte is, never the bytes themselves (the file may hold a password).
+        raise ConfigError(
+            os.fspath(path), "<the file>", f"a YAML document (not UTF-8 at byte {exc.start})"
+        ) from exc
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -14,6 +14,9 @@ __all__ = [
     "EncodeError",
     "ExtraMissingError",
     "NotASystemTraceError",
+    "SpanKeyError",
+    "SpanTypeError",
+    "SpanValueError",
     "SpanstreamError",
 ]
 
@@ -115,3 +118,14 @@ class SpanValueError(SpanstreamError, ValueError):
 
 class SpanTypeError(SpanstreamError, TypeError):
     """A public function or method got an argument of a type it does not accept."""
+
+
+class SpanKeyError(SpanstreamError, KeyError):
+    """A lookup by name found nothing; the message names the key and the names there are.
+
+    It is a :class:`KeyError` too, so code that caught the plain ``KeyError`` still does.
+    """
+
+    def __str__(self) -> str:
+        # KeyError's str() is the repr of its key; this error's argument is a sentence.
+        return str(self.args[0]) if self.args else ""
