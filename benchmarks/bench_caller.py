@@ -21,13 +21,9 @@ lock spends with the background thread) is reported beside it.
 from __future__ import annotations
 
 import gc
-import sys
 import time
 from functools import partial
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _harness as h
 

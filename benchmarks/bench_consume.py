@@ -19,13 +19,9 @@ librdkafka's included; the group join too), steadier than wall time on a loaded 
 
 from __future__ import annotations
 
-import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _harness as h
 

@@ -25,8 +25,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import _harness as h
 from bench_consume import _fill, _raw_decode
 

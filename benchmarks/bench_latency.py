@@ -23,8 +23,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import _harness as h
 from _harness import SCOPE, SPAN_NAME
 

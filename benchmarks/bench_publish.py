@@ -30,12 +30,8 @@ The figure is the median over ``--repeats`` runs in one process.
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _harness as h
 

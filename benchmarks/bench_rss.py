@@ -20,12 +20,8 @@ off: the last half of the run adds at most ``--plateau-mib``.
 from __future__ import annotations
 
 import socket
-import sys
 import time
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _harness as h
 

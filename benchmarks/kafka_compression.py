@@ -14,12 +14,8 @@ For each of none, lz4, zstd, snappy (and gzip for reference) this prints:
 from __future__ import annotations
 
 import json
-import sys
 import time
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _harness as h
 

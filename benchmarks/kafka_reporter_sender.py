@@ -14,12 +14,8 @@ repeat runs raw then reporter on fresh topics, interleaved, so both see the same
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _harness as h
 

@@ -22,13 +22,9 @@ from __future__ import annotations
 import cProfile
 import io
 import pstats
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _harness as h
 

@@ -18,12 +18,8 @@ are medians.
 from __future__ import annotations
 
 import statistics
-import sys
 import time
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import emit, fresh_topic, log, parser, require_bootstrap
 

@@ -27,6 +27,14 @@ from spanstream.broker import Broker, LocalKafka, default_state_dir, obtain_brok
 
 _INTEGRATION_DIR = Path(__file__).parent / "integration"
 
+# The one place the tests reach the benchmark scripts and their helpers: both folders go on the
+# path (after everything else, so they shadow nothing), as a script's own folder is when it
+# runs. tests/integration/_helpers.py reads topics with benchmarks/reliability/_chaos.py's loop.
+_BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+for _folder in (_BENCHMARKS, _BENCHMARKS / "reliability"):
+    if str(_folder) not in sys.path:
+        sys.path.append(str(_folder))
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test under tests/integration/ as ``integration``."""
@@ -167,14 +175,12 @@ def new_cluster_topic(
         yield make
 
 
-_RELIABILITY = Path(__file__).resolve().parents[1] / "benchmarks" / "reliability"
-
-
 @pytest.fixture(scope="session")
-def reliability_module() -> Iterator[Callable[[str], ModuleType]]:
-    """Imports a ``benchmarks/reliability`` module by name (the folder is on sys.path meanwhile)."""
-    sys.path.insert(0, str(_RELIABILITY))
-    try:
-        yield importlib.import_module
-    finally:
-        sys.path.remove(str(_RELIABILITY))
+def benchmark_module() -> Callable[[str], ModuleType]:
+    """Imports a benchmark script or helper by name: ``benchmark_module("failover")``.
+
+    Both benchmark folders are on ``sys.path`` (see the top of this file), as a script's own
+    folder is when it runs, so the scripts import their helpers (``_harness``, ``_chaos``) the
+    same way under pytest as from the command line.
+    """
+    return importlib.import_module

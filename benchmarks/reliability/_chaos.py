@@ -1,5 +1,6 @@
 """What the reliability scripts and their CI tests share: private brokers, a steady publisher,
-reading a topic back to its high watermarks, and the figures of a run.
+reading a topic back to its high watermarks (the one raw read loop, also the integration tests'),
+the run loop of a publishing run under a fault, and the figures of a run.
 
 Every run reports the same figures (the README's Reliability table): spans sent (given to
 ``add_span``), delivered (the reporter's count), read back (distinct spans on the topic), lost,
@@ -17,13 +18,13 @@ import time
 import uuid
 from array import array
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psutil
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 
 from spanstream.broker import LocalKafka
 from spanstream.broker._jvm import new_cluster_id
@@ -209,6 +210,53 @@ class ReadBack:
         return [seq for seq in range(sent) if seq not in self.seqs]
 
 
+def read_records(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    timeout_s: float = 300.0,
+    config: Mapping[str, str] | None = None,
+) -> Iterator[Message]:
+    """Every record of ``topic`` from the beginning to its high watermarks, as they arrive.
+
+    The one raw read loop of the benchmarks and tests (``tests/integration/_helpers.py``'s
+    ``read_topic`` too): a consumer of a fresh group assigned every partition from its start,
+    until each partition's position reaches the high watermark seen at the start. A message
+    carrying an error is yielded too (it moves no position); the caller decides.
+
+    Raises:
+        TimeoutError: the marks were not reached within ``timeout_s``.
+    """
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap_servers,
+            "group.id": f"read-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            **(config or {}),
+        }
+    )
+    try:
+        partitions = sorted(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
+        high = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
+            for p in partitions
+        }
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        position = dict.fromkeys(partitions, 0)
+        read = 0
+        deadline = time.monotonic() + timeout_s
+        while any(position[p] < high[p] for p in partitions):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"read {read} records of {topic}; marks {high}")
+            for message in consumer.consume(num_messages=5000, timeout=1.0):
+                if message.error() is None:
+                    read += 1
+                    position[message.partition()] = message.offset() + 1  # type: ignore[index,operator]
+                yield message
+    finally:
+        consumer.close()
+
+
 def read_back(
     bootstrap_servers: str,
     topic: str,
@@ -218,44 +266,21 @@ def read_back(
     config: Mapping[str, str] | None = None,
 ) -> ReadBack:
     """Read ``topic`` from the beginning to its high watermarks and count the spans' seqs."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap_servers,
-            "group.id": f"read-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            **(config or {}),
-        }
-    )
     result = ReadBack()
-    try:
-        partitions = sorted(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
-        high = {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
-            for p in partitions
-        }
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        position = dict.fromkeys(partitions, 0)
-        deadline = time.monotonic() + timeout_s
-        while any(position[p] < high[p] for p in partitions):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"read {result.records} records of {topic}; marks {high}")
-            for message in consumer.consume(num_messages=5000, timeout=1.0):
-                if message.error() is not None:
-                    continue
-                result.records += 1
-                position[message.partition()] = message.offset() + 1  # type: ignore[index,operator]
-                try:
-                    span = decode_span(message.value() or b"")
-                except DecodeError:
-                    result.bad_records += 1
-                    continue
-                if run_id is not None and span.attributes.get("run") != run_id:
-                    continue
-                seq = span.attributes.get("seq")
-                if isinstance(seq, int):
-                    result.seqs[seq] += 1
-    finally:
-        consumer.close()
+    for message in read_records(bootstrap_servers, topic, timeout_s=timeout_s, config=config):
+        if message.error() is not None:
+            continue
+        result.records += 1
+        try:
+            span = decode_span(message.value() or b"")
+        except DecodeError:
+            result.bad_records += 1
+            continue
+        if run_id is not None and span.attributes.get("run") != run_id:
+            continue
+        seq = span.attributes.get("seq")
+        if isinstance(seq, int):
+            result.seqs[seq] += 1
     return result
 
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import uuid
 from pathlib import Path
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
+from _chaos import read_records
+from confluent_kafka import Message
 
 SPANSTREAM = [sys.executable, "-m", "spanstream.cli"]
 
@@ -31,34 +30,17 @@ def run_cli(
 
 
 def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 180.0) -> list[Message]:
-    """Every record of ``topic``, partition by partition in offset order (up to the high marks)."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"read-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-        }
-    )
-    try:
-        partitions = sorted(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
-        high = {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
-            for p in partitions
-        }
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        position = dict.fromkeys(partitions, 0)
-        records: list[Message] = []
-        deadline = time.monotonic() + timeout_s
-        while any(position[p] < high[p] for p in partitions):
-            assert time.monotonic() < deadline, f"read {len(records)} records; marks {high}"
-            for msg in consumer.consume(num_messages=5000, timeout=1.0):
-                assert msg.error() is None, msg.error()
-                records.append(msg)
-                position[msg.partition()] = msg.offset() + 1
-        return sorted(records, key=lambda m: (m.partition(), m.offset()))
-    finally:
-        consumer.close()
+    """Every record of ``topic``, partition by partition in offset order (up to the high marks).
+
+    The loop is ``benchmarks/reliability/_chaos.py``'s (on the path: ``tests/conftest.py``).
+    """
+    records = []
+    for message in read_records(
+        bootstrap, topic, timeout_s=timeout_s, config={"auto.offset.reset": "earliest"}
+    ):
+        assert message.error() is None, message.error()
+        records.append(message)
+    return sorted(records, key=lambda m: (m.partition(), m.offset()))
 
 
 REPOSITORY = Path(__file__).resolve().parents[2]

@@ -40,8 +40,8 @@ IDLE_S = 6.0
 
 
 @pytest.fixture(scope="module")
-def poison(reliability_module: Callable[[str], ModuleType]) -> ModuleType:
-    return reliability_module("poison")
+def poison(benchmark_module: Callable[[str], ModuleType]) -> ModuleType:
+    return benchmark_module("poison")
 
 
 def _poison_of_every_kind(poison: ModuleType) -> list[tuple[str, bytes | None]]:

@@ -17,8 +17,8 @@ pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
-def failover(reliability_module: Callable[[str], ModuleType]) -> ModuleType:
-    return reliability_module("failover")
+def failover(benchmark_module: Callable[[str], ModuleType]) -> ModuleType:
+    return benchmark_module("failover")
 
 
 def _assert_nothing_lost_or_duplicated(figures) -> None:

@@ -21,8 +21,8 @@ TEN_MB = 10 * 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def chaos(reliability_module: Callable[[str], ModuleType]) -> ModuleType:
-    return reliability_module("_chaos")
+def chaos(benchmark_module: Callable[[str], ModuleType]) -> ModuleType:
+    return benchmark_module("_chaos")
 
 
 def _hand_made(**overrides: object) -> Span:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 
 import pytest
+from _helpers import read_topic
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from spanstream.consumer import DLQ_REASON_HEADER, BadRecordPolicy, SpanConsumer
@@ -52,8 +53,8 @@ def _delete_topic(admin: AdminClient, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def poison(reliability_module: Callable[[str], ModuleType]) -> ModuleType:
-    return reliability_module("poison")
+def poison(benchmark_module: Callable[[str], ModuleType]) -> ModuleType:
+    return benchmark_module("poison")
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +127,7 @@ def test_dead_letter_policy_moves_every_bad_record_and_delivers_every_good_span(
         assert stats.dead_lettered == BAD
         dead_kinds: Counter[str] = Counter()
         reasons = 0
-        for message in _all_messages(kafka_bootstrap, dead):
+        for message in read_topic(kafka_bootstrap, dead):
             headers = dict(message.headers() or [])
             dead_kinds[headers["kind"].decode()] += 1
             reasons += DLQ_REASON_HEADER in headers
@@ -134,19 +135,3 @@ def test_dead_letter_policy_moves_every_bad_record_and_delivers_every_good_span(
         assert reasons == BAD
     finally:
         _delete_topic(kafka_admin, dead)
-
-
-def _all_messages(bootstrap: str, topic: str) -> list:
-    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"r-{uuid.uuid4().hex[:8]}"})
-    try:
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=30)
-        consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
-        messages = []
-        while len(messages) < high - low:
-            batch = consumer.consume(num_messages=1000, timeout=1.0)
-            messages.extend(message for message in batch if message.error() is None)
-        return messages
-    finally:
-        consumer.close()

@@ -31,8 +31,8 @@ SENDER_BATCH_SPANS = 2048
 
 
 @pytest.fixture(scope="module")
-def outage(reliability_module: Callable[[str], ModuleType]) -> ModuleType:
-    return reliability_module("outage")
+def outage(benchmark_module: Callable[[str], ModuleType]) -> ModuleType:
+    return benchmark_module("outage")
 
 
 @pytest.fixture(scope="module")

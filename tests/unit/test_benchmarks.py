@@ -3,13 +3,10 @@ and the table is built from results (never any timing assertion)."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -26,20 +23,10 @@ MODULES = [
 ]
 
 
-@pytest.fixture
-def bench(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ModuleType]:
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-
-    def load(name: str) -> ModuleType:
-        return importlib.import_module(name)
-
-    return load
-
-
 @pytest.mark.parametrize("name", [*MODULES, "run_all"])
-def test_every_benchmark_module_imports_and_has_main(bench, name):
+def test_every_benchmark_module_imports_and_has_main(benchmark_module, name):
     """Each benchmark is a module with a main() that run_all can start."""
-    module = bench(name)
+    module = benchmark_module(name)
     assert callable(module.main)
 
 
@@ -73,10 +60,10 @@ def test_the_tree_shape_offers_a_parent_and_eight_children_per_root_to_opentelem
     assert result["dropped"] == 0
 
 
-def test_each_shape_s_span_is_the_workload_it_names(bench):
+def test_each_shape_s_span_is_the_workload_it_names(benchmark_module):
     """flat: 7 attributes; wide: 20 strings; tree: 8 Checkpoint_Task children x 14, variables."""
-    spanstream = bench("_spanstream")
-    harness = bench("_harness")
+    spanstream = benchmark_module("_spanstream")
+    harness = benchmark_module("_harness")
     flat, wide, tree = (spanstream.built_span(1, shape) for shape in harness.SHAPES)
     variables = len(harness.SCOPE_VARIABLES)
     assert (len(flat.attributes), flat.children) == (7 + variables, ())
@@ -132,9 +119,9 @@ def _full_results() -> dict[str, object]:
     }
 
 
-def test_table_has_a_ratio_and_a_verdict_for_every_target(bench):
+def test_table_has_a_ratio_and_a_verdict_for_every_target(benchmark_module):
     """Every target row carries its ratio and says whether the target is met."""
-    run_all = bench("run_all")
+    run_all = benchmark_module("run_all")
     rows = run_all.build_rows(_full_results())
 
     def row(measure: str, reference: str):
@@ -164,9 +151,9 @@ def test_table_has_a_ratio_and_a_verdict_for_every_target(bench):
     assert all(v in ("yes", "NO") for v in verdicts)
 
 
-def test_the_table_has_each_shape_s_rows_beside_their_references(bench):
+def test_the_table_has_each_shape_s_rows_beside_their_references(benchmark_module):
     """Flat, wide and tree each get caller, publish and consume rows with ratio and target."""
-    run_all = bench("run_all")
+    run_all = benchmark_module("run_all")
     rows = run_all.build_rows(_full_results())
     for shape in ("wide", "tree"):
         mine = {
@@ -183,9 +170,9 @@ def test_the_table_has_each_shape_s_rows_beside_their_references(bench):
         assert len(mine) == 4
 
 
-def test_a_missing_result_shows_as_not_measured_with_its_reason(bench):
+def test_a_missing_result_shows_as_not_measured_with_its_reason(benchmark_module):
     """A benchmark that failed leaves its row in the table, with why, never a made-up figure."""
-    run_all = bench("run_all")
+    run_all = benchmark_module("run_all")
     results = _full_results()
     results["caller_spanstream"] = {"error": "ImportError: no KafkaTraceReporter"}
     rows = run_all.build_rows(results)
@@ -194,10 +181,10 @@ def test_a_missing_result_shows_as_not_measured_with_its_reason(bench):
     assert caller.met == "no (not measured)"
 
 
-def test_render_prints_the_machine_under_the_table(bench):
+def test_render_prints_the_machine_under_the_table(benchmark_module):
     """The printed table names the CPU, cores, Python and the Kafka client versions."""
-    run_all = bench("run_all")
-    harness = bench("_harness")
+    run_all = benchmark_module("run_all")
+    harness = benchmark_module("_harness")
     machine = harness.machine_info()
     text = run_all.render(run_all.build_rows(_full_results()), machine, "127.0.0.1:9092", 60.0)
     assert text.startswith("| measure |")
@@ -205,9 +192,9 @@ def test_render_prints_the_machine_under_the_table(bench):
         assert str(machine[key]) in text
 
 
-def test_rounds_merge_to_the_median_of_each_figure_and_all_of_each_flag(bench):
+def test_rounds_merge_to_the_median_of_each_figure_and_all_of_each_flag(benchmark_module):
     """A job run in several rounds reports the median of every number; failed rounds drop out."""
-    run_all = bench("run_all")
+    run_all = benchmark_module("run_all")
     rounds = [
         {"spans_per_s": 100.0, "raw": {"spans_per_s": 10}, "flat": True},
         {"error": "timed out"},

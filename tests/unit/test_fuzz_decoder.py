@@ -23,8 +23,8 @@ pytestmark = pytest.mark.usefixtures("implementation")
 
 
 @pytest.fixture(scope="module")
-def fuzz(reliability_module: Callable[[str], ModuleType]) -> ModuleType:
-    return reliability_module("fuzz_decoder")
+def fuzz(benchmark_module: Callable[[str], ModuleType]) -> ModuleType:
+    return benchmark_module("fuzz_decoder")
 
 
 def _peak_decoding(fuzz: ModuleType, data: bytes) -> tuple[int, BaseException | Span]:

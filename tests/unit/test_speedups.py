@@ -71,8 +71,8 @@ def _checkpoint(i: int, *, children: tuple[Span, ...] = ()) -> Span:
 
 
 @pytest.fixture(scope="module")
-def fuzz(reliability_module: Callable[[str], ModuleType]) -> ModuleType:
-    return reliability_module("fuzz_decoder")
+def fuzz(benchmark_module: Callable[[str], ModuleType]) -> ModuleType:
+    return benchmark_module("fuzz_decoder")
 
 
 def _outcome(decode: _implementation.DecodeBody, data: bytes, offset: int) -> tuple[str, object]:
