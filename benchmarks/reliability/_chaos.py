@@ -18,7 +18,7 @@ import time
 import uuid
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,12 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, TopicPartition
 from spanstream.broker import LocalKafka
 from spanstream.broker._jvm import new_cluster_id
 from spanstream.broker._security import find_free_base_port
-from spanstream.producer import KafkaTraceReporter, MetricGroup, ReporterRegistry
+from spanstream.producer import (
+    KafkaReporterStats,
+    KafkaTraceReporter,
+    MetricGroup,
+    ReporterRegistry,
+)
 from spanstream.schemas import BrokerError, DecodeError, Span, decode_span
 
 SCOPE = "org.apache.flink.runtime.checkpoint.CheckpointStatsTracker"
@@ -304,6 +309,116 @@ class Figures:
     def to_json(self) -> str:
         """The figures as one JSON object."""
         return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+
+@dataclass
+class PublishRun:
+    """What one publishing run measured (:func:`publish_through`): the publisher, the
+    reporter's counters after its flush, the RSS, and what the topic holds."""
+
+    publisher: SteadyPublisher
+    stats: KafkaReporterStats
+    pending_after_flush: int
+    rss_baseline_bytes: int
+    rss_peak_bytes: int
+    read: ReadBack
+    elapsed_s: float
+
+    def figures(self, scenario: str, *, notes: str, extra: Mapping[str, Any]) -> Figures:
+        """The run's row: the figures every scenario reports, then ``extra``'s own."""
+        publisher, stats, read = self.publisher, self.stats, self.read
+        return Figures(
+            scenario=scenario,
+            sent=publisher.sent,
+            delivered=stats.delivered,
+            read_back=read.distinct,
+            lost=publisher.sent - read.distinct - stats.dropped_total,
+            duplicated=read.duplicated,
+            dropped=dict(stats.dropped),
+            failed=dict(stats.failed),
+            worst_add_span_ms=publisher.worst_add_span_ns / 1e6,
+            peak_rss_mb=self.rss_peak_bytes / 2**20,
+            notes=notes,
+            extra={
+                "notified": stats.notified,
+                "pending_after_flush": self.pending_after_flush,
+                "client_errors": dict(stats.client_errors),
+                "records_on_topic": read.records,
+                "bad_records": read.bad_records,
+                "elapsed_s": round(self.elapsed_s, 1),
+                "add_span_calls_over_1ms": publisher.slow_calls,
+                "add_span_p50_us": publisher.percentile_us(0.5),
+                "add_span_p99_us": publisher.percentile_us(0.99),
+                "add_span_p999_us": publisher.percentile_us(0.999),
+                **extra,
+            },
+        )
+
+
+def publish_through(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    rate_per_s: float,
+    settings: Mapping[str, str],
+    fault: Callable[[SteadyPublisher, KafkaTraceReporter], None],
+) -> PublishRun:
+    """The run loop of the failover and outage scripts: publish while ``fault`` happens.
+
+    A Kafka reporter with ``settings`` (:func:`reporter_registry`) and a steady publisher at
+    ``rate_per_s`` start; ``fault(publisher, reporter)`` runs on this thread (it kills and
+    restarts brokers, waiting on ``publisher.sent``); then the publisher stops, the reporter
+    flushes (up to 300 s) and closes, and the topic is read back for this run's spans.
+    """
+    registry, reporter = reporter_registry(bootstrap_servers, topic, **settings)
+    sampler = RssSampler()
+    sampler.start()
+    publisher = SteadyPublisher(registry.root_group(), rate_per_s=rate_per_s)
+    started = time.monotonic()
+    publisher.start()
+    try:
+        fault(publisher, reporter)
+    finally:
+        publisher.finish()
+    pending = reporter.flush(300)
+    stats = reporter.snapshot()
+    registry.close()
+    peak = sampler.stop()
+    if publisher.error is not None:
+        raise publisher.error
+    return PublishRun(
+        publisher=publisher,
+        stats=stats,
+        pending_after_flush=pending,
+        rss_baseline_bytes=sampler.baseline_bytes,
+        rss_peak_bytes=peak,
+        read=read_back(bootstrap_servers, topic, run_id=publisher.run_id),
+        elapsed_s=time.monotonic() - started,
+    )
+
+
+def run_on_private_kafka(
+    kafka: LocalKafka,
+    runs: Iterable[Callable[[], Figures]],
+    *,
+    start_timeout_s: float,
+    json_out: Path | None,
+) -> int:
+    """Start ``kafka``, run each row (printing its figures), stop and remove it; write the rows
+    to ``json_out`` when given. Exit code 0 when no row lost or duplicated a span, else 1."""
+    rows: list[Figures] = []
+    try:
+        kafka.start(timeout_s=start_timeout_s)
+        for run in runs:
+            figures = run()
+            print(figures.to_json(), flush=True)
+            rows.append(figures)
+    finally:
+        kafka.stop()
+        kafka.remove_data()
+    if json_out:
+        json_out.write_text("[" + ",\n".join(row.to_json() for row in rows) + "]\n")
+    return 0 if all(row.lost == 0 and row.duplicated == 0 for row in rows) else 1
 
 
 CHILD = Path(__file__).resolve().parent / "reporting_child.py"

@@ -23,6 +23,7 @@ test session's cluster.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 import uuid
@@ -31,16 +32,16 @@ from pathlib import Path
 
 from _chaos import (
     Figures,
-    RssSampler,
     SteadyPublisher,
     private_kafka,
-    read_back,
-    reporter_registry,
+    publish_through,
+    run_on_private_kafka,
     start_node_retrying,
 )
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from spanstream.broker import LocalKafka, default_state_dir
+from spanstream.producer import KafkaTraceReporter
 
 SCENARIOS = ("kill-leader", "rolling-restart")
 
@@ -74,18 +75,9 @@ def run_scenario(
     """Publish at least ``min_spans`` while the scenario's failure happens; read back; count."""
     if scenario not in SCENARIOS:
         raise ValueError(f"scenario must be one of {SCENARIOS}, not {scenario!r}")
-    registry, reporter = reporter_registry(
-        kafka.bootstrap_servers,
-        topic,
-        **{"topic.create": "false", "open.timeout.s": "60", "queue.max.spans": "200000"},
-    )
-    sampler = RssSampler()
-    sampler.start()
-    publisher = SteadyPublisher(registry.root_group(), rate_per_s=rate_per_s)
-    started = time.monotonic()
-    publisher.start()
     events: list[str] = []
-    try:
+
+    def fault(publisher: SteadyPublisher, _reporter: KafkaTraceReporter) -> None:
         _wait_for(publisher, min_spans // 10)
         if scenario == "kill-leader":
             leader = kafka.leader_of(topic, 0)
@@ -104,41 +96,16 @@ def run_scenario(
                 kafka.wait_until_fully_replicated(timeout_s=180)
                 events.append(f"node {node.node_id} back in sync at span {publisher.sent}")
         _wait_for(publisher, min_spans)
-    finally:
-        publisher.finish()
-    pending = reporter.flush(300)
-    stats = reporter.snapshot()
-    registry.close()
-    peak = sampler.stop()
-    if publisher.error is not None:
-        raise publisher.error
-    read = read_back(kafka.bootstrap_servers, topic, run_id=publisher.run_id)
-    sent = publisher.sent
-    return Figures(
-        scenario=f"failover: {scenario}",
-        sent=sent,
-        delivered=stats.delivered,
-        read_back=read.distinct,
-        lost=sent - read.distinct - stats.dropped_total,
-        duplicated=read.duplicated,
-        dropped=dict(stats.dropped),
-        failed=dict(stats.failed),
-        worst_add_span_ms=publisher.worst_add_span_ns / 1e6,
-        peak_rss_mb=peak / 2**20,
-        notes="; ".join(events),
-        extra={
-            "notified": stats.notified,
-            "pending_after_flush": pending,
-            "client_errors": dict(stats.client_errors),
-            "records_on_topic": read.records,
-            "bad_records": read.bad_records,
-            "rate_per_s": rate_per_s,
-            "elapsed_s": round(time.monotonic() - started, 1),
-            "add_span_calls_over_1ms": publisher.slow_calls,
-            "add_span_p50_us": publisher.percentile_us(0.5),
-            "add_span_p99_us": publisher.percentile_us(0.99),
-            "add_span_p999_us": publisher.percentile_us(0.999),
-        },
+
+    run = publish_through(
+        kafka.bootstrap_servers,
+        topic,
+        rate_per_s=rate_per_s,
+        settings={"topic.create": "false", "open.timeout.s": "60", "queue.max.spans": "200000"},
+        fault=fault,
+    )
+    return run.figures(
+        f"failover: {scenario}", notes="; ".join(events), extra={"rate_per_s": rate_per_s}
     )
 
 
@@ -154,22 +121,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     kafka = private_kafka(
         args.state_dir, name=f"reliability-failover-{uuid.uuid4().hex[:6]}", nodes=3
     )
-    rows: list[Figures] = []
-    try:
-        kafka.start(timeout_s=240)
-        for scenario in args.scenario or SCENARIOS:
-            topic = create_replicated_topic(kafka)
-            figures = run_scenario(
-                kafka, topic, scenario=scenario, min_spans=args.spans, rate_per_s=args.rate
-            )
-            print(figures.to_json(), flush=True)
-            rows.append(figures)
-    finally:
-        kafka.stop()
-        kafka.remove_data()
-    if args.json_out:
-        args.json_out.write_text("[" + ",\n".join(row.to_json() for row in rows) + "]\n")
-    return 0 if all(row.lost == 0 and row.duplicated == 0 for row in rows) else 1
+
+    def row(scenario: str) -> Figures:
+        topic = create_replicated_topic(kafka)
+        return run_scenario(
+            kafka, topic, scenario=scenario, min_spans=args.spans, rate_per_s=args.rate
+        )
+
+    return run_on_private_kafka(
+        kafka,
+        [functools.partial(row, scenario) for scenario in args.scenario or SCENARIOS],
+        start_timeout_s=240,
+        json_out=args.json_out,
+    )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ Run it (a 30 s outage at 5,000 spans/s, each policy)::
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import threading
 import time
@@ -32,11 +33,10 @@ from pathlib import Path
 
 from _chaos import (
     Figures,
-    RssSampler,
     SteadyPublisher,
     private_kafka,
-    read_back,
-    reporter_registry,
+    publish_through,
+    run_on_private_kafka,
     start_node_retrying,
 )
 
@@ -91,10 +91,31 @@ def run_outage(
 ) -> Figures:
     """Publish through an outage of ``outage_s`` of the (running) single broker; count."""
     topic = f"outage-{uuid.uuid4().hex[:8]}"
-    registry, reporter = reporter_registry(
+    moments: dict[str, int] = {}
+    watchers: list[_Watcher] = []
+
+    def fault(publisher: SteadyPublisher, reporter: KafkaTraceReporter) -> None:
+        watcher = _Watcher(reporter)
+        watchers.append(watcher)
+        watcher.start()
+        try:
+            time.sleep(warmup_s)
+            moments["sent_at_kill"] = publisher.sent
+            kafka.kill_node(1)
+            time.sleep(outage_s)
+            moments["sent_before_restart"] = publisher.sent
+            moments["queued_before_restart"] = watcher.last_queued
+            start_node_retrying(kafka, 1)
+            moments["sent_after_restart"] = publisher.sent
+            time.sleep(after_s)
+        finally:
+            watcher.stop()
+
+    run = publish_through(
         kafka.bootstrap_servers,
         topic,
-        **{
+        rate_per_s=rate_per_s,
+        settings={
             "topic.partitions": "3",
             "topic.replication.factor": "1",
             "open.timeout.s": "60",
@@ -102,74 +123,30 @@ def run_outage(
             "queue.max.bytes": str(queue_max_bytes),
             "queue.overflow.policy": policy,
         },
+        fault=fault,
     )
-    sampler = RssSampler()
-    sampler.start()
-    watcher = _Watcher(reporter)
-    watcher.start()
-    publisher = SteadyPublisher(registry.root_group(), rate_per_s=rate_per_s)
-    publisher.start()
-    try:
-        time.sleep(warmup_s)
-        sent_at_kill = publisher.sent
-        kafka.kill_node(1)
-        time.sleep(outage_s)
-        sent_before_restart = publisher.sent
-        queued_before_restart = watcher.last_queued
-        start_node_retrying(kafka, 1)
-        sent_after_restart = publisher.sent
-        time.sleep(after_s)
-    finally:
-        publisher.finish()
-    pending = reporter.flush(300)
-    watcher.stop()
-    stats = reporter.snapshot()
-    registry.close()
-    peak = sampler.stop()
-    if publisher.error is not None:
-        raise publisher.error
-    read = read_back(kafka.bootstrap_servers, topic, run_id=publisher.run_id)
-    missing = read.missing(publisher.sent)
-    sent = publisher.sent
-    return Figures(
-        scenario=f"outage {outage_s:g} s, {policy}",
-        sent=sent,
-        delivered=stats.delivered,
-        read_back=read.distinct,
-        lost=sent - read.distinct - stats.dropped_total,
-        duplicated=read.duplicated,
-        dropped=dict(stats.dropped),
-        failed=dict(stats.failed),
-        worst_add_span_ms=publisher.worst_add_span_ns / 1e6,
-        peak_rss_mb=peak / 2**20,
+    (watcher,) = watchers
+    missing = run.read.missing(run.publisher.sent)
+    growth_bytes = run.rss_peak_bytes - run.rss_baseline_bytes
+    bound_bytes = memory_bound_bytes(queue_max_spans, queue_max_bytes)
+    return run.figures(
+        f"outage {outage_s:g} s, {policy}",
         notes=(
             f"queue.max.spans {queue_max_spans}, {rate_per_s:g} spans/s; "
             f"max queued {watcher.max_queued}, max in librdkafka {watcher.max_in_flight}; "
-            f"RSS growth {(peak - sampler.baseline_bytes) / 2**20:.0f} MiB of "
-            f"{memory_bound_bytes(queue_max_spans, queue_max_bytes) / 2**20:.0f} MiB allowed"
+            f"RSS growth {growth_bytes / 2**20:.0f} MiB of {bound_bytes / 2**20:.0f} MiB allowed"
         ),
         extra={
             "policy": policy,
-            "notified": stats.notified,
-            "pending_after_flush": pending,
             "queue_max_spans": queue_max_spans,
             "max_queued": watcher.max_queued,
             "max_in_flight": watcher.max_in_flight,
-            "rss_growth_bytes": peak - sampler.baseline_bytes,
-            "memory_bound_bytes": memory_bound_bytes(queue_max_spans, queue_max_bytes),
-            "sent_at_kill": sent_at_kill,
-            "sent_before_restart": sent_before_restart,
-            "queued_before_restart": queued_before_restart,
-            "sent_after_restart": sent_after_restart,
+            "rss_growth_bytes": growth_bytes,
+            "memory_bound_bytes": bound_bytes,
+            **moments,
             "missing_min": min(missing) if missing else None,
             "missing_max": max(missing) if missing else None,
             "missing_count": len(missing),
-            "client_errors": dict(stats.client_errors),
-            "add_span_calls_over_1ms": publisher.slow_calls,
-            "add_span_p50_us": publisher.percentile_us(0.5),
-            "add_span_p99_us": publisher.percentile_us(0.99),
-            "add_span_p999_us": publisher.percentile_us(0.999),
-            "bad_records": read.bad_records,
         },
     )
 
@@ -185,25 +162,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args(argv)
     kafka = private_kafka(args.state_dir, name=f"reliability-outage-{uuid.uuid4().hex[:6]}")
-    rows: list[Figures] = []
-    try:
-        kafka.start(timeout_s=180)
-        for policy in args.policy or POLICIES:
-            figures = run_outage(
+    return run_on_private_kafka(
+        kafka,
+        [
+            functools.partial(
+                run_outage,
                 kafka,
                 policy=policy,
                 outage_s=args.outage_s,
                 rate_per_s=args.rate,
                 queue_max_spans=args.queue_max_spans,
             )
-            print(figures.to_json(), flush=True)
-            rows.append(figures)
-    finally:
-        kafka.stop()
-        kafka.remove_data()
-    if args.json_out:
-        args.json_out.write_text("[" + ",\n".join(row.to_json() for row in rows) + "]\n")
-    return 0 if all(row.lost == 0 and row.duplicated == 0 for row in rows) else 1
+            for policy in args.policy or POLICIES
+        ],
+        start_timeout_s=180,
+        json_out=args.json_out,
+    )
 
 
 if __name__ == "__main__":

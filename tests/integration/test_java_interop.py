@@ -13,6 +13,7 @@ import json
 import shutil
 import struct
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import pytest
 from spanstream.schemas import (
     CURRENT_EVENT_SCHEMA_VERSION,
     CURRENT_SCHEMA_VERSION,
+    AttributeValue,
     Event,
     Span,
     decode_event,
@@ -159,13 +161,17 @@ public class SpanInterop {
 """
 
 
-def _java_view(span: Span) -> dict[str, Any]:
-    """The span as the Java program prints it (doubles as their raw IEEE-754 bits)."""
+def _java_attributes(attributes: Mapping[str, AttributeValue]) -> list[list[Any]]:
+    """``[key, avro type, value]`` as the Java program prints them (doubles as IEEE-754 bits)."""
     names = {str: "string", int: "long", float: "double", bool: "boolean"}
-    attributes: list[list[Any]] = []
-    for key, value in span.attributes.items():
-        shown = struct.pack(">d", value).hex() if type(value) is float else value
-        attributes.append([key, names[type(value)], shown])
+    return [
+        [key, names[type(value)], struct.pack(">d", value).hex() if type(value) is float else value]
+        for key, value in attributes.items()
+    ]
+
+
+def _java_view(span: Span) -> dict[str, Any]:
+    """The span as the Java program prints it."""
     return {
         "trace_id": span.trace_id.hex(),
         "span_id": span.span_id.hex(),
@@ -173,7 +179,7 @@ def _java_view(span: Span) -> dict[str, Any]:
         "name": span.name,
         "start_ts_millis": span.start_ts_millis,
         "end_ts_millis": span.end_ts_millis,
-        "attributes": attributes,
+        "attributes": _java_attributes(span.attributes),
         "children": [_java_view(child) for child in span.children],
     }
 
@@ -208,25 +214,24 @@ def java_interop() -> Path:
     return classes
 
 
-def _golden_messages() -> dict[str, bytes]:
-    vectors = json.loads(_GOLDEN.read_text("utf-8"))["vectors"]
+def _golden_messages(golden: Path) -> dict[str, bytes]:
+    vectors = json.loads(golden.read_text("utf-8"))["vectors"]
     return {v["name"]: bytes.fromhex(v["message_hex"]) for v in vectors}
 
 
-def test_java_reads_our_messages_and_writes_the_same_bytes(
-    java_interop: Path, tmp_path: Path
-) -> None:
-    """BinaryMessageDecoder gets our golden spans; BinaryMessageEncoder writes our bytes back."""
-    messages = _golden_messages()
+def _java_reads(
+    java_interop: Path, tmp_path: Path, kind: str, schema_text: str, messages: dict[str, bytes]
+) -> list[dict[str, Any]]:
+    """Run the Java program in ``kind`` mode on each message; one printed JSON object each."""
     paths = []
     for name, message in messages.items():
         path = tmp_path / f"{name}.avro"
         path.write_bytes(message)
         paths.append(path)
-    schema = tmp_path / "span.avsc"
-    schema.write_text(default_history().current.text, "utf-8")
+    schema = tmp_path / f"{kind}.avsc"
+    schema.write_text(schema_text, "utf-8")
     result = subprocess.run(
-        ["java", "-cp", f"{java_interop}:{java_interop.parent / 'lib'}/*", "SpanInterop", "span"]
+        ["java", "-cp", f"{java_interop}:{java_interop.parent / 'lib'}/*", "SpanInterop", kind]
         + [str(schema)]
         + [str(p) for p in paths],
         check=True,
@@ -236,21 +241,24 @@ def test_java_reads_our_messages_and_writes_the_same_bytes(
     )
     lines = result.stdout.splitlines()
     assert len(lines) == len(messages)
-    for (name, message), line in zip(messages.items(), lines, strict=True):
-        seen = json.loads(line)
+    return [json.loads(line) for line in lines]
+
+
+def test_java_reads_our_messages_and_writes_the_same_bytes(
+    java_interop: Path, tmp_path: Path
+) -> None:
+    """BinaryMessageDecoder gets our golden spans; BinaryMessageEncoder writes our bytes back."""
+    messages = _golden_messages(_GOLDEN)
+    seen = _java_reads(java_interop, tmp_path, "span", default_history().current.text, messages)
+    for (name, message), printed in zip(messages.items(), seen, strict=True):
         span = decode_span(message)
-        assert seen["span"] == _java_view(span), name
-        assert seen["reencoded_hex"] == message.hex(), name
+        assert printed["span"] == _java_view(span), name
+        assert printed["reencoded_hex"] == message.hex(), name
         assert encode_span(span) == message, name
 
 
 def _java_event_view(event: Event) -> dict[str, Any]:
-    """The event as the Java program prints it (doubles as their raw IEEE-754 bits)."""
-    names = {str: "string", int: "long", float: "double", bool: "boolean"}
-    attributes: list[list[Any]] = []
-    for key, value in event.attributes.items():
-        shown = struct.pack(">d", value).hex() if type(value) is float else value
-        attributes.append([key, names[type(value)], shown])
+    """The event as the Java program prints it."""
     return {
         "event_id": event.event_id.hex(),
         "trace_id": None if event.trace_id is None else event.trace_id.hex(),
@@ -260,7 +268,7 @@ def _java_event_view(event: Event) -> dict[str, Any]:
         "observed_ts_millis": event.observed_ts_millis,
         "body": event.body,
         "severity": event.severity,
-        "attributes": attributes,
+        "attributes": _java_attributes(event.attributes),
     }
 
 
@@ -268,29 +276,11 @@ def test_java_reads_our_event_messages_and_writes_the_same_bytes(
     java_interop: Path, tmp_path: Path
 ) -> None:
     """BinaryMessageDecoder gets our golden events by the event fingerprint; the bytes match."""
-    vectors = json.loads(_EVENT_GOLDEN.read_text("utf-8"))["vectors"]
-    messages = {v["name"]: bytes.fromhex(v["message_hex"]) for v in vectors}
-    paths = []
-    for name, message in messages.items():
-        path = tmp_path / f"{name}.avro"
-        path.write_bytes(message)
-        paths.append(path)
-    schema = tmp_path / "event.avsc"
-    schema.write_text(default_event_history().current.text, "utf-8")
-    result = subprocess.run(
-        ["java", "-cp", f"{java_interop}:{java_interop.parent / 'lib'}/*", "SpanInterop", "event"]
-        + [str(schema)]
-        + [str(p) for p in paths],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    lines = result.stdout.splitlines()
-    assert len(lines) == len(messages)
-    for (name, message), line in zip(messages.items(), lines, strict=True):
-        seen = json.loads(line)
+    messages = _golden_messages(_EVENT_GOLDEN)
+    schema_text = default_event_history().current.text
+    seen = _java_reads(java_interop, tmp_path, "event", schema_text, messages)
+    for (name, message), printed in zip(messages.items(), seen, strict=True):
         event = decode_event(message)
-        assert seen["event"] == _java_event_view(event), name
-        assert seen["reencoded_hex"] == message.hex(), name
+        assert printed["event"] == _java_event_view(event), name
+        assert printed["reencoded_hex"] == message.hex(), name
         assert encode_event(event) == message, name

@@ -36,15 +36,13 @@ def outage(benchmark_module: Callable[[str], ModuleType]) -> ModuleType:
 
 
 @pytest.fixture(scope="module")
-def chaos(outage: ModuleType) -> ModuleType:
-    import _chaos  # on the path while the outage fixture is alive
-
-    return _chaos
+def chaos(benchmark_module: Callable[[str], ModuleType]) -> ModuleType:
+    return benchmark_module("_chaos")
 
 
 @pytest.fixture(scope="module")
-def single_broker(outage: ModuleType) -> Iterator[LocalKafka]:
-    kafka = outage.private_kafka(default_state_dir(), name=f"test-outage-{uuid.uuid4().hex[:8]}")
+def single_broker(chaos: ModuleType) -> Iterator[LocalKafka]:
+    kafka = chaos.private_kafka(default_state_dir(), name=f"test-outage-{uuid.uuid4().hex[:8]}")
     try:
         kafka.start(timeout_s=180)
         yield kafka
@@ -124,7 +122,7 @@ def test_sigterm_closes_the_registry_and_delivers_everything_before_exit(
     assert final["pending"] == 0
     assert final["dropped"] == {}
     assert final["delivered"] == 50_000
-    read = outage.read_back(single_broker.bootstrap_servers, topic, run_id=ready["run"])
+    read = chaos.read_back(single_broker.bootstrap_servers, topic, run_id=ready["run"])
     assert read.distinct == 50_000
     assert read.duplicated == 0
 
@@ -156,9 +154,9 @@ def test_sigkill_loses_exactly_the_spans_last_reported_pending(
         assert child.process.wait(timeout=60) == -signal.SIGKILL
     finally:
         child.close()
-        outage.start_node_retrying(single_broker, 1)
+        chaos.start_node_retrying(single_broker, 1)
     last = line
-    read = outage.read_back(single_broker.bootstrap_servers, topic, run_id=ready["run"])
+    read = chaos.read_back(single_broker.bootstrap_servers, topic, run_id=ready["run"])
     lost = last["notified"] - read.distinct
     assert read.duplicated == 0
     assert read.distinct == last["delivered"] == 5_000

@@ -7,13 +7,13 @@ schema version (only when releasing it; never to make a failing test pass):
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _golden import GoldenFiles, attributes_from_json, attributes_to_json
 
 from spanstream.schemas import (
     CURRENT_EVENT_SCHEMA_VERSION,
@@ -25,8 +25,6 @@ from spanstream.schemas import (
     encode_event,
     event_schema_for_fingerprint,
 )
-
-GOLDEN_DIR = Path(__file__).parent / "golden"
 
 _TS = 1_732_000_000_123
 
@@ -89,15 +87,8 @@ def sample_events() -> dict[str, Event]:
     }
 
 
-_TYPE_NAMES = {str: "string", int: "long", float: "double", bool: "boolean"}
-
-
 def event_to_json(event: Event) -> dict[str, Any]:
     """The typed JSON form of an event: every attribute keeps its Avro type; doubles exact."""
-    attributes = []
-    for key, value in event.attributes.items():
-        shown = value.hex() if type(value) is float else value
-        attributes.append([key, _TYPE_NAMES[type(value)], shown])
     return {
         "event_id": event.event_id.hex(),
         "trace_id": None if event.trace_id is None else event.trace_id.hex(),
@@ -107,65 +98,43 @@ def event_to_json(event: Event) -> dict[str, Any]:
         "observed_ts_millis": event.observed_ts_millis,
         "body": event.body,
         "severity": event.severity,
-        "attributes": attributes,
+        "attributes": attributes_to_json(event.attributes),
     }
 
 
 def event_from_json(doc: dict[str, Any]) -> Event:
     """The inverse of :func:`event_to_json`."""
-    attributes: dict[str, AttributeValue] = {}
-    for key, type_name, value in doc["attributes"]:
-        attributes[key] = float.fromhex(value) if type_name == "double" else value
-        assert _TYPE_NAMES[type(attributes[key])] == type_name, (key, type_name)
     return Event(
         doc["scope"],
         doc["name"],
         doc["observed_ts_millis"],
         doc["body"],
         doc["severity"],
-        attributes,
+        attributes_from_json(doc["attributes"]),
         bytes.fromhex(doc["event_id"]),
         None if doc["trace_id"] is None else bytes.fromhex(doc["trace_id"]),
         None if doc["span_id"] is None else bytes.fromhex(doc["span_id"]),
     )
 
 
-def golden_path(version: int) -> Path:
-    """Where the vectors of one event schema version live."""
-    return GOLDEN_DIR / f"event-v{version}.json"
+GOLDEN = GoldenFiles(
+    kind="event",
+    current_version=CURRENT_EVENT_SCHEMA_VERSION,
+    to_json=event_to_json,
+    encode=encode_event,
+)
 
 
 def write_current_vectors() -> Path:
     """Write the current event schema version's golden file from the sample events."""
-    version = default_event_history().current
-    doc = {
-        "version": CURRENT_EVENT_SCHEMA_VERSION,
-        "fingerprint": version.fingerprint.hex(),
-        "canonical_form": version.canonical_form,
-        "vectors": [
-            {"name": name, "event": event_to_json(event), "message_hex": encode_event(event).hex()}
-            for name, event in sample_events().items()
-        ],
-    }
-    path = golden_path(CURRENT_EVENT_SCHEMA_VERSION)
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", "utf-8")
-    return path
-
-
-def _load(version: int) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(golden_path(version).read_text("utf-8"))
-    return doc
-
-
-def _vectors() -> dict[str, dict[str, Any]]:
-    return {v["name"]: v for v in _load(CURRENT_EVENT_SCHEMA_VERSION)["vectors"]}
+    return GOLDEN.write_current(default_event_history().current, sample_events())
 
 
 @pytest.mark.parametrize("version", [v.version for v in default_event_history().versions])
 def test_every_released_event_version_has_vectors_pinning_its_schema(version: int) -> None:
     """Each history/event-v<N>.avsc has vectors whose canonical form and fingerprint match."""
     released = next(v for v in default_event_history().versions if v.version == version)
-    doc = _load(version)
+    doc = GOLDEN.load(version)
     assert doc["canonical_form"] == released.canonical_form
     assert doc["fingerprint"] == released.fingerprint.hex()
     assert event_schema_for_fingerprint(released.fingerprint) is released
@@ -174,31 +143,31 @@ def test_every_released_event_version_has_vectors_pinning_its_schema(version: in
 @pytest.mark.parametrize("version", [v.version for v in default_event_history().versions])
 def test_every_released_event_versions_vectors_still_decode(version: int) -> None:
     """Messages written with any released event schema decode to their events today."""
-    for vector in _load(version)["vectors"]:
+    for vector in GOLDEN.load(version)["vectors"]:
         decoded = decode_event(bytes.fromhex(vector["message_hex"]))
         assert decoded == event_from_json(vector["event"])
 
 
 def test_the_event_golden_set_covers_every_sample_event() -> None:
     """No sample event lacks a checked-in vector (and none is stale)."""
-    assert set(_vectors()) == set(sample_events())
+    assert set(GOLDEN.vectors()) == set(sample_events())
 
 
 @pytest.mark.parametrize("name", sorted(sample_events()))
 def test_encoding_a_sample_event_gives_its_golden_bytes(name: str) -> None:
     """The event codec writes exactly the checked-in bytes."""
-    assert encode_event(sample_events()[name]).hex() == _vectors()[name]["message_hex"]
+    assert encode_event(sample_events()[name]).hex() == GOLDEN.vectors()[name]["message_hex"]
 
 
 @pytest.mark.parametrize("name", sorted(sample_events()))
 def test_event_golden_json_describes_the_sample_event(name: str) -> None:
     """The checked-in JSON form of each event is the sample event itself."""
-    assert event_from_json(_vectors()[name]["event"]) == sample_events()[name]
+    assert event_from_json(GOLDEN.vectors()[name]["event"]) == sample_events()[name]
 
 
 def test_event_messages_carry_the_event_fingerprint() -> None:
     """Every event message opens with C3 01 and the event schema's own fingerprint."""
-    for vector in _vectors().values():
+    for vector in GOLDEN.vectors().values():
         assert vector["message_hex"][:20] == "c301" + EVENT_SCHEMA_FINGERPRINT.hex()
 
 

@@ -7,7 +7,6 @@ Any drift in the schema or the encoder fails here. Write the vectors of a new sc
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 import fastavro
 import pytest
+from _golden import GoldenFiles, attributes_from_json, attributes_to_json
 
 from spanstream.schemas import (
     CURRENT_SCHEMA_VERSION,
@@ -29,8 +29,6 @@ from spanstream.schemas._schema_history import default_history
 # Every test here runs against each codec implementation (tests/unit/conftest.py).
 pytestmark = pytest.mark.usefixtures("implementation")
 
-
-GOLDEN_DIR = Path(__file__).parent / "golden"
 
 _TS = 1_732_000_000_123
 _TRACKER = "org.apache.flink.runtime.checkpoint.CheckpointStatsTracker"
@@ -273,15 +271,8 @@ def flink_2_3_spans() -> dict[str, Span]:
     }
 
 
-_TYPE_NAMES = {str: "string", int: "long", float: "double", bool: "boolean"}
-
-
 def span_to_json(span: Span) -> dict[str, Any]:
     """The typed JSON form of a span: every attribute keeps its Avro type; doubles are exact."""
-    attributes = []
-    for key, value in span.attributes.items():
-        type_name = _TYPE_NAMES[type(value)]
-        attributes.append([key, type_name, value.hex() if type(value) is float else value])
     return {
         "trace_id": span.trace_id.hex(),
         "span_id": span.span_id.hex(),
@@ -289,66 +280,42 @@ def span_to_json(span: Span) -> dict[str, Any]:
         "name": span.name,
         "start_ts_millis": span.start_ts_millis,
         "end_ts_millis": span.end_ts_millis,
-        "attributes": attributes,
+        "attributes": attributes_to_json(span.attributes),
         "children": [span_to_json(child) for child in span.children],
     }
 
 
 def span_from_json(doc: dict[str, Any]) -> Span:
     """The inverse of :func:`span_to_json`."""
-    attributes: dict[str, AttributeValue] = {}
-    for key, type_name, value in doc["attributes"]:
-        attributes[key] = float.fromhex(value) if type_name == "double" else value
-        assert _TYPE_NAMES[type(attributes[key])] == type_name, (key, type_name)
     return Span(
         doc["scope"],
         doc["name"],
         doc["start_ts_millis"],
         doc["end_ts_millis"],
-        attributes,
+        attributes_from_json(doc["attributes"]),
         tuple(span_from_json(child) for child in doc["children"]),
         bytes.fromhex(doc["trace_id"]),
         bytes.fromhex(doc["span_id"]),
     )
 
 
-def golden_path(version: int) -> Path:
-    """Where the vectors of one schema version live."""
-    return GOLDEN_DIR / f"span-v{version}.json"
+GOLDEN = GoldenFiles(
+    kind="span", current_version=CURRENT_SCHEMA_VERSION, to_json=span_to_json, encode=encode_span
+)
 
 
 def write_current_vectors() -> Path:
     """Write the current version's golden file from the sample spans."""
     version = default_history().current
     assert schema_for_fingerprint(version.fingerprint) is version
-    doc = {
-        "version": CURRENT_SCHEMA_VERSION,
-        "fingerprint": version.fingerprint.hex(),
-        "canonical_form": version.canonical_form,
-        "vectors": [
-            {"name": name, "span": span_to_json(span), "message_hex": encode_span(span).hex()}
-            for name, span in sample_spans().items()
-        ],
-    }
-    path = golden_path(CURRENT_SCHEMA_VERSION)
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", "utf-8")
-    return path
-
-
-def _load(version: int) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(golden_path(version).read_text("utf-8"))
-    return doc
-
-
-def _vectors() -> dict[str, dict[str, Any]]:
-    return {vector["name"]: vector for vector in _load(CURRENT_SCHEMA_VERSION)["vectors"]}
+    return GOLDEN.write_current(version, sample_spans())
 
 
 @pytest.mark.parametrize("version", [v.version for v in default_history().versions])
 def test_every_released_version_has_golden_vectors_pinning_its_schema(version: int) -> None:
     """Each history/span-v<N>.avsc has vectors whose canonical form and fingerprint still match."""
     released = next(v for v in default_history().versions if v.version == version)
-    doc = _load(version)
+    doc = GOLDEN.load(version)
     assert doc["canonical_form"] == released.canonical_form
     assert doc["fingerprint"] == released.fingerprint.hex()
 
@@ -358,25 +325,25 @@ def test_every_released_versions_vectors_still_decode(version: int) -> None:
     """Messages written with any released version decode to their spans with today's codec."""
     from spanstream.schemas import decode_span
 
-    for vector in _load(version)["vectors"]:
+    for vector in GOLDEN.load(version)["vectors"]:
         assert decode_span(bytes.fromhex(vector["message_hex"])) == span_from_json(vector["span"])
 
 
 def test_the_golden_set_covers_every_sample_span() -> None:
     """No sample span lacks a checked-in vector (and none is stale)."""
-    assert set(_vectors()) == set(sample_spans())
+    assert set(GOLDEN.vectors()) == set(sample_spans())
 
 
 @pytest.mark.parametrize("name", sorted(sample_spans()))
 def test_encoding_a_sample_span_gives_its_golden_bytes(name: str) -> None:
     """The encoder writes exactly the checked-in bytes."""
-    assert encode_span(sample_spans()[name]).hex() == _vectors()[name]["message_hex"]
+    assert encode_span(sample_spans()[name]).hex() == GOLDEN.vectors()[name]["message_hex"]
 
 
 @pytest.mark.parametrize("name", sorted(sample_spans()))
 def test_golden_json_describes_the_sample_span(name: str) -> None:
     """The checked-in JSON form of each span is the sample span itself."""
-    assert span_from_json(_vectors()[name]["span"]) == sample_spans()[name]
+    assert span_from_json(GOLDEN.vectors()[name]["span"]) == sample_spans()[name]
 
 
 @pytest.mark.parametrize("name", sorted(sample_spans()))
@@ -388,7 +355,7 @@ def test_fastavro_writes_the_golden_body_too(name: str) -> None:
     fastavro.schemaless_writer(
         buffer, default_history().current.parsed, span_to_record(sample_spans()[name])
     )
-    assert buffer.getvalue().hex() == _vectors()[name]["message_hex"][20:]
+    assert buffer.getvalue().hex() == GOLDEN.vectors()[name]["message_hex"][20:]
 
 
 def test_flink_2_3_vectors_decode_to_what_the_system_trace_views_read() -> None:
@@ -396,7 +363,7 @@ def test_flink_2_3_vectors_decode_to_what_the_system_trace_views_read() -> None:
     from spanstream.schemas import decode_span
     from spanstream.schemas.system import CheckpointTrace, read_system_trace
 
-    vectors = _vectors()
+    vectors = GOLDEN.vectors()
     spans = {n: decode_span(bytes.fromhex(vectors[n]["message_hex"])) for n in flink_2_3_spans()}
     completed = CheckpointTrace.from_span(spans["flink-2.3-checkpoint"])
     assert (completed.checkpoint_type, completed.is_unaligned, completed.metadata_size_bytes) == (
