@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections import defaultdict
 from collections.abc import Callable
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Message, Producer
+from _helpers import produce_keyed, read_topic, values_by_partition
 
 from spanstream.broker import LocalKafka
 
@@ -16,46 +13,9 @@ pytestmark = pytest.mark.cluster
 
 
 def _produce(bootstrap: str, topic: str, values: list[bytes]) -> dict[int, list[bytes]]:
-    delivered: dict[int, list[bytes]] = defaultdict(list)
-    failures: list[KafkaError] = []
-
-    def on_delivery(err: KafkaError | None, msg: Message) -> None:
-        if err is not None:
-            failures.append(err)
-        else:
-            delivered[msg.partition()].append(msg.value())
-
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True})
-    for i, value in enumerate(values):
-        producer.produce(topic, key=str(i).encode(), value=value, on_delivery=on_delivery)
-        producer.poll(0)
-    assert producer.flush(120) == 0
-    assert failures == []
-    return dict(delivered)
-
-
-def _consume_all(bootstrap: str, topic: str, count: int) -> dict[int, list[bytes]]:
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"cluster-{uuid.uuid4().hex[:8]}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
-    received: dict[int, list[bytes]] = defaultdict(list)
-    try:
-        consumer.subscribe([topic])
-        deadline = time.monotonic() + 120
-        total = 0
-        while total < count and time.monotonic() < deadline:
-            for msg in consumer.consume(num_messages=500, timeout=1.0):
-                assert msg.error() is None, msg.error()
-                received[msg.partition()].append(msg.value())
-                total += 1
-    finally:
-        consumer.close()
-    return dict(received)
+    """Produce ``values`` keyed by their index with acks=all; each partition's values."""
+    records = [(str(i).encode(), value) for i, value in enumerate(values)]
+    return produce_keyed(bootstrap, topic, records, config={"acks": "all"})
 
 
 def test_cluster_has_three_brokers_and_one_cluster_id(kafka_cluster: LocalKafka) -> None:
@@ -92,7 +52,7 @@ def test_acknowledged_records_survive_killing_the_partition_leader(
     kafka_cluster.start_node(leader.node_id)
     kafka_cluster.wait_until_fully_replicated(timeout_s=60)
 
-    consumed = _consume_all(bootstrap, topic, len(before) + len(after))
+    consumed = values_by_partition(read_topic(bootstrap, topic))
     assert sorted(v for values in consumed.values() for v in values) == sorted(before + after)
     assert consumed == produced
 
@@ -108,4 +68,4 @@ def test_rolling_restart_keeps_every_record_and_every_node(
     kafka_cluster.restart_all()
 
     assert kafka_cluster.status().brokers_in_metadata == (1, 2, 3)
-    assert _consume_all(kafka_cluster.bootstrap_servers, topic, len(values)) == produced
+    assert values_by_partition(read_topic(kafka_cluster.bootstrap_servers, topic)) == produced

@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from _helpers import run_cli
-
-
-def _config(tmp_path: Path, topic: str) -> Path:
-    path = tmp_path / "traces.yaml"
-    path.write_text(
-        "traces.reporter.kafka.factory.class: kafka\n"
-        f"traces.reporter.kafka.topic: {topic}\n"
-        "traces.reporter.kafka.scope.variables.additional: region:test\n"
-    )
-    return path
+from _helpers import demo_config, run_cli, run_demo
 
 
 def test_demo_delivers_and_consumes_every_span(kafka_bootstrap, new_topic, tmp_path):
     """A short demo ends by itself with exit 0, the counters, and every span consumed once."""
     topic = new_topic()
-    done = run_cli(
-        "demo",
-        "--duration-s",
-        "6",
-        "--config",
-        str(_config(tmp_path, topic)),
-        "--seed",
-        "3",
-        bootstrap=kafka_bootstrap,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_demo(kafka_bootstrap, demo_config(tmp_path, topic), duration_s=6, seed=3)
     out = done.stdout
     assert f"topic: {topic}" in out
     for row in (
@@ -50,11 +28,9 @@ def test_demo_delivers_and_consumes_every_span(kafka_bootstrap, new_topic, tmp_p
 
 def test_demo_counts_only_its_own_run_on_a_shared_topic(kafka_bootstrap, new_topic, tmp_path):
     """A second run on a topic that already holds spans still counts exactly its own."""
-    config = str(_config(tmp_path, new_topic()))
-    first = run_cli("demo", "--duration-s", "2", "--config", config, bootstrap=kafka_bootstrap)
-    assert first.returncode == 0, first.stdout + first.stderr
-    second = run_cli("demo", "--duration-s", "2", "--config", config, bootstrap=kafka_bootstrap)
-    assert second.returncode == 0, second.stdout + second.stderr
+    config = demo_config(tmp_path, new_topic())
+    run_demo(kafka_bootstrap, config, duration_s=2)
+    second = run_demo(kafka_bootstrap, config, duration_s=2)
     assert "OK: every delivered span was consumed" in second.stdout
 
 
@@ -75,14 +51,7 @@ def test_demo_with_unreachable_broker_exits_3_naming_it(tmp_path):
 def test_demo_reports_flink_s_system_events_and_counts_them(kafka_bootstrap, new_topic, tmp_path):
     """With an event reporter on the span topic, the summary counts events: all delivered read."""
     topic = new_topic()
-    config = _config(tmp_path, topic)
-    config.write_text(
-        config.read_text()
-        + "events.reporter.kafka.factory.class: kafka\n"
-        + f"events.reporter.kafka.topic: {topic}\n"
-    )
-    done = run_cli("demo", "--duration-s", "5", "--config", str(config), bootstrap=kafka_bootstrap)
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_demo(kafka_bootstrap, demo_config(tmp_path, topic, events=True), duration_s=5)
     rows = {
         line.split("│")[1].strip(): line.split("│")[2].strip().replace(",", "")
         for line in done.stdout.splitlines()

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from _helpers import read_topic, run_cli
+from _helpers import demo_config, read_topic, run_cli, run_demo
 
 from spanstream.schemas import EVENT_SCHEMA_FINGERPRINT, SINGLE_OBJECT_MARKER, decode_event
 from spanstream.schemas.system import JobStatusChangeEventView, read_system_event
@@ -13,31 +12,10 @@ from spanstream.schemas.system import JobStatusChangeEventView, read_system_even
 EVENT_HEADER = SINGLE_OBJECT_MARKER + EVENT_SCHEMA_FINGERPRINT
 
 
-def _config(tmp_path: Path, topic: str) -> Path:
-    path = tmp_path / "traces.yaml"
-    path.write_text(
-        "traces.reporter.kafka.factory.class: kafka\n"
-        f"traces.reporter.kafka.topic: {topic}\n"
-        "events.reporter.kafka.factory.class: kafka\n"
-        f"events.reporter.kafka.topic: {topic}\n"
-    )
-    return path
-
-
 def test_demo_reports_the_jobmanagers_system_events_to_kafka(kafka_bootstrap, new_topic, tmp_path):
     """The failing job's events on the wire: RUNNING, RESTARTING, RUNNING, CANCELLING, CANCELED."""
     topic = new_topic()
-    done = run_cli(
-        "demo",
-        "--duration-s",
-        "6",
-        "--config",
-        str(_config(tmp_path, topic)),
-        "--seed",
-        "3",
-        bootstrap=kafka_bootstrap,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    run_demo(kafka_bootstrap, demo_config(tmp_path, topic, events=True), duration_s=6, seed=3)
     events = [
         decode_event(message.value())
         for message in read_topic(kafka_bootstrap, topic)
@@ -59,9 +37,7 @@ def test_stats_takes_job_failures_and_status_changes_from_the_events(
 ):
     """stats --json on the demo's topic: the failure and the status history come from events."""
     topic = new_topic()
-    config = str(_config(tmp_path, topic))
-    demo = run_cli("demo", "--duration-s", "6", "--config", config, bootstrap=kafka_bootstrap)
-    assert demo.returncode == 0, demo.stdout + demo.stderr
+    run_demo(kafka_bootstrap, demo_config(tmp_path, topic, events=True), duration_s=6)
     done = run_cli("stats", topic, "--json", bootstrap=kafka_bootstrap)
     assert done.returncode == 0, done.stdout + done.stderr
     document = json.loads(done.stdout)

@@ -10,10 +10,9 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-from _helpers import SPANSTREAM, read_topic, run_cli
+from _helpers import SPANSTREAM, demo_config, read_topic, run_cli, run_demo
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from spanstream.consumer import ForwardError, ForwardStats, forward_spans
@@ -28,19 +27,6 @@ from spanstream.schemas import (
     encode_event,
     encode_span,
 )
-
-
-def _demo_config(tmp_path: Path, topic: str) -> Path:
-    """The shape of cli/demo.yaml: spans and Flink's system events on one topic."""
-    path = tmp_path / "traces.yaml"
-    path.write_text(
-        "traces.reporter.kafka.factory.class: kafka\n"
-        f"traces.reporter.kafka.topic: {topic}\n"
-        "traces.reporter.kafka.scope.variables.additional: region:test\n"
-        "events.reporter.kafka.factory.class: kafka\n"
-        f"events.reporter.kafka.topic: {topic}\n"
-    )
-    return path
 
 
 def _topic_records(bootstrap: str, topic: str) -> tuple[list[Span], list[Event]]:
@@ -87,17 +73,7 @@ def test_the_demo_topic_arrives_complete_with_checkpoint_trees_intact(
 ):
     """Every span of a demo run arrives once, with its ids, parents and resource; its events too."""
     topic = new_topic()
-    demo = run_cli(
-        "demo",
-        "--duration-s",
-        "4",
-        "--config",
-        str(_demo_config(tmp_path, topic)),
-        "--seed",
-        "5",
-        bootstrap=kafka_bootstrap,
-    )
-    assert demo.returncode == 0, demo.stdout + demo.stderr
+    run_demo(kafka_bootstrap, demo_config(tmp_path, topic, events=True), duration_s=4, seed=5)
     roots, events = _topic_records(kafka_bootstrap, topic)
     assert events, "the demo reports Flink's system events beside its spans"
     expected = {}
