@@ -55,102 +55,82 @@ class Job:
     """Run in every round (a figure compared with another row's), or once."""
 
 
+def _args(
+    impl: str | None = None,
+    *,
+    repeats: int,
+    otel_message: str | None = None,
+    shape: str | None = None,
+    spans: int | None = None,
+) -> tuple[str, ...]:
+    """A benchmark script's command line: ``--impl``, ``--otel-message``, ``--repeats``,
+    ``--shape``, ``--spans``, each when given, in that order."""
+    args: list[str] = []
+    if impl is not None:
+        args += ["--impl", impl]
+    if otel_message is not None:
+        args += ["--otel-message", otel_message]
+    args += ["--repeats", str(repeats)]
+    if shape is not None:
+        args += ["--shape", shape]
+    if spans is not None:
+        args += ["--spans", str(spans)]
+    return tuple(args)
+
+
 JOBS: tuple[Job, ...] = (
-    Job("caller_otel_noop", "bench_caller.py", ("--impl", "otel-noop", "--repeats", "9")),
-    Job(
-        "caller_otel",
-        "bench_caller.py",
-        ("--impl", "otel", "--otel-message", "per-span", "--repeats", "9"),
-    ),
-    Job(
-        "caller_otel_batch",
-        "bench_caller.py",
-        ("--impl", "otel", "--otel-message", "per-batch", "--repeats", "9"),
-    ),
-    Job("caller_spanstream", "bench_caller.py", ("--impl", "spanstream", "--repeats", "9")),
-    Job("publish_raw", "bench_publish.py", ("--impl", "raw", "--repeats", "1")),
+    Job("caller_otel_noop", "bench_caller.py", _args("otel-noop", repeats=9)),
+    Job("caller_otel", "bench_caller.py", _args("otel", otel_message="per-span", repeats=9)),
+    Job("caller_otel_batch", "bench_caller.py", _args("otel", otel_message="per-batch", repeats=9)),
+    Job("caller_spanstream", "bench_caller.py", _args("spanstream", repeats=9)),
+    Job("publish_raw", "bench_publish.py", _args("raw", repeats=1)),
     Job(
         "publish_otel",
         "bench_publish.py",
-        ("--impl", "otel", "--otel-message", "per-span", "--spans", "20000", "--repeats", "1"),
+        _args("otel", otel_message="per-span", spans=20000, repeats=1),
     ),
     Job(
         "publish_otel_batch",
         "bench_publish.py",
-        ("--impl", "otel", "--otel-message", "per-batch", "--spans", "50000", "--repeats", "1"),
+        _args("otel", otel_message="per-batch", spans=50000, repeats=1),
     ),
-    Job("publish_spanstream", "bench_publish.py", ("--impl", "spanstream", "--repeats", "1")),
-    Job("consume", "bench_consume.py", ("--repeats", "1")),
+    Job("publish_spanstream", "bench_publish.py", _args("spanstream", repeats=1)),
+    Job("consume", "bench_consume.py", _args(repeats=1)),
     # The wide and tree shapes (issue #18), each beside its references; smaller counts, as a
     # tree's record is about ten times a flat one's and OpenTelemetry exports 9 spans per tree.
     *(
         job
         for shape, roots, otel_roots, caller_roots in (
-            ("wide", "50000", "20000", "20000"),
-            ("tree", "20000", "5000", "5000"),
+            ("wide", 50000, 20000, 20000),
+            ("tree", 20000, 5000, 5000),
         )
         for job in (
             Job(
                 f"caller_otel_batch_{shape}",
                 "bench_caller.py",
-                (
-                    "--impl",
-                    "otel",
-                    "--otel-message",
-                    "per-batch",
-                    "--repeats",
-                    "7",
-                    "--shape",
-                    shape,
-                    "--spans",
-                    caller_roots,
-                ),
+                _args("otel", otel_message="per-batch", repeats=7, shape=shape, spans=caller_roots),
             ),
             Job(
                 f"caller_spanstream_{shape}",
                 "bench_caller.py",
-                (
-                    "--impl",
-                    "spanstream",
-                    "--repeats",
-                    "7",
-                    "--shape",
-                    shape,
-                    "--spans",
-                    caller_roots,
-                ),
+                _args("spanstream", repeats=7, shape=shape, spans=caller_roots),
             ),
             Job(
                 f"publish_raw_{shape}",
                 "bench_publish.py",
-                ("--impl", "raw", "--repeats", "1", "--shape", shape, "--spans", roots),
+                _args("raw", repeats=1, shape=shape, spans=roots),
             ),
             Job(
                 f"publish_otel_batch_{shape}",
                 "bench_publish.py",
-                (
-                    "--impl",
-                    "otel",
-                    "--otel-message",
-                    "per-batch",
-                    "--repeats",
-                    "1",
-                    "--shape",
-                    shape,
-                    "--spans",
-                    otel_roots,
-                ),
+                _args("otel", otel_message="per-batch", repeats=1, shape=shape, spans=otel_roots),
             ),
             Job(
                 f"publish_spanstream_{shape}",
                 "bench_publish.py",
-                ("--impl", "spanstream", "--repeats", "1", "--shape", shape, "--spans", roots),
+                _args("spanstream", repeats=1, shape=shape, spans=roots),
             ),
-            Job(
-                f"consume_{shape}",
-                "bench_consume.py",
-                ("--repeats", "1", "--shape", shape, "--spans", roots),
-            ),
+            Job(f"consume_{shape}", "bench_consume.py", _args(repeats=1, shape=shape, spans=roots)),
         )
     ),
     # A p99 over 15 s is at the mercy of one burst of load on a shared machine: every round.
