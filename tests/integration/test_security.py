@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 
 import pytest
+from _spans import numbered_span
 
 from spanstream.broker import default_state_dir
 from spanstream.broker._security import (
@@ -68,10 +69,9 @@ def _reporter_config(client: Mapping[str, str], topic: str, **extra: str) -> dic
 
 def _spans(count: int) -> list[Span]:
     return [
-        Span.builder("org.example.Secure", f"span-{i}")
-        .set_start_ts_millis(1_700_000_000_000 + i)
-        .set_attributes({"i": i, "<job_id>": "secure-job"})
-        .build()
+        numbered_span(
+            i, scope="org.example.Secure", name=f"span-{i}", i=i, **{"<job_id>": "secure-job"}
+        )
         for i in range(count)
     ]
 

@@ -14,12 +14,12 @@ from types import FrameType
 from typing import Any
 
 import pytest
+from _spans import checkpoint
 
 from spanstream.schemas import Span, SpanCodec, _encoder, _implementation, decode_span, encode_span
 from spanstream.schemas._encoder import ENCODER_SCHEMA_CANONICAL_FORM
 from spanstream.schemas._schema_history import default_history
-
-_TRACKER = "org.apache.flink.runtime.checkpoint.CheckpointStatsTracker"
+from spanstream.schemas.system import CHECKPOINT_SCOPE
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -29,22 +29,6 @@ def _pure_python() -> Iterator[None]:
     previous = _implementation.use("python")
     yield
     _implementation.use(previous)
-
-
-def _checkpoint(i: int, *, children: tuple[Span, ...] = ()) -> Span:
-    attributes = {
-        "checkpointId": i,
-        "checkpointedSize": 4_567_890 + i,
-        "fullSize": 123_456_789,
-        "checkpointStatus": "COMPLETED",
-        "alignmentRatio": 0.25 * i,
-        "isUnaligned": i % 2 == 0,
-        "<job_id>": "9f1c6a2e4b7d4c0e8a3f5b6c7d8e9f01",
-    }
-    start = 1_732_000_000_000 + 1000 * i
-    return Span(
-        _TRACKER, "Checkpoint", start, start + 250, attributes, children, bytes(16), bytes(8)
-    )
 
 
 @pytest.fixture
@@ -95,27 +79,27 @@ def test_the_released_schema_takes_the_hand_written_path() -> None:
 
 def test_repeated_scopes_names_keys_and_values_are_encoded_once(misses: list[str]) -> None:
     """Across 100 spans, each repeated string is encoded only on its first use."""
-    encode_span(_checkpoint(0))
+    encode_span(checkpoint(0))
     first = list(misses)
     for i in range(1, 100):
-        encode_span(_checkpoint(i))
+        encode_span(checkpoint(i))
     # scope, name, 7 keys (isUnaligned twice: once per boolean value), 2 string values
-    assert set(first) >= {_TRACKER, "Checkpoint", "checkpointId", "COMPLETED", "<job_id>"}
+    assert set(first) >= {CHECKPOINT_SCOPE, "Checkpoint", "checkpointId", "COMPLETED", "<job_id>"}
     assert len(misses) == len(first) + 1  # + the other boolean value of isUnaligned
 
 
 def test_the_cached_encoded_form_is_the_same_object_each_time() -> None:
     """The bytes of a repeated scope are reused, not rebuilt."""
-    encode_span(_checkpoint(1))
-    cached = _encoder._names[_TRACKER]
-    encode_span(_checkpoint(2))
-    assert _encoder._names[_TRACKER] is cached
+    encode_span(checkpoint(1))
+    cached = _encoder._names[CHECKPOINT_SCOPE]
+    encode_span(checkpoint(2))
+    assert _encoder._names[CHECKPOINT_SCOPE] is cached
 
 
 def test_the_caches_stay_bounded_whatever_the_values() -> None:
     """Unique string values never grow a cache past its bound; long strings are not cached."""
     _encoder.clear_caches()
-    base = _checkpoint(0)
+    base = checkpoint(0)
     for i in range(_encoder.MAX_CACHED_STRINGS + 500):
         attributes = {"k": f"unique-{i}", "long": "x" * (_encoder.MAX_CACHED_CHARS + 1)}
         encode_span(Span("s", "n", 0, 0, attributes, (), base.trace_id, base.span_id))
@@ -126,7 +110,7 @@ def test_the_caches_stay_bounded_whatever_the_values() -> None:
 
 def test_encoding_a_seven_attribute_span_makes_three_python_calls() -> None:
     """encode_span -> encode_framed -> _write, nothing per value (warm caches)."""
-    span = _checkpoint(3)
+    span = checkpoint(3)
     encode_span(span)
     python, builtin = _calls(lambda: encode_span(span))
     assert python == ["encode_span", "encode_framed", "_write"]
@@ -137,8 +121,8 @@ def test_encoding_a_seven_attribute_span_makes_three_python_calls() -> None:
 
 def test_encoding_a_tree_makes_one_python_call_per_span() -> None:
     """Children recurse into _write once each, with no helper calls."""
-    leaf = _checkpoint(5)
-    span = _checkpoint(4, children=(leaf, _checkpoint(6, children=(leaf,))))
+    leaf = checkpoint(5)
+    span = checkpoint(4, children=(leaf, checkpoint(6, children=(leaf,))))
     encode_span(span)
     python, _ = _calls(lambda: encode_span(span))
     assert python == ["encode_span", "encode_framed"] + ["_write"] * 4
@@ -146,7 +130,7 @@ def test_encoding_a_tree_makes_one_python_call_per_span() -> None:
 
 def test_decoding_a_seven_attribute_span_calls_only_multi_byte_varint_helpers() -> None:
     """decode_span -> decode_body -> _read_span, plus one call per multi-byte varint."""
-    message = encode_span(_checkpoint(3))
+    message = encode_span(checkpoint(3))
     python, _ = _calls(lambda: decode_span(message))
     # two timestamps, checkpointedSize and fullSize take several bytes; checkpointId=3 one
     assert python == ["decode_span", "decode_body", "_read_span"] + ["_varint_rest"] * 4 + [
@@ -161,8 +145,8 @@ def test_decoded_spans_are_built_through_their_slots() -> None:
     from spanstream.schemas import _decoder
 
     assert _decoder._new_span is not Span
-    span = decode_span(encode_span(_checkpoint(1, children=(_checkpoint(2),))))
+    span = decode_span(encode_span(checkpoint(1, children=(checkpoint(2),))))
     assert type(span) is Span
     assert type(span.attributes) is MappingProxyType
     assert type(span.children) is tuple
-    assert span == _checkpoint(1, children=(_checkpoint(2),))
+    assert span == checkpoint(1, children=(checkpoint(2),))

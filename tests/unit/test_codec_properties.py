@@ -6,6 +6,7 @@ import io
 
 import fastavro
 import pytest
+from _spans import span_trees
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,23 +45,12 @@ _VALUES = st.one_of(
 _KEYS = st.one_of(st.text(max_size=20), st.sampled_from(["<job_id>", "checkpointId", ""]))
 
 
-def _spans(children: st.SearchStrategy[tuple[Span, ...]]) -> st.SearchStrategy[Span]:
-    return st.builds(
-        Span,
-        st.text(max_size=60),
-        st.text(max_size=30),
-        _LONGS,
-        _LONGS,
-        st.dictionaries(_KEYS, _VALUES, max_size=12),
-        children,
-        st.binary(min_size=16, max_size=16),
-        st.binary(min_size=8, max_size=8),
-    )
-
-
-_SPANS = st.recursive(
-    _spans(st.just(())),
-    lambda inner: _spans(st.lists(inner, max_size=3).map(tuple)),
+_SPANS = span_trees(
+    scopes=st.text(max_size=60),
+    names=st.text(max_size=30),
+    starts=_LONGS,
+    ends=_LONGS,
+    attributes=st.dictionaries(_KEYS, _VALUES, max_size=12),
     max_leaves=12,
 )
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from types import FrameType
 
 import pytest
+from _spans import numbered_span
 
 from spanstream.producer import (
     CONTENT_TYPE,
@@ -31,19 +32,13 @@ from spanstream.producer import (
 from spanstream.producer._kafka_config import KafkaReporterConfig
 from spanstream.producer._kafka_reporter import _SPAN_RECORDS
 from spanstream.producer._sender_counters import SenderCounters
-from spanstream.schemas import SCHEMA_FINGERPRINT, Span
+from spanstream.schemas import SCHEMA_FINGERPRINT
 
 PREFIX = "traces.reporter.kafka."
 UNREACHABLE = "127.0.0.1:1"
 
 
-def span(i: int = 0, **attributes: str | int | float | bool) -> Span:
-    return (
-        Span.builder("app.Job", "Step")
-        .set_start_ts_millis(1_700_000_000_000 + i)
-        .set_attributes(attributes)
-        .build()
-    )
+span = numbered_span
 
 
 def open_reporter(**settings: object) -> KafkaTraceReporter:

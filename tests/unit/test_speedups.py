@@ -22,6 +22,7 @@ from pathlib import Path
 from types import MappingProxyType, ModuleType
 
 import pytest
+from _spans import checkpoint, span_trees
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -41,7 +42,6 @@ from spanstream.schemas._decoder import BodyError
 
 _BUILT = importlib.util.find_spec("spanstream.schemas._speedups") is not None
 _DISABLED = os.environ.get("SPANSTREAM_NO_SPEEDUPS", "") not in ("", "0")
-_TRACKER = "org.apache.flink.runtime.checkpoint.CheckpointStatsTracker"
 
 needs_c = pytest.mark.skipif(
     _implementation.C is None, reason="the C accelerator is not built (no compiler)"
@@ -52,22 +52,6 @@ def _c() -> _implementation.Implementation:
     """The C implementation (tests marked needs_c)."""
     assert _implementation.C is not None
     return _implementation.C
-
-
-def _checkpoint(i: int, *, children: tuple[Span, ...] = ()) -> Span:
-    attributes = {
-        "checkpointId": i,
-        "checkpointedSize": 4_567_890 + i,
-        "fullSize": 123_456_789,
-        "checkpointStatus": "COMPLETED",
-        "alignmentRatio": 0.25 * i,
-        "isUnaligned": i % 2 == 0,
-        "<job_id>": "9f1c6a2e4b7d4c0e8a3f5b6c7d8e9f01",
-    }
-    start = 1_732_000_000_000 + 1000 * i
-    return Span(
-        _TRACKER, "Checkpoint", start, start + 250, attributes, children, bytes(16), bytes(8)
-    )
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +113,7 @@ def test_the_c_path_makes_no_python_call_per_span() -> None:
         if event == "call":
             calls.append(frame.f_code.co_name)  # type: ignore[attr-defined]
 
-    span = _checkpoint(3, children=(_checkpoint(4),))
+    span = checkpoint(3, children=(checkpoint(4),))
     previous = _implementation.use("c")
     try:
         message = encode_span(span)
@@ -190,12 +174,12 @@ def test_the_switch_rejects_an_unknown_implementation() -> None:
 def test_decoded_spans_are_exact_span_values() -> None:
     """The C decoder builds real Spans: a read-only proxy, a tuple of children, bytes ids."""
     decode = _c().decode_body
-    span = decode(encode_span(_checkpoint(1, children=(_checkpoint(2),))), 10)
+    span = decode(encode_span(checkpoint(1, children=(checkpoint(2),))), 10)
     assert type(span) is Span
     assert type(span.attributes) is MappingProxyType
     assert type(span.children) is tuple
     assert type(span.trace_id) is bytes
-    assert span == _checkpoint(1, children=(_checkpoint(2),))
+    assert span == checkpoint(1, children=(checkpoint(2),))
     leaf = decode(encode_span(Span("a", "b", 0, 0, {}, (), bytes(16), bytes(8))), 10)
     assert leaf.attributes is _decoder._EMPTY
     assert leaf.children == ()
@@ -280,23 +264,12 @@ _VALUES = st.one_of(
 )
 
 
-def _spans(children: st.SearchStrategy[tuple[Span, ...]]) -> st.SearchStrategy[Span]:
-    return st.builds(
-        Span,
-        st.text(max_size=30),
-        st.text(max_size=10),
-        st.integers(-(2**64), 2**64),
-        st.integers(-(2**63), 2**63 - 1),
-        st.dictionaries(st.text(max_size=10), _VALUES, max_size=8),
-        children,
-        st.binary(min_size=16, max_size=16),
-        st.binary(min_size=8, max_size=8),
-    )
-
-
-_SPANS = st.recursive(
-    _spans(st.just(())),
-    lambda inner: _spans(st.lists(inner, max_size=3).map(tuple)),
+_SPANS = span_trees(
+    scopes=st.text(max_size=30),
+    names=st.text(max_size=10),
+    starts=st.integers(-(2**64), 2**64),
+    ends=st.integers(-(2**63), 2**63 - 1),
+    attributes=st.dictionaries(st.text(max_size=10), _VALUES, max_size=8),
     max_leaves=10,
 )
 
@@ -389,7 +362,7 @@ def test_nan_and_infinities_encode_alike() -> None:
 def test_decoding_and_failing_many_times_does_not_grow_memory() -> None:
     """No reference is leaked on the success or the error paths (traced memory stays flat)."""
     decode = _c().decode_body
-    good = encode_span(_checkpoint(5, children=(_checkpoint(6),)))
+    good = encode_span(checkpoint(5, children=(checkpoint(6),)))
     bad = [good[:cut] for cut in range(10, len(good), 7)]
     bad += [good[:-2] + b"\x07\x00", good + b"\x00", good[:60] + b"\xff" * 12]
 
@@ -416,7 +389,7 @@ def test_decoding_and_failing_many_times_does_not_grow_memory() -> None:
 def test_encoding_and_failing_many_times_does_not_grow_memory() -> None:
     """The encoder's error paths release what they hold too."""
     encode = _c().encode_framed
-    good = _checkpoint(7, children=(_checkpoint(8),))
+    good = checkpoint(7, children=(checkpoint(8),))
     bad = [
         Span("a", "b", 0, 0, {"k": [1], "j": 1}, (), bytes(16), bytes(8)),
         Span("a", "b", 0, 0, {"k": 1, "big": 2**64}, (good,), bytes(16), bytes(8)),
