@@ -11,7 +11,6 @@ on it).
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import textwrap
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from _readme import code_blocks, section
 from confluent_kafka import Message
 
 from spanstream.schemas import EVENT_SCHEMA_FINGERPRINT, Span, decode_span
@@ -45,10 +45,7 @@ def build(what: str) -> Path:
 
 def readme_flink_config() -> str:
     """The ``config.yaml`` example of the README's section on the plugin, as written."""
-    text = (ROOT / "README.md").read_text("utf-8")
-    start = text.index(f"## {README_SECTION}\n")
-    end = text.find("\n## ", start + 1)
-    (block,) = re.findall(r"```yaml\n(.*?)```", text[start:end], flags=re.DOTALL)
+    (block,) = code_blocks(section(README_SECTION), "yaml")
     return textwrap.dedent(block)
 
 

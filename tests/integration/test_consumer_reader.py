@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
+from _readme import python_block
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import NewTopic
 
@@ -139,9 +140,7 @@ def test_read_arrow_returns_a_table(kafka_bootstrap, timed_topic):
 
 def test_readme_read_spans_example_runs_as_written(kafka_bootstrap, new_topic, monkeypatch, capsys):
     """The README's read_spans example, with $KAFKA_BOOTSTRAP_SERVERS, prints per-job medians."""
-    section = README.read_text(encoding="utf-8").split("## Read a time range into a table", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match is not None
+    example = python_block("Read a time range into a table")
     topic = new_topic(partitions=2)
     now_ms = time.time_ns() // 1_000_000
     producer = Producer({"bootstrap.servers": kafka_bootstrap, "acks": "all"})
@@ -156,7 +155,7 @@ def test_readme_read_spans_example_runs_as_written(kafka_bootstrap, new_topic, m
         producer.produce(topic, encode_span(span))
     assert producer.flush(30) == 0
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
-    exec(match.group(1).replace('"flink-traces"', repr(topic)), {})
+    exec(example.replace('"flink-traces"', repr(topic)), {})
     printed = capsys.readouterr().out
     assert re.search(r"billing\s+40", printed)
     assert re.search(r"etl\s+200", printed)

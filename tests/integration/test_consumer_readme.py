@@ -1,24 +1,18 @@
 """The README's analytics job runs against the real broker and prints what the text says."""
 
-import re
 import uuid
 from pathlib import Path
 
 import pyarrow.parquet as pq
+from _readme import README, python_block
 from confluent_kafka import Producer
 
 from spanstream.schemas import Span, encode_span
 from spanstream.schemas.system import checkpoint_span
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-
 
 def _example() -> str:
-    text = README.read_text(encoding="utf-8")
-    section = text.split("## Consume spans in an analytics job", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match is not None, "the section has no python block"
-    return match.group(1)
+    return python_block("Consume spans in an analytics job")
 
 
 def test_readme_analytics_example_is_about_ten_lines():

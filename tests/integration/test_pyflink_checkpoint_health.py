@@ -5,13 +5,13 @@ query the topic with Flink SQL."""
 from __future__ import annotations
 
 import ast
-import re
 import uuid
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 from _helpers import run_pyflink
+from _readme import python_block
 from confluent_kafka import Producer
 
 from spanstream.consumer import checkpoint_event_time_millis, checkpoint_health
@@ -26,11 +26,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def _readme_example(index: int = 0) -> str:
-    section = README.read_text(encoding="utf-8").split("## Checkpoint health in a Flink job", 1)[1]
-    section = section.split("\n## ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
-    assert len(blocks) > index, "the section lacks the python block"
-    return str(blocks[index])
+    return python_block("Checkpoint health in a Flink job", index)
 
 
 def _checkpoints() -> list[Span]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from _helpers import run_pyflink
+from _readme import python_block
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from spanstream.consumer import EventRecord, SpanConsumer
@@ -58,10 +59,7 @@ def _read_spans(bootstrap: str, topic: str, count: int) -> list[Span]:
 
 
 def _readme_example() -> str:
-    section = README.read_text(encoding="utf-8").split("## Spans from PyFlink", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match is not None, "the section has no python block"
-    return match.group(1)
+    return python_block("Spans from PyFlink")
 
 
 def _read_events(bootstrap: str, topic: str, count: int) -> list[Event]:

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from _otlp_backend import OtlpBackend
+from _readme import code_blocks, section
 from confluent_kafka import Producer
-from test_readme_walkthrough import code_blocks, section
 
 from spanstream.schemas import Span, encode_span
 

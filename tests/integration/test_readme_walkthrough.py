@@ -16,23 +16,8 @@ import re
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 
-README = Path(__file__).parents[2] / "README.md"
-
-
-def section(title: str) -> str:
-    """The text of the README section ``## title`` (up to the next ``## `` heading)."""
-    text = README.read_text(encoding="utf-8")
-    start = text.index(f"## {title}\n")
-    end = text.find("\n## ", start + 1)
-    return text[start : end if end >= 0 else len(text)]
-
-
-def code_blocks(text: str, language: str) -> list[str]:
-    """The fenced code blocks of one language, in order."""
-    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
-
+from _readme import README, code_blocks, section
 
 NOT_RUNNABLE = re.compile(r"<!-- readme-test: not runnable: (?P<why>[^>]*\S[^>]*) -->\n```python\n")
 

@@ -7,20 +7,18 @@ import re
 from pathlib import Path
 
 import pytest
+from _readme import section
 
 import spanstream.schemas
 import spanstream.schemas.system
 
 ROOT = Path(__file__).resolve().parents[2]
-README = (ROOT / "README.md").read_text(encoding="utf-8")
 LIBRARY_PACKAGES = ("schemas", "kafka", "producer", "consumer", "otel", "broker", "cli")
 INTERNAL = {"spanstream.kafka"}
 
 
 def _section() -> str:
-    match = re.search(r"^## Public API\n(.*?)^## ", README, flags=re.MULTILINE | re.DOTALL)
-    assert match, "README has no '## Public API' section"
-    return match.group(1)
+    return section("Public API")
 
 
 def _listed() -> dict[str, list[str]]:

@@ -3,19 +3,13 @@ written and print what the text says."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
-
-README = Path(__file__).resolve().parents[2] / "README.md"
+from _readme import README, python_block, section
 
 
 def _python_block(heading: str) -> tuple[str, str]:
-    section = README.read_text(encoding="utf-8").split(heading, 1)[1].split("\n## ", 1)[0]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match is not None, f"{heading} has no python block"
-    return section, match.group(1)
+    title = heading.removeprefix("## ")
+    return section(title), python_block(title)
 
 
 def test_readme_events_example_prints_what_the_text_says(

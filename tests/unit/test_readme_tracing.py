@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import logging
-import re
-from pathlib import Path
 
 import pytest
-
-README = Path(__file__).resolve().parents[2] / "README.md"
+from _readme import README, python_block
 
 
 def _example() -> str:
-    text = README.read_text(encoding="utf-8")
-    section = text.split("## Report spans from Python", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match is not None, "the section has no python block"
-    return match.group(1)
+    return python_block("Report spans from Python")
 
 
 def test_readme_example_is_about_fifteen_lines():

@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from _readme import section
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _section() -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = text.index("## View traces in Zipkin\n")
-    end = text.find("\n## ", start + 1)
-    return text[start:end]
+    return section("View traces in Zipkin")
 
 
 def test_the_zipkin_screenshot_the_readme_shows_exists():
