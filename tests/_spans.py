@@ -4,6 +4,9 @@ for ``tests/conftest.py``).
 - :func:`numbered_span`: span number ``i`` of a run, built with the builder (the common case);
 - :func:`checkpoint`: a Flink-shaped ``Checkpoint`` span made directly from its fields (no
   builder, fixed zero ids), for the codec tests that compare bytes;
+- :func:`hand_made_span`: a span made from its fields without the builder's checks (to get
+  spans outside the contract to the encoder);
+- :func:`chain`: a builder with ``levels`` nested children, one under the other;
 - :func:`span_trees`: a hypothesis strategy of span trees from given field strategies.
 """
 
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from spanstream.schemas import AttributeValue, Span
+from spanstream.schemas import AttributeValue, Span, SpanBuilder, new_span_id, new_trace_id
 from spanstream.schemas.system import CHECKPOINT_SCOPE
 
 T0_MILLIS = 1_700_000_000_000
@@ -60,6 +63,34 @@ def checkpoint(i: int, *, children: tuple[Span, ...] = ()) -> Span:
         bytes(16),
         bytes(8),
     )
+
+
+def hand_made_span(**overrides: object) -> Span:
+    """A span made directly from its fields (scope ``s``, name ``hand-made``, times 0, no
+    attributes or children, fresh ids), with ``overrides`` (which may break the contract)."""
+    fields: dict[str, object] = {
+        "scope": "s",
+        "name": "hand-made",
+        "start_ts_millis": 0,
+        "end_ts_millis": 0,
+        "attributes": {},
+        "children": (),
+        "trace_id": new_trace_id(),
+        "span_id": new_span_id(),
+    }
+    fields.update(overrides)
+    return Span(**fields)  # type: ignore[arg-type]
+
+
+def chain(levels: int) -> SpanBuilder:
+    """A root builder with ``levels`` children nested one under the other (depth ``levels``)."""
+    root = Span.builder("s", "root")
+    current = root
+    for _ in range(levels):
+        child = Span.builder("s", "child")
+        current.add_child(child)
+        current = child
+    return root
 
 
 def span_trees(

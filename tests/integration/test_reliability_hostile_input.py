@@ -14,8 +14,9 @@ from collections.abc import Callable
 from types import ModuleType
 
 import pytest
+from _spans import chain, hand_made_span
 
-from spanstream.schemas import Span, new_span_id, new_trace_id
+from spanstream.schemas import Span
 
 TEN_MB = 10 * 1024 * 1024
 
@@ -23,31 +24,6 @@ TEN_MB = 10 * 1024 * 1024
 @pytest.fixture(scope="module")
 def chaos(benchmark_module: Callable[[str], ModuleType]) -> ModuleType:
     return benchmark_module("_chaos")
-
-
-def _hand_made(**overrides: object) -> Span:
-    fields: dict[str, object] = {
-        "scope": "s",
-        "name": "hand-made",
-        "start_ts_millis": 0,
-        "end_ts_millis": 0,
-        "attributes": {},
-        "children": (),
-        "trace_id": new_trace_id(),
-        "span_id": new_span_id(),
-    }
-    fields.update(overrides)
-    return Span(**fields)  # type: ignore[arg-type]
-
-
-def _deep_builder(levels: int):
-    root = Span.builder("s", "deep")
-    current = root
-    for _ in range(levels):
-        child = Span.builder("s", "d")
-        current.add_child(child)
-        current = child
-    return root
 
 
 def test_hostile_spans_are_delivered_or_counted_and_every_record_decodes(
@@ -72,19 +48,19 @@ def test_hostile_spans_are_delivered_or_counted_and_every_record_decodes(
             Span.builder("s", "wide").add_children(Span.builder("s", "c") for _ in range(100_000))
         )
         # Outside the contract, made by hand: the encoder refuses them, dropped encode-error.
-        deep = _hand_made()
+        deep = hand_made_span()
         for _ in range(10_000):
-            deep = _hand_made(children=(deep,))
+            deep = hand_made_span(children=(deep,))
         for span in (
             deep,
-            _hand_made(attributes={"k": [1, 2]}),
-            _hand_made(attributes={1: "int key"}),
-            _hand_made(start_ts_millis=2**64),
-            _hand_made(attributes={"k": "\ud800"}),
+            hand_made_span(attributes={"k": [1, 2]}),
+            hand_made_span(attributes={1: "int key"}),
+            hand_made_span(start_ts_millis=2**64),
+            hand_made_span(attributes={"k": "\ud800"}),
         ):
             group.add_span(span)
         # Too deep to build: the registry counts the failure; the reporter never sees it.
-        group.add_span(_deep_builder(10_000))
+        group.add_span(chain(10_000))
         assert reporter.flush(60) == 0
         stats = reporter.snapshot()
         failures = registry.stats()["kafka"].failures
@@ -118,13 +94,13 @@ def test_span_max_limits_drop_what_breaks_them_as_too_large(chaos, kafka_bootstr
             Span.builder("s", "within")
             .set_attribute("v", "x" * 1024)
             .add_children(Span.builder("s", "c") for _ in range(999))
-            .add_child(_deep_builder(7))  # the 1,000th child: 8 levels below the root
+            .add_child(chain(7))  # the 1,000th child: 8 levels below the root
         )
         group.add_span(Span.builder("s", "long-value").set_attribute("v", "x" * 1025))
         group.add_span(
             Span.builder("s", "wide").add_children(Span.builder("s", "c") for _ in range(1001))
         )
-        group.add_span(_deep_builder(9))
+        group.add_span(chain(9))
         assert reporter.flush(60) == 0
         stats = reporter.snapshot()
     finally:

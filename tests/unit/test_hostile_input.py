@@ -23,6 +23,7 @@ import enum
 import math
 
 import pytest
+from _spans import chain, hand_made_span
 
 from spanstream.producer import (
     InMemoryTraceReporter,
@@ -40,8 +41,6 @@ from spanstream.schemas import (
     SpanTooDeepError,
     decode_span,
     encode_span,
-    new_span_id,
-    new_trace_id,
 )
 
 TEN_MB = 10 * 1024 * 1024
@@ -69,21 +68,6 @@ _WRONG_VALUES = [
 def _registry() -> tuple[ReporterRegistry, InMemoryTraceReporter]:
     reporter = InMemoryTraceReporter()
     return ReporterRegistry([ReporterSetup("mem", reporter)]), reporter
-
-
-def _hand_made(**overrides: object) -> Span:
-    fields: dict[str, object] = {
-        "scope": "s",
-        "name": "n",
-        "start_ts_millis": 0,
-        "end_ts_millis": 0,
-        "attributes": {},
-        "children": (),
-        "trace_id": new_trace_id(),
-        "span_id": new_span_id(),
-    }
-    fields.update(overrides)
-    return Span(**fields)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("value", _WRONG_VALUES, ids=lambda v: type(v).__name__)
@@ -190,21 +174,15 @@ def test_a_builder_that_contains_itself_fails_to_build():
 
 def test_a_tree_at_the_depth_limit_builds_and_round_trips():
     """MAX_SPAN_DEPTH levels of children are fine, and the decoder reads them."""
-    root = Span.builder("s", "root")
-    current = root
-    for _ in range(MAX_SPAN_DEPTH):
-        child = Span.builder("s", "c")
-        current.add_child(child)
-        current = child
-    span = root.build()
+    span = chain(MAX_SPAN_DEPTH).build()
     assert decode_span(encode_span(span)) == span
 
 
 def test_a_hand_made_tree_ten_thousand_deep_is_an_encode_error():
     """Spans nested by hand past the limit are refused by the encoder (no RecursionError)."""
-    span = _hand_made()
+    span = hand_made_span()
     for _ in range(10_000):
-        span = _hand_made(children=(span,))
+        span = hand_made_span(children=(span,))
     with pytest.raises(EncodeError):
         encode_span(span)
 
@@ -246,7 +224,7 @@ def test_a_ten_megabyte_string_builds_and_round_trips():
 def test_a_hand_made_span_outside_the_contract_is_an_encode_error(overrides):
     """Only the encoder sees a hand-made Span's values: it refuses them with EncodeError."""
     with pytest.raises(EncodeError):
-        encode_span(_hand_made(**overrides))
+        encode_span(hand_made_span(**overrides))
 
 
 def test_a_lone_surrogate_is_accepted_by_the_builder_and_refused_by_the_encoder():
@@ -290,30 +268,20 @@ def _limits(**values: object) -> SpanLimits:
     return SpanLimits.from_metric_config(MetricConfig(values, prefix="traces.reporter.kafka."))
 
 
-def _chain(levels: int) -> Span:
-    root = Span.builder("s", "root")
-    current = root
-    for _ in range(levels):
-        child = Span.builder("s", "c")
-        current.add_child(child)
-        current = child
-    return root.build()
-
-
 def test_no_span_limit_is_active_by_default():
     """Without span.max.* keys nothing beyond the contract is checked (and nothing costs)."""
     limits = _limits()
     assert limits == SpanLimits()
     assert not limits.active
-    assert limits.violation(_chain(MAX_SPAN_DEPTH)) is None
+    assert limits.violation(chain(MAX_SPAN_DEPTH).build()) is None
 
 
 def test_span_max_depth_limits_the_levels_of_children():
     """span.max.depth=3: three levels below the root pass, four do not."""
     limits = _limits(**{"span.max.depth": "3"})
     assert limits.active
-    assert limits.violation(_chain(3)) is None
-    assert "span.max.depth" in (limits.violation(_chain(4)) or "")
+    assert limits.violation(chain(3).build()) is None
+    assert "span.max.depth" in (limits.violation(chain(4).build()) or "")
 
 
 def test_span_max_children_limits_the_children_of_any_span():
