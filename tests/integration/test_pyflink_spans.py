@@ -3,16 +3,15 @@ SpanConsumer from the session broker."""
 
 from __future__ import annotations
 
-import contextlib
 import re
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 from _helpers import run_pyflink
 from _readme import python_block
-from confluent_kafka.admin import AdminClient, NewTopic
+from _topics import create_topic, delete_topics
+from confluent_kafka.admin import AdminClient
 
 from spanstream.consumer import EventRecord, SpanConsumer
 from spanstream.schemas import Event, Span
@@ -21,26 +20,6 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 JOBS = Path(__file__).parent / "pyflink_jobs"
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
-
-
-def create_topic(admin: AdminClient, name: str) -> str:
-    """A 3-partition topic whose partitions all have a leader (module-scoped jobs need one)."""
-    admin.create_topics([NewTopic(name, 3, 1)], operation_timeout=60)[name].result(60)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        topic = admin.list_topics(topic=name, timeout=10).topics.get(name)
-        partitions = {} if topic is None or topic.error is not None else topic.partitions
-        if len(partitions) == 3 and all(p.leader >= 0 for p in partitions.values()):
-            return name
-        time.sleep(0.1)
-    raise TimeoutError(f"topic {name} has no leaders after 60 s")
-
-
-def delete_topics(admin: AdminClient, names: list[str]) -> None:
-    """Delete the topics, ignoring ones already gone."""
-    for future in admin.delete_topics(names, operation_timeout=30).values():
-        with contextlib.suppress(Exception):
-            future.result(30)
 
 
 def _read_spans(bootstrap: str, topic: str, count: int) -> list[Span]:

@@ -10,9 +10,7 @@ random mutations that no longer decode). Read with the ``skip`` policy and with 
 
 from __future__ import annotations
 
-import contextlib
 import json
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -20,7 +18,8 @@ from types import ModuleType
 
 import pytest
 from _helpers import read_topic
-from confluent_kafka.admin import AdminClient, NewTopic
+from _topics import create_topic, delete_topics
+from confluent_kafka.admin import AdminClient
 
 from spanstream.consumer import DLQ_REASON_HEADER, BadRecordPolicy, SpanConsumer
 
@@ -29,27 +28,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 GOOD = 30_000
 BAD = 3_000
 IDLE_S = 15.0
-
-
-def _create_topic(admin: AdminClient, name: str, *, partitions: int) -> str:
-    admin.create_topics([NewTopic(name, partitions, 1)], operation_timeout=60)[name].result(60)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        topic = admin.list_topics(name, timeout=10).topics.get(name)
-        if (
-            topic is not None
-            and topic.error is None
-            and len(topic.partitions) == partitions
-            and all(p.leader >= 0 for p in topic.partitions.values())
-        ):
-            return name
-        time.sleep(0.1)
-    raise TimeoutError(f"topic {name} has no leaders")
-
-
-def _delete_topic(admin: AdminClient, name: str) -> None:
-    with contextlib.suppress(Exception):
-        admin.delete_topics([name], operation_timeout=30)[name].result(30)
 
 
 @pytest.fixture(scope="module")
@@ -62,13 +40,13 @@ def poisoned_topic(
     kafka_bootstrap: str, kafka_admin: AdminClient, poison: ModuleType
 ) -> Iterator[tuple[str, str, Counter[str]]]:
     """The topic (3 partitions) with GOOD spans and BAD poison records interleaved at random."""
-    topic = _create_topic(kafka_admin, f"poison-{uuid.uuid4().hex[:8]}", partitions=3)
+    topic = create_topic(kafka_admin, f"poison-{uuid.uuid4().hex[:8]}", partitions=3)
     run_id, kinds = poison.seed_topic(kafka_bootstrap, topic, good=GOOD, bad=BAD)
     assert set(kinds) == set(poison.KINDS)
     try:
         yield topic, run_id, kinds
     finally:
-        _delete_topic(kafka_admin, topic)
+        delete_topics(kafka_admin, [topic])
 
 
 def _read(
@@ -110,7 +88,7 @@ def test_dead_letter_policy_moves_every_bad_record_and_delivers_every_good_span(
     """Dead-letter: 30,000 spans once each; the 3,000 bad records on the dead-letter topic, each
     with its reason header; never stopped."""
     topic, run_id, kinds = poisoned_topic
-    dead = _create_topic(kafka_admin, f"poison-dlq-{uuid.uuid4().hex[:8]}", partitions=1)
+    dead = create_topic(kafka_admin, f"poison-dlq-{uuid.uuid4().hex[:8]}", partitions=1)
     try:
         seqs, consumer = _read(
             kafka_bootstrap,
@@ -134,4 +112,4 @@ def test_dead_letter_policy_moves_every_bad_record_and_delivers_every_good_span(
         assert dead_kinds == kinds
         assert reasons == BAD
     finally:
-        _delete_topic(kafka_admin, dead)
+        delete_topics(kafka_admin, [dead])
