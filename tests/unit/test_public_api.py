@@ -22,10 +22,10 @@ def _section() -> str:
 
 
 def _listed() -> dict[str, list[str]]:
-    """Package -> the names its README line lists (in order)."""
+    """Package -> the names its README line lists (in order), after its ``(what it is):``."""
     listed = {}
-    for package, rest in re.findall(r"^- `(spanstream[.\w]*)`(.*)$", _section(), re.MULTILINE):
-        _, _, names = rest.partition(": ")
+    line = re.compile(r"^- `(spanstream[.\w]*)`(?: \([^)]*\))?: (.*)$", re.MULTILINE)
+    for package, names in line.findall(_section()):
         listed[package] = re.findall(r"`(\w+)`", names) if package not in INTERNAL else []
     return listed
 
