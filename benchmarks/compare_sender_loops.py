@@ -11,12 +11,8 @@ time, and the sender thread's CPU per span (with or without the lock).
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _harness as h
 from _spanstream import Pipeline, add_spans

@@ -21,12 +21,8 @@ counted). Each figure is this thread's CPU time (``time.thread_time``) per recor
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import SHAPES
 from _spanstream import built_span, message_key, record_headers
