@@ -18,6 +18,7 @@ import tracemalloc
 from collections.abc import Callable
 
 import pytest
+from _avro_bytes import EDGE_VARINTS, SPAN_BODY_FIELDS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -291,27 +292,16 @@ def test_children_past_the_depth_limit_fail_the_decode_alike() -> None:
     assert _outcome(_c_decode, message) == expected
 
 
-_EDGE_VARINTS = {
-    "10 bytes, last 1": b"\xff" * 9 + b"\x01",
-    "10 bytes, last 2": b"\xff" * 9 + b"\x02",
-    "11 bytes": b"\xff" * 10 + b"\x00",
-    "cut at 9 bytes": b"\xff" * 9,
-    "negative one-byte": b"\x01",
-    "negative two-byte": b"\x81\x01",
-    "zero in two bytes": b"\x80\x00",
-}
-
-
 @needs_c
-@pytest.mark.parametrize("label", sorted(_EDGE_VARINTS))
+@pytest.mark.parametrize("label", sorted(EDGE_VARINTS))
 @pytest.mark.parametrize("field", range(7))
 def test_edge_varints_in_a_childs_fields_decode_alike(label: str, field: int) -> None:
     """Boundary varints at each of a child's fields (and a long value): the same outcome."""
-    fields = [b"\x02s", b"\x02n", b"\x02", b"\x04", b"\x02\x02k\x02\x06\x00", b"\x00"]
+    fields = list(SPAN_BODY_FIELDS)
     if field < len(fields):
-        fields[field] = _EDGE_VARINTS[label]
+        fields[field] = EDGE_VARINTS[label]
     else:
-        fields[4] = b"\x02\x02k\x02" + _EDGE_VARINTS[label] + b"\x00"
+        fields[4] = b"\x02\x02k\x02" + EDGE_VARINTS[label] + b"\x00"
     child = bytes(24) + b"".join(fields)
     root = bytes(24) + b"\x02s\x02n\x02\x04" + b"\x00" + b"\x02" + child + b"\x00"
     message = bytes(10) + root

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import MappingProxyType, ModuleType
 
 import pytest
+from _avro_bytes import EDGE_VARINTS, SPAN_BODY_FIELDS
 from _spans import checkpoint, span_trees
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -207,25 +208,13 @@ def test_random_bodies_decode_alike(body, offset):
     _both_decode(bytes(offset) + body, offset)
 
 
-_EDGE_BODIES = {
-    # ids, then: scope, name, start, end, attributes, children
-    "varint of 10 bytes, last 1": b"\xff" * 9 + b"\x01",
-    "varint of 10 bytes, last 2": b"\xff" * 9 + b"\x02",
-    "varint of 11 bytes": b"\xff" * 10 + b"\x00",
-    "varint cut at 9 bytes": b"\xff" * 9,
-    "negative single-byte length": b"\x01",
-    "negative multi-byte length": b"\x81\x01",
-    "zero written long": b"\x80\x00",
-}
-
-
 @needs_c
-@pytest.mark.parametrize("label", sorted(_EDGE_BODIES))
+@pytest.mark.parametrize("label", sorted(EDGE_VARINTS))
 @pytest.mark.parametrize("field", range(6))
 def test_edge_varints_in_every_field_decode_alike(label: str, field: int) -> None:
     """Boundary varints (10 bytes, 64 bits, negative lengths, padded zeros) at every field."""
-    fields = [b"\x02s", b"\x02n", b"\x02", b"\x04", b"\x02\x02k\x02\x06\x00", b"\x00"]
-    fields[field] = _EDGE_BODIES[label]
+    fields = list(SPAN_BODY_FIELDS)
+    fields[field] = EDGE_VARINTS[label]
     _both_decode(bytes(10) + bytes(24) + b"".join(fields), 10)
 
 
